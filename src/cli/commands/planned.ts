@@ -1,0 +1,107 @@
+/**
+ * Commands of the contract (PRODUCT.md) that are registered with their options but not
+ * built yet: they answer E_NOT_AVAILABLE (exit 2), never a fake result. When a command is
+ * built it moves to its own file with a `run`.
+ */
+import type { CommandSpec } from '../commandSpec.js';
+
+const checkerOption = ['--checker <url>', 'check service URL (default: $PORTHOLE_CHECKER)'] as const;
+
+/** The planned commands, in the order of the contract. */
+export const plannedCommands: readonly CommandSpec[] = [
+  {
+    name: 'serve',
+    summary: 'run the check service (HTTP API, web pages, egress listener)',
+    options: [
+      ['--listen <addr:port>', 'address and port of the HTTP API'],
+      ['--egress-ports <spec>', 'TCP ports the egress listener answers on'],
+      ['--egress-address <addr>', 'address the egress listener binds'],
+      ['--allow-targets <cidrs>', 'non-public ranges the service may probe (labs)'],
+      ['--trust-proxy <cidrs>', 'proxies whose forwarding headers are believed'],
+      ['--data <dir>', 'directory for the SQLite record of checks'],
+    ],
+  },
+  {
+    name: 'check',
+    args: '<ports>',
+    summary: "ask the checker to probe this network's public address from outside",
+    options: [checkerOption, ['--listen', 'answer on the ports ourselves and prove the port reaches this machine']],
+  },
+  {
+    name: 'probe',
+    args: '<host> <ports>',
+    summary: 'TCP connect probes from here, classified like nmap -sT',
+    options: [
+      ['--timeout <ms>', 'per-probe deadline in milliseconds'],
+      ['--concurrency <n>', 'probes in flight at once'],
+    ],
+  },
+  {
+    name: 'egress',
+    summary: 'which outbound ports this network allows',
+    options: [
+      checkerOption,
+      ['--target <host>', 'a host running the porthole egress listener'],
+      ['--ports <spec>', 'ports to test'],
+      ['--manifest <file>', "test the manifest's outbound entries"],
+    ],
+  },
+  { name: 'gateway', summary: 'routers found and what they speak (UPnP IGD, NAT-PMP, PCP)' },
+  {
+    name: 'map',
+    args: '<port>',
+    summary: 'make a router mapping for PORT[/PROTO]',
+    options: [
+      ['--external <port|range>', 'external port or range to ask for'],
+      ['--lease <seconds>', 'mapping lifetime'],
+      ['--via <method>', 'upnp, natpmp or pcp'],
+      ['--keep', 'renew until interrupted, then remove'],
+    ],
+  },
+  { name: 'unmap', args: '<port>', summary: 'remove a router mapping for PORT[/PROTO]' },
+  { name: 'mappings', summary: 'list router mappings' },
+  {
+    name: 'nat',
+    summary: 'public IP, NAT behaviour (RFC 5780), carrier-grade and double NAT',
+    options: [['--stun <host[:port]>', 'STUN server to use'], checkerOption],
+  },
+  {
+    name: 'manifest',
+    summary: 'check and print an application ports table',
+    subcommands: [
+      { name: 'validate', args: '<file>', summary: 'validate a manifest' },
+      {
+        name: 'show',
+        args: '<file>',
+        summary: 'print a manifest as a ports table',
+        options: [['--format <format>', 'text or markdown']],
+      },
+    ],
+  },
+  {
+    name: 'firewall',
+    args: '<source>',
+    summary: 'host firewall rules for a manifest FILE or PORTS',
+    options: [
+      ['--target <firewall>', 'nftables, iptables, ufw, firewalld, windows or pf'],
+      ['--apply', 'install the rules (Linux)'],
+      ['--remove', "remove porthole's rules (Linux)"],
+    ],
+  },
+  {
+    name: 'doctor',
+    args: '[source]',
+    summary: 'the whole diagnosis, hop by hop, with evidence and fixes',
+    options: [
+      checkerOption,
+      ['--stun <host>', 'STUN server to use'],
+      ['--name <dnsname>', 'DNS name that should point here'],
+    ],
+  },
+  {
+    name: 'expose',
+    args: '<source>',
+    summary: 'make FILE or PORTS reachable from the internet and prove it',
+    options: [checkerOption, ['--keep', 'keep mappings alive and re-verify until interrupted']],
+  },
+];

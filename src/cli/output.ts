@@ -1,0 +1,81 @@
+/**
+ * How porthole speaks: exactly one JSON document on stdout with --json, otherwise human
+ * text, coloured only on a TTY and never when NO_COLOR is set (https://no-color.org).
+ */
+import type { Writable } from 'node:stream';
+import { type PortholeError, toPortholeError } from '../errors/index.js';
+
+/** Where a command writes, and how. */
+export interface OutputOptions {
+  readonly stdout: Writable & { isTTY?: boolean };
+  readonly stderr: Writable & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+  readonly json: boolean;
+  readonly verbose: boolean;
+}
+
+/** ANSI styles we use; each maps to an SGR open/close pair. */
+const STYLES = {
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  dim: [2, 22],
+  bold: [1, 22],
+} as const;
+
+/** A style name for `Output.style`. */
+export type Style = keyof typeof STYLES;
+
+/** The writer every command gets. */
+export class Output {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly color: boolean;
+  readonly #options: OutputOptions;
+
+  constructor(options: OutputOptions) {
+    this.#options = options;
+    this.json = options.json;
+    this.verbose = options.verbose;
+    const noColor = options.env.NO_COLOR !== undefined && options.env.NO_COLOR !== '';
+    this.color = !options.json && !noColor && options.stdout.isTTY === true;
+  }
+
+  /** Wraps text in a colour when colour is on. */
+  style(style: Style, text: string): string {
+    if (!this.color) return text;
+    const [open, close] = STYLES[style];
+    return `\u001b[${open}m${text}\u001b[${close}m`;
+  }
+
+  /** Prints a command's result: the JSON document, or the human text. */
+  result(json: unknown, human: () => string): void {
+    if (this.json) this.#options.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    else this.#options.stdout.write(ensureNewline(human()));
+  }
+
+  /** Progress and diagnostics for humans: stderr, only with --verbose, never in JSON mode's stdout. */
+  debug(text: string): void {
+    if (this.verbose) this.#options.stderr.write(ensureNewline(this.style('dim', text)));
+  }
+
+  /** Reports an error: one JSON document `{error}` with --json, else message and hint on stderr. */
+  error(thrown: unknown): PortholeError {
+    const error = toPortholeError(thrown);
+    if (this.json) {
+      this.#options.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+    } else {
+      this.#options.stderr.write(`${this.style('red', `error ${error.code}`)}: ${error.message}\n`);
+      this.#options.stderr.write(`${this.style('dim', 'hint')}: ${error.hint}\n`);
+    }
+    if (this.verbose && error.cause !== undefined) {
+      const cause = error.cause instanceof Error ? (error.cause.stack ?? error.cause.message) : String(error.cause);
+      this.#options.stderr.write(`cause: ${cause}\n`);
+    }
+    return error;
+  }
+}
+
+function ensureNewline(text: string): string {
+  return text.endsWith('\n') || text === '' ? text : `${text}\n`;
+}

@@ -1,0 +1,34 @@
+/** Renders docs/errors.md from the registry, so the doc cannot drift from the code. */
+import { errorCodes, errorRegistry } from './registry.js';
+
+const EXIT_STATUS = { usage: 2, operational: 3 } as const;
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|');
+}
+
+/** The full text of docs/errors.md. */
+export function renderErrorsDoc(): string {
+  const rows = errorCodes.map((code) => {
+    const entry = errorRegistry[code];
+    return `| \`${code}\` | ${EXIT_STATUS[entry.kind]} | ${cell(entry.message)} | ${cell(entry.hint)} |`;
+  });
+  return [
+    '# porthole error codes',
+    '',
+    'Every error porthole reports carries a stable `code`. With `--json` it is printed as',
+    '`{"error": {"code", "message", "hint"}}` on stdout; otherwise as `error CODE: message` and',
+    '`hint: ...` on stderr. Codes never change meaning; new conditions get new codes.',
+    '',
+    'Exit status 2 means bad input or usage; 3 means an operational error. (0 is all good and',
+    '1 is a check that ran and found a problem: those are results, not errors.)',
+    '',
+    'This file is generated from `src/errors/registry.ts` by `npm run errors:docs`; a test fails',
+    'when the two differ.',
+    '',
+    '| code | exit | meaning | how to fix |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

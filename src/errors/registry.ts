@@ -1,0 +1,101 @@
+/**
+ * The one table of porthole's error codes. Every error the tool reports carries one of these
+ * codes; `docs/errors.md` is generated from this table and a test keeps the two in step.
+ */
+
+/** How an error maps onto the command-line exit status (see PRODUCT.md: 2 usage, 3 operational). */
+export type ErrorKind = 'usage' | 'operational';
+
+/** One entry of the registry: what went wrong, and how the user fixes it. */
+export interface ErrorEntry {
+  readonly kind: ErrorKind;
+  /** A short sentence naming the condition; details are appended by the thrower. */
+  readonly message: string;
+  /** What to do about it, in the imperative. */
+  readonly hint: string;
+}
+
+/** The registry. Codes are stable: never rename one, add a new one instead. */
+export const errorRegistry = {
+  E_USAGE: {
+    kind: 'usage',
+    message: 'The command line could not be understood',
+    hint: 'Run `porthole --help` (or `porthole COMMAND --help`) for the accepted commands and flags.',
+  },
+  E_UNKNOWN_COMMAND: {
+    kind: 'usage',
+    message: 'Unknown command',
+    hint: 'Run `porthole --help` for the list of commands.',
+  },
+  E_UNKNOWN_OPTION: {
+    kind: 'usage',
+    message: 'Unknown option',
+    hint: 'Run `porthole COMMAND --help` for the options that command accepts.',
+  },
+  E_NOT_AVAILABLE: {
+    kind: 'usage',
+    message: 'This command is not available yet in this version of porthole',
+    hint: 'Check `porthole --help` for the commands this version implements.',
+  },
+  E_PORT_SPEC: {
+    kind: 'usage',
+    message: 'Invalid port specification',
+    hint: 'Write ports as 7001, 7001/udp, 554/tcp+udp, 20570-20575/tcp or a comma list of those; ports are 1-65535.',
+  },
+  E_ADDRESS: {
+    kind: 'usage',
+    message: 'Invalid IP address',
+    hint: 'Give a literal IPv4 (203.0.113.7) or IPv6 (2001:db8::7) address.',
+  },
+  E_CIDR: {
+    kind: 'usage',
+    message: 'Invalid CIDR range',
+    hint: 'Write a range as ADDRESS/PREFIX, e.g. 203.0.113.0/24 or 2001:db8::/32; separate several with commas.',
+  },
+  E_TIMEOUT: {
+    kind: 'operational',
+    message: 'The operation did not finish before its deadline',
+    hint: 'Check that the peer is reachable, or raise the timeout with --timeout.',
+  },
+  E_ABORTED: {
+    kind: 'operational',
+    message: 'The operation was cancelled',
+    hint: 'Nothing to fix: the operation was interrupted on request.',
+  },
+  E_NO_GATEWAY: {
+    kind: 'operational',
+    message: 'No default gateway was found',
+    hint: 'Check that this host has a default route (`ip route show default`).',
+  },
+  E_PERMISSION: {
+    kind: 'operational',
+    message: 'This operation needs more privileges',
+    hint: 'Run it as root (sudo), or with CAP_NET_ADMIN for network namespaces and firewall changes.',
+  },
+  E_LAB_UNSUPPORTED: {
+    kind: 'operational',
+    message: 'The network lab cannot run on this machine',
+    hint: 'The lab needs Linux, root, `ip netns` and the lab packages; run `bash .ci/run` once to install them.',
+  },
+  E_LAB_DAEMON: {
+    kind: 'operational',
+    message: 'A lab daemon did not become ready',
+    hint: "Read the daemon's log printed with the error; check that its package is installed.",
+  },
+  E_LAB_NOT_FOUND: {
+    kind: 'usage',
+    message: 'No such lab or lab host',
+    hint: 'Run `npm run lab -- list` to see the labs that are up and their hosts.',
+  },
+  E_INTERNAL: {
+    kind: 'operational',
+    message: 'porthole hit an unexpected internal error',
+    hint: 'Run again with --verbose and report the output as a bug.',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Every stable error code porthole can report. */
+export type ErrorCode = keyof typeof errorRegistry;
+
+/** All codes, in registry order. */
+export const errorCodes = Object.keys(errorRegistry) as ErrorCode[];

@@ -1,0 +1,4 @@
+/** Public face of src/net: port specs, address classes, and local network facts. */
+export * from './address.js';
+export * from './localNetwork.js';
+export * from './portSpec.js';

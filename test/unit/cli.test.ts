@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../../src/cli/program.js';
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const stdout = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  stderr.on('data', (chunk) => {
+    err += chunk;
+  });
+  const status = await runCli(argv, { stdout, stderr, env: options.env ?? {} });
+  return { status, stdout: out, stderr: err };
+}
+
+const CONTRACT_COMMANDS = [
+  'serve',
+  'check',
+  'probe',
+  'egress',
+  'gateway',
+  'map',
+  'unmap',
+  'mappings',
+  'nat',
+  'manifest',
+  'firewall',
+  'doctor',
+  'expose',
+];
+
+describe('porthole command-line frame', () => {
+  it('--help lists every command of the contract and the exit codes', async () => {
+    const { status, stdout } = await run(['--help']);
+    assert.equal(status, 0);
+    for (const name of CONTRACT_COMMANDS) assert.match(stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+    assert.match(stdout, /Exit status: 0 all good, 1 a check found a problem, 2 bad input or usage, 3 operational/);
+  });
+
+  it('--version prints the package version', async () => {
+    const { status, stdout } = await run(['--version']);
+    assert.equal(status, 0);
+    assert.match(stdout.trim(), /^\d+\.\d+\.\d+/);
+  });
+
+  it('an unknown command is exit 2 with a code, a suggestion and a hint', async () => {
+    const { status, stderr, stdout } = await run(['serv']);
+    assert.equal(status, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /error E_UNKNOWN_COMMAND: Unknown command: 'serv'/);
+    assert.match(stderr, /Did you mean serve\?/);
+    assert.match(stderr, /hint: Run `porthole --help`/);
+  });
+
+  it('an unknown flag is exit 2 with E_UNKNOWN_OPTION', async () => {
+    const { status, stderr } = await run(['gateway', '--bogus']);
+    assert.equal(status, 2);
+    assert.match(stderr, /E_UNKNOWN_OPTION/);
+  });
+
+  it('with --json an error is exactly one JSON document on stdout', async () => {
+    const { status, stdout, stderr } = await run(['probe', '--json']);
+    assert.equal(status, 2);
+    assert.equal(stderr, '');
+    const document = JSON.parse(stdout) as { error: { code: string; hint: string } };
+    assert.equal(document.error.code, 'E_USAGE');
+    assert.ok(document.error.hint.length > 0);
+  });
+
+  it('--json is global: accepted after the subcommand too', async () => {
+    const { status, stdout } = await run(['frobnicate', '--json']);
+    assert.equal(status, 2);
+    assert.equal((JSON.parse(stdout) as { error: { code: string } }).error.code, 'E_UNKNOWN_COMMAND');
+  });
+
+  it('a command not built yet says so with exit 2 and never a fake result', async () => {
+    const { status, stdout, stderr } = await run(['manifest', 'show', 'x.yaml']);
+    assert.equal(status, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /E_NOT_AVAILABLE.*porthole manifest show/);
+  });
+
+  it('colours only on a TTY, and never with NO_COLOR', async () => {
+    const tty = await run(['serv'], { tty: true });
+    // Errors go to stderr; colour follows stdout being a terminal, like most CLIs.
+    assert.match(tty.stderr, /\u001b\[31m/);
+    const noColor = await run(['serv'], { tty: true, env: { NO_COLOR: '1' } });
+    assert.doesNotMatch(noColor.stderr, /\u001b\[/);
+    const pipe = await run(['serv'], { tty: false });
+    assert.doesNotMatch(pipe.stderr, /\u001b\[/);
+  });
+
+  it('no arguments prints help and exits 2', async () => {
+    const { status, stdout } = await run([]);
+    assert.equal(status, 2);
+    assert.match(stdout, /Usage: porthole/);
+  });
+});
+
+describe('the built executable', () => {
+  const bin = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+  it('runs as `porthole` with a shebang and returns the contract exit codes', async () => {
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(bin, ['unmap', '7001', '--json'], (error, stdout) => {
+        resolve({ code: error ? (error.code as number) : 0, stdout });
+      });
+    });
+    assert.equal(result.code, 2);
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, 'E_NOT_AVAILABLE');
+  });
+});
