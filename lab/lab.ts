@@ -1,0 +1,413 @@
+/**
+ * The network lab: Linux network namespaces joined by veth pairs and bridges, nftables NAT,
+ * and real daemons (miniupnpd for UPnP IGD, NAT-PMP and PCP; coturn for STUN/RFC 5780).
+ *
+ *   lan, lan2 ── router (NAT + miniupnpd) ──[carrier NAT, cgnat only]── internet (coturn)
+ *
+ * Names are unique per run (`ph<hex>-<host>`), everything is torn down on stop, on failure
+ * during start, and on process exit or interrupt. State is written to STATE_DIR so a lab
+ * started by hand (`npm run lab -- up home`) can be used and removed later.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from '../src/deadline/index.js';
+import { PortholeError } from '../src/errors/index.js';
+import { type RunOptions, type RunResult, run, runChecked, runSyncQuiet, startDaemon } from './exec.js';
+import { carrierRuleset, IFACE, LAB_TABLE, MINIUPNPD_CHAINS, miniupnpdConfig, routerRuleset } from './routerConfig.js';
+import {
+  addressesOf,
+  type HostName,
+  hostsOf,
+  type LabAddresses,
+  type LabOptions,
+  PLAN,
+  type ResolvedLabOptions,
+  resolveOptions,
+  type TopologyName,
+} from './topology.js';
+
+/** Where labs record themselves: tmpfs, cleared at boot together with the namespaces. */
+export const STATE_DIR = '/run/porthole-lab';
+
+/** What a lab records about itself, enough to use and remove it from another process. */
+export interface LabState {
+  readonly id: string;
+  readonly topology: TopologyName;
+  readonly options: ResolvedLabOptions;
+  readonly namespaces: Readonly<Partial<Record<HostName, string>>>;
+  readonly addresses: LabAddresses;
+  /** Config files and daemon logs. */
+  readonly dir: string;
+  /** Who started it: a test (owner pid) or a person by hand. */
+  readonly owner: { readonly pid: number; readonly byHand: boolean };
+  readonly startedAt: string;
+}
+
+/** The programs the lab needs on PATH. */
+export const LAB_PROGRAMS = ['ip', 'nft', 'miniupnpd', 'turnserver', 'turnutils_stunclient'] as const;
+
+/** How long daemons get to become ready; miniupnpd's STUN test alone waits up to 3 s. */
+const READY_DEADLINE_MS = 20_000;
+const READY_POLL_MS = 50;
+
+/** Why the lab cannot run here, or undefined when it can. */
+export function labUnavailableReason(): string | undefined {
+  if (process.platform !== 'linux') return `the lab needs Linux network namespaces (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'the lab needs root to create network namespaces (run as root, as CI does)';
+  const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
+  const missing = LAB_PROGRAMS.filter((program) => !path.some((dir) => existsSync(join(dir, program))));
+  if (missing.length > 0) return `missing lab programs: ${missing.join(', ')} (bash .ci/run installs them)`;
+  return undefined;
+}
+
+/** Throws E_PERMISSION or E_LAB_UNSUPPORTED when the lab cannot run. */
+export function assertLabAvailable(): void {
+  const reason = labUnavailableReason();
+  if (!reason) return;
+  throw new PortholeError(reason.includes('root') ? 'E_PERMISSION' : 'E_LAB_UNSUPPORTED', { detail: reason });
+}
+
+/** A running lab. */
+export class Lab {
+  readonly state: LabState;
+  #stopped = false;
+
+  constructor(state: LabState) {
+    this.state = state;
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  get addresses(): LabAddresses {
+    return this.state.addresses;
+  }
+
+  /** The namespace name of a host; throws E_LAB_NOT_FOUND for a host this topology lacks. */
+  namespace(host: HostName): string {
+    const name = this.state.namespaces[host];
+    if (!name) throw new PortholeError('E_LAB_NOT_FOUND', { detail: `${this.state.topology} has no host "${host}"` });
+    return name;
+  }
+
+  /** Runs a command inside a host's namespace and collects its output. */
+  exec(host: HostName, command: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
+    return run('ip', ['netns', 'exec', this.namespace(host), command, ...args], options);
+  }
+
+  /** Starts a background program in a host's namespace; it is killed when the lab stops. */
+  startBackground(host: HostName, name: string, command: string, args: readonly string[]): number {
+    const child = startDaemon('ip', ['netns', 'exec', this.namespace(host), command, ...args], this.logPath(name));
+    if (child.pid === undefined) throw new PortholeError('E_LAB_DAEMON', { detail: `${command} did not start` });
+    return child.pid;
+  }
+
+  /** Path of a daemon's log file. */
+  logPath(name: string): string {
+    return join(this.state.dir, `${name}.log`);
+  }
+
+  /** A daemon's log so far ('' when it has none). */
+  log(name: string): string {
+    try {
+      return readFileSync(this.logPath(name), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /**
+   * Simulates a router reboot: miniupnpd is killed, its chains flushed (a rebooted router
+   * forgets its mappings), and it is started again and waited for.
+   */
+  async restartRouterDaemon(): Promise<void> {
+    await this.stopRouterDaemon();
+    await startMiniupnpd(this);
+  }
+
+  /** Stops miniupnpd and flushes its chains, as a router that lost power. */
+  async stopRouterDaemon(): Promise<void> {
+    const pid = readPid(join(this.state.dir, 'miniupnpd.pid'));
+    if (pid !== undefined) await killAndWait(pid);
+    rmSync(join(this.state.dir, 'miniupnpd.pid'), { force: true });
+    const flush = Object.values(MINIUPNPD_CHAINS)
+      .map((chain) => `flush chain inet ${LAB_TABLE} ${chain}`)
+      .join('\n');
+    await runChecked('ip', ['netns', 'exec', this.namespace('router'), 'nft', '-f', '-'], { input: flush });
+  }
+
+  /** Tears the lab down: every process in its namespaces, the namespaces, its files. Idempotent. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    teardown(this.state);
+    liveLabs.delete(this);
+  }
+}
+
+/** Labs of this process still up, torn down on exit and interrupt. */
+const liveLabs = new Set<Lab>();
+let exitHooksInstalled = false;
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on('exit', () => {
+    for (const lab of liveLabs) if (!lab.state.owner.byHand) lab.stop();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const lab of liveLabs) if (!lab.state.owner.byHand) lab.stop();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+/** Kills every process in a lab's namespaces, deletes them, and removes its files. Synchronous. */
+export function teardown(state: LabState): void {
+  const namespaces = Object.values(state.namespaces);
+  for (const ns of namespaces) {
+    for (const pid of runSyncQuiet('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  for (const ns of namespaces) runSyncQuiet('ip', ['netns', 'del', ns]);
+  rmSync(state.dir, { recursive: true, force: true });
+  rmSync(statePath(state.id), { force: true });
+}
+
+function statePath(id: string): string {
+  return join(STATE_DIR, `${id}.json`);
+}
+
+/** Labs recorded on this machine (by hand or by tests still running). */
+export function listLabStates(): LabState[] {
+  if (!existsSync(STATE_DIR)) return [];
+  return readdirSync(STATE_DIR)
+    .filter((file) => file.endsWith('.json'))
+    .flatMap((file) => {
+      try {
+        return [JSON.parse(readFileSync(join(STATE_DIR, file), 'utf8')) as LabState];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Whether the process that owns a test lab has gone (its lab is then stale). */
+export function isStale(state: LabState): boolean {
+  if (state.owner.byHand) return false;
+  try {
+    process.kill(state.owner.pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+}
+
+/** Options for startLab beyond the topology's switches. */
+export interface StartOptions {
+  /** Leave the lab up after this process exits (`npm run lab -- up`). */
+  readonly byHand?: boolean;
+}
+
+/** Builds a lab and waits until its daemons are ready. On any failure everything is torn down. */
+export async function startLab(labOptions: LabOptions, startOptions: StartOptions = {}): Promise<Lab> {
+  assertLabAvailable();
+  const options = resolveOptions(labOptions);
+  const id = `ph${randomBytes(3).toString('hex')}`;
+  const dir = join(STATE_DIR, id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const namespaces = Object.fromEntries(hostsOf(options.topology).map((host) => [host, `${id}-${host}`]));
+  const lab = new Lab({
+    id,
+    topology: options.topology,
+    options,
+    namespaces,
+    addresses: addressesOf(options.topology),
+    dir,
+    owner: { pid: process.pid, byHand: startOptions.byHand ?? false },
+    startedAt: new Date().toISOString(),
+  });
+  writeFileSync(statePath(id), `${JSON.stringify(lab.state, null, 2)}\n`);
+  liveLabs.add(lab);
+  installExitHooks();
+  try {
+    await buildNetwork(lab);
+    await startCoturn(lab);
+    if (options.upnp || options.natpmp) await startMiniupnpd(lab);
+    return lab;
+  } catch (error) {
+    lab.stop();
+    throw error;
+  }
+}
+
+async function ip(args: string[]): Promise<void> {
+  await runChecked('ip', args);
+}
+
+/** A veth pair with each end created directly inside its namespace, so no name can collide. */
+async function veth(nsA: string, nameA: string, nsB: string, nameB: string): Promise<void> {
+  await ip(['link', 'add', 'name', nameA, 'netns', nsA, 'type', 'veth', 'peer', 'name', nameB, 'netns', nsB]);
+}
+
+async function upWithAddress(ns: string, iface: string, cidr: string): Promise<void> {
+  await ip(['-n', ns, 'addr', 'add', cidr, 'dev', iface]);
+  await ip(['-n', ns, 'link', 'set', iface, 'up']);
+}
+
+async function nftLoad(ns: string, ruleset: string): Promise<void> {
+  await runChecked('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset });
+}
+
+async function enableForwarding(ns: string): Promise<void> {
+  await runChecked('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+}
+
+async function buildNetwork(lab: Lab): Promise<void> {
+  const { topology, options } = lab.state;
+  for (const ns of Object.values(lab.state.namespaces)) {
+    await ip(['netns', 'add', ns]);
+    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  const router = lab.namespace('router');
+  const internet = lab.namespace('internet');
+
+  // Internet: one bridge that routers and internet hosts plug into; two addresses for STUN.
+  await ip(['-n', internet, 'link', 'add', IFACE.internetBridge, 'type', 'bridge']);
+  await upWithAddress(internet, IFACE.internetBridge, `${PLAN.internetHost}/${PLAN.internetPrefix}`);
+  await ip(['-n', internet, 'addr', 'add', `${PLAN.internetAlt}/${PLAN.internetPrefix}`, 'dev', IFACE.internetBridge]);
+
+  // Router LAN: a bridge with the two LAN hosts.
+  await ip(['-n', router, 'link', 'add', IFACE.lanBridge, 'type', 'bridge']);
+  await upWithAddress(router, IFACE.lanBridge, `${PLAN.routerLan}/${PLAN.lanPrefix}`);
+  for (const [index, host] of (['lan', 'lan2'] as const).entries()) {
+    const ns = lab.namespace(host);
+    const port = `lan${index}`;
+    await veth(router, port, ns, IFACE.host);
+    await ip(['-n', router, 'link', 'set', port, 'master', IFACE.lanBridge, 'up']);
+    await upWithAddress(ns, IFACE.host, `${lab.addresses[host]}/${PLAN.lanPrefix}`);
+    await ip(['-n', ns, 'route', 'add', 'default', 'via', PLAN.routerLan]);
+  }
+
+  if (topology === 'cgnat') {
+    const carrier = lab.namespace('carrier');
+    await veth(router, IFACE.wan, carrier, IFACE.carrierInside);
+    await upWithAddress(router, IFACE.wan, `${PLAN.routerWanCgnat}/${PLAN.carrierPrefix}`);
+    await upWithAddress(carrier, IFACE.carrierInside, `${PLAN.carrierInside}/${PLAN.carrierPrefix}`);
+    await ip(['-n', router, 'route', 'add', 'default', 'via', PLAN.carrierInside]);
+    await veth(carrier, IFACE.wan, internet, 'cgn0');
+    await upWithAddress(carrier, IFACE.wan, `${PLAN.carrierPublic}/${PLAN.internetPrefix}`);
+    await ip(['-n', internet, 'link', 'set', 'cgn0', 'master', IFACE.internetBridge, 'up']);
+    await ip(['-n', carrier, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+    await enableForwarding(carrier);
+    await nftLoad(carrier, carrierRuleset());
+  } else {
+    await veth(router, IFACE.wan, internet, 'rtr0');
+    await upWithAddress(router, IFACE.wan, `${PLAN.routerWanPublic}/${PLAN.internetPrefix}`);
+    await ip(['-n', internet, 'link', 'set', 'rtr0', 'master', IFACE.internetBridge, 'up']);
+    await ip(['-n', router, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+  }
+  await enableForwarding(router);
+  await nftLoad(router, routerRuleset(options));
+}
+
+/** Polls until `ready()` or the deadline; on failure the error carries the daemon's log. */
+async function waitFor(lab: Lab, name: string, pid: number, ready: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = performance.now() + READY_DEADLINE_MS;
+  while (performance.now() < deadline) {
+    if (await ready()) return;
+    if (!isAlive(pid)) break;
+    await sleep(READY_POLL_MS);
+  }
+  const why = isAlive(pid) ? `not ready after ${READY_DEADLINE_MS} ms` : 'exited';
+  throw new PortholeError('E_LAB_DAEMON', { detail: `${name} ${why}; its log:\n${lab.log(name).slice(-4000)}` });
+}
+
+async function startCoturn(lab: Lab): Promise<void> {
+  const dir = lab.state.dir;
+  const pid = lab.startBackground('internet', 'coturn', 'turnserver', [
+    // Debian's /etc/turnserver.conf turns RFC 5780 off: read no config file at all.
+    '-n',
+    '--no-cli',
+    '--fingerprint',
+    '--stun-only',
+    '--no-tls',
+    '--no-dtls',
+    '--listening-ip',
+    PLAN.internetHost,
+    '--listening-ip',
+    PLAN.internetAlt,
+    '--listening-port',
+    String(PLAN.stunPort),
+    // RFC 5780: the second port answers CHANGE-REQUEST tests.
+    '--alt-listening-port',
+    String(PLAN.stunAltPort),
+    '--db',
+    join(dir, 'turndb'),
+    '--pidfile',
+    join(dir, 'coturn.pid'),
+    '--log-file',
+    'stdout',
+    '--simple-log',
+  ]);
+  // Ready when a real STUN client gets a binding response from it.
+  await waitFor(lab, 'coturn', pid, async () => {
+    const probe = await lab.exec('internet', 'turnutils_stunclient', ['-p', String(PLAN.stunPort), PLAN.internetHost], {
+      timeoutMs: 1000,
+    });
+    return probe.code === 0 && /reflexive addr/.test(probe.stdout + probe.stderr);
+  });
+}
+
+/** Starts miniupnpd on the router and waits for its STUN test and listeners. */
+export async function startMiniupnpd(lab: Lab): Promise<void> {
+  const { options, dir } = lab.state;
+  const config = join(dir, 'miniupnpd.conf');
+  writeFileSync(config, miniupnpdConfig(options, randomUUID()));
+  writeFileSync(lab.logPath('miniupnpd'), '');
+  const pid = lab.startBackground('router', 'miniupnpd', 'miniupnpd', [
+    '-d',
+    '-f',
+    config,
+    '-P',
+    join(dir, 'miniupnpd.pid'),
+  ]);
+  // PRODUCT.md: wait for "Listening for NAT-PMP" (or the HTTP listener when only UPnP is on).
+  const readyLine = options.natpmp ? /Listening for NAT-PMP\/PCP traffic on port/ : /HTTP listening on port/;
+  await waitFor(lab, 'miniupnpd', pid, () => readyLine.test(lab.log('miniupnpd')));
+}

@@ -1,0 +1,147 @@
+/**
+ * Pure renderers for what runs on the lab's routers: nftables rulesets and miniupnpd's
+ * config. Interface names are the ones lab.ts creates inside each namespace.
+ */
+import { PLAN, type ResolvedLabOptions } from './topology.js';
+
+/** Interface names inside the namespaces (namespaces isolate them, so they can be fixed). */
+export const IFACE = {
+  /** The LAN bridge on the router. */
+  lanBridge: 'br0',
+  /** Every router's uplink. */
+  wan: 'wan0',
+  /** The carrier NAT's subscriber side. */
+  carrierInside: 'sub0',
+  /** The internet namespace's bridge, which routers and internet hosts plug into. */
+  internetBridge: 'br0',
+  /** A LAN host's only interface. */
+  host: 'eth0',
+} as const;
+
+/** nftables table porthole's lab owns on each router; miniupnpd's chains live in it. */
+export const LAB_TABLE = 'porthole_lab';
+
+/** Chains named in miniupnpd's config (PRODUCT.md: its nftables backend uses our names). */
+export const MINIUPNPD_CHAINS = {
+  forward: 'miniupnpd',
+  prerouting: 'prerouting_miniupnpd',
+  postrouting: 'postrouting_miniupnpd',
+} as const;
+
+/** The rules that end unsolicited inbound traffic arriving on the WAN, one per line. */
+function inboundRules(options: ResolvedLabOptions): string {
+  const wan = `iifname "${IFACE.wan}"`;
+  // TCP gets a reset and everything else an ICMP port-unreachable, as a router that refuses does.
+  return options.inbound === 'reject'
+    ? `${wan} meta l4proto tcp reject with tcp reset
+    ${wan} reject with icmpx port-unreachable`
+    : `${wan} drop`;
+}
+
+/** The home/venue/cgnat router's ruleset: NAT, miniupnpd's chains, inbound and (venue) egress policy. */
+export function routerRuleset(options: ResolvedLabOptions): string {
+  const lan = IFACE.lanBridge;
+  const wan = IFACE.wan;
+  const inbound = inboundRules(options);
+  const egress =
+    options.topology === 'venue'
+      ? [
+          `iifname "${lan}" udp dport 53 accept`,
+          `iifname "${lan}" tcp dport 53 accept`,
+          ...(options.egressTcpPorts.length > 0
+            ? [`iifname "${lan}" tcp dport { ${options.egressTcpPorts.join(', ')} } accept`]
+            : []),
+          `iifname "${lan}" drop`,
+        ]
+      : [`iifname "${lan}" accept`];
+  return `table inet ${LAB_TABLE} {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ct state established,related accept
+    iifname "${wan}" meta l4proto icmp accept
+    # miniupnpd's start-up STUN test: coturn answers from its other address and port.
+    iifname "${wan}" ip saddr { ${PLAN.internetHost}, ${PLAN.internetAlt} } udp sport { ${PLAN.stunPort}, ${PLAN.stunAltPort} } accept
+    ${inbound}
+  }
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    ${egress.join('\n    ')}
+    jump ${MINIUPNPD_CHAINS.forward}
+    ${inbound}
+  }
+  chain ${MINIUPNPD_CHAINS.forward} {
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    jump ${MINIUPNPD_CHAINS.prerouting}
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    jump ${MINIUPNPD_CHAINS.postrouting}
+    oifname "${wan}" masquerade
+  }
+  chain ${MINIUPNPD_CHAINS.prerouting} {
+  }
+  chain ${MINIUPNPD_CHAINS.postrouting} {
+  }
+}
+`;
+}
+
+/**
+ * The carrier NAT: masquerades subscribers behind one public address and, like a carrier,
+ * lets nothing unsolicited in (Linux conntrack: endpoint-independent mapping,
+ * address-and-port-dependent filtering).
+ */
+export function carrierRuleset(): string {
+  return `table inet ${LAB_TABLE} {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ct state established,related accept
+    iifname "${IFACE.wan}" meta l4proto icmp accept
+    iifname "${IFACE.wan}" drop
+  }
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname "${IFACE.carrierInside}" accept
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "${IFACE.wan}" masquerade
+  }
+}
+`;
+}
+
+/**
+ * miniupnpd's config. The WAN address is in a documentation range, which miniupnpd counts as
+ * reserved, so it learns the public address by STUN against the lab's coturn; behind a full
+ * cone (home, venue) it then enables forwarding, behind the carrier NAT it does not.
+ */
+export function miniupnpdConfig(options: ResolvedLabOptions, uuid: string): string {
+  return [
+    `ext_ifname=${IFACE.wan}`,
+    `listening_ip=${IFACE.lanBridge}`,
+    `http_port=${PLAN.igdHttpPort}`,
+    `enable_upnp=${options.upnp ? 'yes' : 'no'}`,
+    `enable_natpmp=${options.natpmp ? 'yes' : 'no'}`,
+    'secure_mode=yes',
+    'system_uptime=no',
+    'notify_interval=30',
+    `uuid=${uuid}`,
+    'ext_perform_stun=yes',
+    `ext_stun_host=${PLAN.internetHost}`,
+    `ext_stun_port=${PLAN.stunPort}`,
+    `upnp_table_name=${LAB_TABLE}`,
+    `upnp_nat_table_name=${LAB_TABLE}`,
+    `upnp_forward_chain=${MINIUPNPD_CHAINS.forward}`,
+    `upnp_nat_chain=${MINIUPNPD_CHAINS.prerouting}`,
+    `upnp_nat_postrouting_chain=${MINIUPNPD_CHAINS.postrouting}`,
+    // Unprivileged ports from the LAN only; PRODUCT.md: a denied port can make miniupnpd spin.
+    `allow 1024-65535 ${PLAN.lanSubnet} 1024-65535`,
+    'deny 0-65535 0.0.0.0/0 0-65535',
+    '',
+  ].join('\n');
+}

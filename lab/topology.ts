@@ -1,0 +1,113 @@
+/**
+ * The lab's topologies as data: which namespaces exist, their addresses, and the router's
+ * policy switches. Rendering of rulesets and daemon configs is pure and lives in
+ * routerConfig.ts; lab.ts turns this into namespaces.
+ */
+
+/** The three shapes of network the lab builds (PRODUCT.md, "The lab"). */
+export type TopologyName = 'home' | 'cgnat' | 'venue';
+
+/** The topologies, for argument checking. */
+export const TOPOLOGIES: readonly TopologyName[] = ['home', 'cgnat', 'venue'];
+
+/** What the router does with unsolicited inbound traffic: time out (drop) or refuse (reject). */
+export type InboundPolicy = 'drop' | 'reject';
+
+/** Switches a test can set; every field has a default that makes a working home router. */
+export interface LabOptions {
+  readonly topology: TopologyName;
+  /** UPnP IGD on the router's miniupnpd. */
+  readonly upnp?: boolean;
+  /** NAT-PMP and PCP on the router's miniupnpd (one switch in miniupnpd). */
+  readonly natpmp?: boolean;
+  /** Unsolicited inbound traffic at the router's WAN. */
+  readonly inbound?: InboundPolicy;
+  /** venue only: the outbound TCP ports the router lets out (DNS always goes out). */
+  readonly egressTcpPorts?: readonly number[];
+}
+
+/** The address plan. The documentation ranges stand in for the internet; none is routed outside. */
+export const PLAN = {
+  lanSubnet: '192.168.77.0/24',
+  lanPrefix: 24,
+  routerLan: '192.168.77.1',
+  lanHost: '192.168.77.10',
+  lan2Host: '192.168.77.11',
+  internetPrefix: 24,
+  internetSubnet: '203.0.113.0/24',
+  /** The home and venue router's WAN address: their public address. */
+  routerWanPublic: '203.0.113.1',
+  /** The carrier NAT's public address in the cgnat topology. */
+  carrierPublic: '203.0.113.2',
+  /** The internet host: checker, STUN primary address. */
+  internetHost: '203.0.113.254',
+  /** The internet host's second address, for RFC 5780 change-requests. */
+  internetAlt: '203.0.113.253',
+  carrierSubnet: '100.64.0.0/24',
+  carrierPrefix: 24,
+  carrierInside: '100.64.0.1',
+  /** The router's WAN address behind the carrier NAT. */
+  routerWanCgnat: '100.64.0.2',
+  stunPort: 3478,
+  stunAltPort: 3479,
+  /** miniupnpd's HTTP port, fixed so the description URL is known (upnpc -u needs it). */
+  igdHttpPort: 5000,
+  natpmpPort: 5351,
+} as const;
+
+/** The venue's default allowed outbound TCP ports: web and the seed 003 appliance's 745. */
+export const DEFAULT_VENUE_EGRESS: readonly number[] = [80, 443, 745];
+
+/** A host of the lab, by role. */
+export type HostName = 'lan' | 'lan2' | 'router' | 'carrier' | 'internet';
+
+/** The options with every default filled in. */
+export type ResolvedLabOptions = Required<LabOptions>;
+
+/** Fills the defaults in. */
+export function resolveOptions(options: LabOptions): ResolvedLabOptions {
+  return {
+    topology: options.topology,
+    upnp: options.upnp ?? true,
+    natpmp: options.natpmp ?? true,
+    inbound: options.inbound ?? 'drop',
+    egressTcpPorts: options.egressTcpPorts ?? DEFAULT_VENUE_EGRESS,
+  };
+}
+
+/** The hosts a topology has. */
+export function hostsOf(topology: TopologyName): HostName[] {
+  return topology === 'cgnat'
+    ? ['lan', 'lan2', 'router', 'carrier', 'internet']
+    : ['lan', 'lan2', 'router', 'internet'];
+}
+
+/** Addresses of one lab, as tests use them. */
+export interface LabAddresses {
+  readonly lan: string;
+  readonly lan2: string;
+  readonly routerLan: string;
+  /** The router's own WAN address (private in cgnat). */
+  readonly routerWan: string;
+  /** The address the internet sees for the LAN. */
+  readonly publicIp: string;
+  readonly internet: string;
+  readonly internetAlt: string;
+  /** The IGD description URL miniupnpd serves (for `upnpc -u`). */
+  readonly igdDescriptionUrl: string;
+}
+
+/** The addresses of a topology. */
+export function addressesOf(topology: TopologyName): LabAddresses {
+  const cgnat = topology === 'cgnat';
+  return {
+    lan: PLAN.lanHost,
+    lan2: PLAN.lan2Host,
+    routerLan: PLAN.routerLan,
+    routerWan: cgnat ? PLAN.routerWanCgnat : PLAN.routerWanPublic,
+    publicIp: cgnat ? PLAN.carrierPublic : PLAN.routerWanPublic,
+    internet: PLAN.internetHost,
+    internetAlt: PLAN.internetAlt,
+    igdDescriptionUrl: `http://${PLAN.routerLan}:${PLAN.igdHttpPort}/rootDesc.xml`,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Helpers for lab tests: skip visibly when the lab cannot run (but never in CI, which runs
+ * as root and must run them), listeners and connection attempts with real peers (socat, nmap).
+ */
+import { after, before } from 'node:test';
+import { type Lab, labUnavailableReason, startLab } from '../../lab/lab.js';
+import type { HostName, LabOptions } from '../../lab/topology.js';
+import { sleep } from '../../src/deadline/index.js';
+
+/**
+ * The skip reason for lab suites: a string when the lab cannot run here, false otherwise.
+ * Under CI the reason is returned as false so the suite runs and fails loudly instead.
+ */
+export function labSkip(): string | false {
+  const reason = labUnavailableReason();
+  if (!reason) return false;
+  if (process.env.CI === 'true') return false;
+  const message = `lab tests skipped: ${reason}`;
+  process.stderr.write(`# ${message}\n`);
+  return message;
+}
+
+/**
+ * Call in a describe body: starts a lab before the suite's tests and tears it down after
+ * them, even when they fail. Further `before` hooks registered later see the lab.
+ */
+export function useLab(options: LabOptions): { readonly lab: Lab } {
+  let started: Lab | undefined;
+  before(async () => {
+    started = await startLab(options);
+  });
+  after(() => started?.stop());
+  return {
+    get lab(): Lab {
+      if (!started) throw new Error('the lab did not start (see the before hook)');
+      return started;
+    },
+  };
+}
+
+/** Starts a socat listener on `port` in `host` that answers every connection with `banner`. */
+export async function listen(lab: Lab, host: HostName, port: number, banner: string): Promise<void> {
+  lab.startBackground(host, `listener-${host}-${port}`, 'socat', [
+    `TCP-LISTEN:${port},fork,reuseaddr`,
+    `SYSTEM:echo ${banner}`,
+  ]);
+  // Ready when the port is in LISTEN state inside the namespace (bounded: 100 x 20 ms).
+  for (let i = 0; i < 100; i++) {
+    const sockets = await lab.exec(host, 'ss', ['-Hltn', `sport = :${port}`]);
+    if (sockets.stdout.includes(`:${port}`)) return;
+    await sleep(20);
+  }
+  throw new Error(`socat did not listen on ${host}:${port}`);
+}
+
+/** What a TCP connection attempt came to, as socat saw it. */
+export interface ConnectOutcome {
+  readonly outcome: 'connected' | 'refused' | 'timeout' | 'unreachable' | 'other';
+  /** What the server sent, when connected. */
+  readonly data: string;
+  readonly detail: string;
+}
+
+/** Tries a TCP connection from `host` to address:port with socat and reads the answer. */
+export async function connect(
+  lab: Lab,
+  host: HostName,
+  address: string,
+  port: number,
+  timeoutSeconds = 2,
+): Promise<ConnectOutcome> {
+  const result = await lab.exec(
+    host,
+    'socat',
+    [`-T${timeoutSeconds}`, '-', `TCP:${address}:${port},connect-timeout=${timeoutSeconds}`],
+    { timeoutMs: (timeoutSeconds + 3) * 1000 },
+  );
+  const detail = result.stderr.trim();
+  if (result.code === 0) return { outcome: 'connected', data: result.stdout.trim(), detail };
+  if (/Connection refused/.test(detail)) return { outcome: 'refused', data: '', detail };
+  if (/timed out/.test(detail)) return { outcome: 'timeout', data: '', detail };
+  if (/unreachable/i.test(detail)) return { outcome: 'unreachable', data: '', detail };
+  return { outcome: 'other', data: '', detail };
+}
+
+/** nmap -sT's verdicts for ports on a target, from inside a lab host. */
+export async function nmapStates(
+  lab: Lab,
+  host: HostName,
+  address: string,
+  ports: string,
+): Promise<Map<number, string>> {
+  const result = await lab.exec(
+    host,
+    'nmap',
+    ['-sT', '-Pn', '-n', '-p', ports, '--max-retries', '1', '-oG', '-', address],
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  const states = new Map<number, string>();
+  for (const match of result.stdout.matchAll(/(\d+)\/(open|closed|filtered)\/tcp/g)) {
+    states.set(Number(match[1]), match[2] ?? '');
+  }
+  return states;
+}
