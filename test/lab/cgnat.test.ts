@@ -1,7 +1,7 @@
 /** The cgnat topology: a router mapping cannot make a port reachable behind a carrier NAT. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { connect, labSkip, listen, useLab } from './support.js';
+import { addressSeenFrom, connect, labSkip, listen, natpmpcMap, useLab } from './support.js';
 
 describe('lab: cgnat topology', { skip: labSkip() }, () => {
   const env = useLab({ topology: 'cgnat' });
@@ -12,27 +12,13 @@ describe('lab: cgnat topology', { skip: labSkip() }, () => {
   it('the router WAN is in 100.64.0.0/10 and the internet sees the carrier public address', async () => {
     const { lab } = env;
     assert.equal(lab.addresses.routerWan, '100.64.0.2');
-    lab.startBackground('internet', 'whoami', 'socat', [
-      'TCP-LISTEN:8080,fork,reuseaddr',
-      'SYSTEM:echo $SOCAT_PEERADDR',
-    ]);
-    let attempt = await connect(lab, 'lan', lab.addresses.internet, 8080);
-    for (let i = 0; i < 20 && attempt.outcome !== 'connected'; i++)
-      attempt = await connect(lab, 'lan', lab.addresses.internet, 8080);
-    assert.equal(attempt.data, '203.0.113.2');
+    assert.equal(await addressSeenFrom(lab, 'lan'), '203.0.113.2');
   });
 
   it("miniupnpd's STUN test finds the restrictive carrier NAT, and natpmpc's mapping is refused", async () => {
     const { lab } = env;
     assert.match(lab.log('miniupnpd'), /behind restrictive or symmetric NAT with public IP address 203\.0\.113\.2/);
-    const mapped = await lab.exec(
-      'lan',
-      'natpmpc',
-      ['-g', lab.addresses.routerLan, '-a', '7001', '7001', 'tcp', '60'],
-      {
-        timeoutMs: 15_000,
-      },
-    );
+    const mapped = await natpmpcMap(lab, 7001);
     assert.doesNotMatch(mapped.stdout, /Mapped public port/);
     assert.match(mapped.stdout + mapped.stderr, /network failure|FAILED/);
   });

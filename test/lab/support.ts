@@ -3,6 +3,7 @@
  * as root and must run them), listeners and connection attempts with real peers (socat, nmap).
  */
 import { after, before } from 'node:test';
+import type { RunResult } from '../../lab/exec.js';
 import { type Lab, labUnavailableReason, startLab } from '../../lab/lab.js';
 import type { HostName, LabOptions } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
@@ -39,11 +40,13 @@ export function useLab(options: LabOptions): { readonly lab: Lab } {
 }
 
 /** Starts a socat listener on `port` in `host` that answers every connection with `banner`. */
-export async function listen(lab: Lab, host: HostName, port: number, banner: string): Promise<void> {
-  lab.startBackground(host, `listener-${host}-${port}`, 'socat', [
-    `TCP-LISTEN:${port},fork,reuseaddr`,
-    `SYSTEM:echo ${banner}`,
-  ]);
+export function listen(lab: Lab, host: HostName, port: number, banner: string): Promise<void> {
+  return listenWith(lab, host, port, `SYSTEM:echo ${banner}`);
+}
+
+/** Starts a socat listener on `port` in `host` connected to the socat address `answer`, and waits for it. */
+async function listenWith(lab: Lab, host: HostName, port: number, answer: string): Promise<void> {
+  lab.startBackground(host, `listener-${host}-${port}`, 'socat', [`TCP-LISTEN:${port},fork,reuseaddr`, answer]);
   // Ready when the port is in LISTEN state inside the namespace (bounded: 100 x 20 ms).
   for (let i = 0; i < 100; i++) {
     const sockets = await lab.exec(host, 'ss', ['-Hltn', `sport = :${port}`]);
@@ -103,4 +106,18 @@ export async function nmapStates(
     states.set(Number(match[1]), match[2] ?? '');
   }
   return states;
+}
+
+/** Asks the router for a TCP mapping with the real natpmpc, from the LAN host. */
+export function natpmpcMap(lab: Lab, port: number, lifetimeSeconds = 60): Promise<RunResult> {
+  const args = ['-g', lab.addresses.routerLan, '-a', String(port), String(port), 'tcp', String(lifetimeSeconds)];
+  return lab.exec('lan', 'natpmpc', args, { timeoutMs: 15_000 });
+}
+
+/** The source address the internet host sees for a connection from `host` (socat echoes it back). */
+export async function addressSeenFrom(lab: Lab, host: HostName): Promise<string> {
+  const port = 8081;
+  await listenWith(lab, 'internet', port, 'SYSTEM:echo $SOCAT_PEERADDR');
+  const attempt = await connect(lab, host, lab.addresses.internet, port);
+  return attempt.data;
 }
