@@ -52,6 +52,21 @@ export const errorRegistry = {
     message: 'Invalid CIDR range',
     hint: 'Write a range as ADDRESS/PREFIX, e.g. 203.0.113.0/24 or 2001:db8::/32; separate several with commas.',
   },
+  E_MANIFEST_READ: {
+    kind: 'usage',
+    message: 'The manifest file could not be read',
+    hint: 'Check the path; a manifest is a YAML or JSON file of at most 1 MiB.',
+  },
+  E_MANIFEST_SYNTAX: {
+    kind: 'usage',
+    message: 'The manifest is not valid YAML or JSON',
+    hint: 'Fix the syntax at the line and column shown (indentation, quotes, colons).',
+  },
+  E_MANIFEST_INVALID: {
+    kind: 'usage',
+    message: 'The manifest does not describe a valid ports table',
+    hint: 'Fix each field listed (file:line:column: field: what was expected); `porthole manifest validate FILE` rechecks.',
+  },
   E_TIMEOUT: {
     kind: 'operational',
     message: 'The operation did not finish before its deadline',

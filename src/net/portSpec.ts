@@ -45,23 +45,34 @@ function parsePortNumber(text: string, whole: string): number {
   return port;
 }
 
+/** Parses `7001` or `20570-20575` (no protocol) into inclusive bounds; `whole` names the spec in errors. */
+export function parsePortRangeText(text: string, whole: string = text): { start: number; end: number } {
+  const bounds = text.split('-');
+  if (bounds.length > 2) throw specError(whole, `${JSON.stringify(text)} is not a port or a range`);
+  const start = parsePortNumber(bounds[0] ?? '', whole);
+  const end = bounds.length === 2 ? parsePortNumber(bounds[1] ?? '', whole) : start;
+  if (end < start) throw specError(whole, `range ${start}-${end} is reversed (write ${end}-${start})`);
+  return { start, end };
+}
+
+/** The transports a protocol word names (`tcp`, `udp`, `tcp+udp`), or undefined. */
+export function transportsOf(word: string): readonly Transport[] | undefined {
+  return PROTOCOL_WORDS[word.toLowerCase()];
+}
+
 /** Parses one item of a list (no commas) into one range per transport. */
 function parseItem(item: string, whole: string): PortRange[] {
   const [portsText = '', protocolText, ...rest] = item.split('/');
   if (rest.length > 0) throw specError(whole, `${JSON.stringify(item)} has more than one "/"`);
   let protocols = DEFAULT_PROTOCOLS;
   if (protocolText !== undefined) {
-    const known = PROTOCOL_WORDS[protocolText.toLowerCase()];
+    const known = transportsOf(protocolText);
     if (!known) {
       throw specError(whole, `unknown protocol ${JSON.stringify(protocolText)} (expected tcp, udp or tcp+udp)`);
     }
     protocols = known;
   }
-  const bounds = portsText.split('-');
-  if (bounds.length > 2) throw specError(whole, `${JSON.stringify(portsText)} is not a port or a range`);
-  const start = parsePortNumber(bounds[0] ?? '', whole);
-  const end = bounds.length === 2 ? parsePortNumber(bounds[1] ?? '', whole) : start;
-  if (end < start) throw specError(whole, `range ${start}-${end} is reversed (write ${end}-${start})`);
+  const { start, end } = parsePortRangeText(portsText, whole);
   return protocols.map((protocol) => ({ protocol, start, end }));
 }
 

@@ -89,10 +89,10 @@ describe('porthole command-line frame', () => {
   });
 
   it('a command not built yet says so with exit 2 and never a fake result', async () => {
-    const { status, stdout, stderr } = await run(['manifest', 'show', 'x.yaml']);
+    const { status, stdout, stderr } = await run(['expose', '7001']);
     assert.equal(status, 2);
     assert.equal(stdout, '');
-    assert.match(stderr, /E_NOT_AVAILABLE.*porthole manifest show/);
+    assert.match(stderr, /E_NOT_AVAILABLE.*porthole expose/);
   });
 
   it('colours only on a TTY, and never with NO_COLOR', async () => {
@@ -109,6 +109,26 @@ describe('porthole command-line frame', () => {
     const { status, stdout } = await run([]);
     assert.equal(status, 2);
     assert.match(stdout, /Usage: porthole/);
+  });
+});
+
+describe('porthole manifest', () => {
+  it('validate exits 0 for an example and 2 with file:line:column for a bad file', async () => {
+    const good = await run(['manifest', 'validate', 'examples/web-server.yaml', '--json']);
+    assert.equal(good.status, 0);
+    assert.equal((JSON.parse(good.stdout) as { valid: boolean }).valid, true);
+    const bad = await run(['manifest', 'validate', 'test/fixtures/manifests/unknown-direction.yaml']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown-direction\.yaml:6:16: ports\[0\]\.direction/);
+  });
+
+  it('show prints the table, or Markdown with --format markdown, and refuses other formats', async () => {
+    const text = await run(['manifest', 'show', 'examples/web-server.yaml']);
+    assert.match(text.stdout, /^http\s+inbound\s+TCP\s+80/m);
+    const markdown = await run(['manifest', 'show', 'examples/web-server.yaml', '--format', 'markdown']);
+    assert.match(markdown.stdout, /^\| http \| inbound \| TCP \| 80 \|/m);
+    const wrong = await run(['manifest', 'show', 'examples/web-server.yaml', '--format', 'html']);
+    assert.equal(wrong.status, 2);
   });
 });
 

@@ -1,6 +1,28 @@
-/** Every `porthole` subcommand, built or planned. */
+/** Every `porthole` subcommand, built or planned, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
+import { manifestCommand } from './manifest.js';
 import { plannedCommands } from './planned.js';
 
+const built: readonly CommandSpec[] = [manifestCommand];
+
+/** Contract order (PRODUCT.md), so `--help` reads like the contract. */
+const ORDER = [
+  'serve',
+  'check',
+  'probe',
+  'egress',
+  'gateway',
+  'map',
+  'unmap',
+  'mappings',
+  'nat',
+  'manifest',
+  'firewall',
+  'doctor',
+  'expose',
+];
+
 /** The registered commands, in the order `--help` lists them. */
-export const commands: readonly CommandSpec[] = plannedCommands;
+export const commands: readonly CommandSpec[] = [...built, ...plannedCommands].sort(
+  (a, b) => ORDER.indexOf(a.name) - ORDER.indexOf(b.name),
+);

@@ -66,19 +66,6 @@ export const plannedCommands: readonly CommandSpec[] = [
     options: [['--stun <host[:port]>', 'STUN server to use'], checkerOption],
   },
   {
-    name: 'manifest',
-    summary: 'check and print an application ports table',
-    subcommands: [
-      { name: 'validate', args: '<file>', summary: 'validate a manifest' },
-      {
-        name: 'show',
-        args: '<file>',
-        summary: 'print a manifest as a ports table',
-        options: [['--format <format>', 'text or markdown']],
-      },
-    ],
-  },
-  {
     name: 'firewall',
     args: '<source>',
     summary: 'host firewall rules for a manifest FILE or PORTS',

@@ -1,0 +1,4 @@
+/** Public face of src/manifest: an application's ports table as a validated file. */
+export { loadManifest, parseManifest } from './parse.js';
+export { manifestTableMarkdown, manifestTableText } from './table.js';
+export type { Direction, Manifest, ManifestEntry, ManifestIssue, Peer, ProtocolWord } from './types.js';

@@ -1,0 +1,194 @@
+/**
+ * Reading a manifest: YAML or JSON text → validated Manifest, with every problem located by
+ * file, line, column and field. Parsing is pure; loadManifest adds the file read.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import { PortholeError } from '../errors/index.js';
+import { classifyAddress, isIpLiteral, parseCidr } from '../net/address.js';
+import { mergeRanges, type PortRange, parsePortRangeText, transportsOf } from '../net/portSpec.js';
+import { type RawEntry, rawManifestSchema } from './schema.js';
+import type { Manifest, ManifestEntry, ManifestIssue, Peer } from './types.js';
+
+/** Manifests are small tables; anything larger is a mistake (or an attack on the parser). */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+/** DNS name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most. */
+const FQDN =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
+
+type Path = readonly (string | number)[];
+
+function fieldName(path: Path): string {
+  return path.reduce<string>(
+    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part),
+    '',
+  );
+}
+
+/** Locates a path in the document: the deepest node that exists along it. */
+function locate(doc: Document, lines: LineCounter, path: Path): { line: number; column: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      const position = lines.linePos(node.range[0]);
+      return { line: position.line, column: position.col };
+    }
+  }
+  return { line: 1, column: 1 };
+}
+
+function manifestError(source: string, issues: ManifestIssue[]): PortholeError {
+  const listed = issues.map(
+    (issue) => `${issue.file}:${issue.line}:${issue.column}: ${issue.field || '(top)'}: ${issue.message}`,
+  );
+  return new PortholeError('E_MANIFEST_INVALID', {
+    detail: `${source} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n  ${listed.join('\n  ')}`,
+    data: { file: source, issues },
+  });
+}
+
+function parsePortValues(
+  raw: RawEntry['port'],
+  problems: (path: Path, message: string) => void,
+): {
+  spans: { start: number; end: number }[];
+  text: string;
+} {
+  const items = Array.isArray(raw) ? raw : [raw];
+  const spans: { start: number; end: number }[] = [];
+  items.forEach((item, index) => {
+    const path = Array.isArray(raw) ? ['port', index] : ['port'];
+    const text = String(item).trim();
+    if (text.includes('/')) {
+      problems(path, `expected a port or range without a protocol (write the protocol in "protocol:"), got "${text}"`);
+      return;
+    }
+    try {
+      spans.push(parsePortRangeText(text));
+    } catch (error) {
+      problems(path, error instanceof PortholeError ? (error.detail ?? error.message) : String(error));
+    }
+  });
+  return { spans, text: items.map(String).join(', ') };
+}
+
+function parsePeer(text: string): Peer | undefined {
+  if (isIpLiteral(text.split('/')[0] ?? '')) {
+    try {
+      return { kind: 'cidr', text, cidr: parseCidr(text) };
+    } catch {
+      return undefined;
+    }
+  }
+  return FQDN.test(text) ? { kind: 'fqdn', text: text.replace(/\.$/, '').toLowerCase() } : undefined;
+}
+
+/** The value at a path in parsed YAML, or undefined when a key on the way is absent. */
+function valueAt(value: unknown, path: Path): unknown {
+  let at = value;
+  for (const part of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string | number, unknown>)[part];
+  }
+  return at;
+}
+
+/** Turns one raw entry into a ManifestEntry, reporting meaning problems through `problem`. */
+function buildEntry(raw: RawEntry, line: number, problem: (path: Path, message: string) => void): ManifestEntry {
+  const transports = transportsOf(raw.protocol) ?? [];
+  const { spans, text } = parsePortValues(raw.port, problem);
+  const ports: PortRange[] = mergeRanges(
+    transports.flatMap((protocol) => spans.map((span) => ({ protocol, ...span }))),
+  );
+
+  if (raw.peers && raw.hosts) problem(['hosts'], 'expected either "peers" or "hosts", not both');
+  const peerField = raw.hosts ? 'hosts' : 'peers';
+  const peers: Peer[] = [];
+  (raw.hosts ?? raw.peers ?? []).forEach((peerText, index) => {
+    const peer = parsePeer(peerText.trim());
+    if (peer) peers.push(peer);
+    else problem([peerField, index], `expected an IP address, a CIDR range or a DNS name, got "${peerText}"`);
+  });
+
+  if (raw.direction === 'multicast') {
+    if (raw.group === undefined) problem([], 'expected "group:" (the multicast address) for a multicast entry');
+    else if (!isIpLiteral(raw.group) || classifyAddress(raw.group) !== 'multicast') {
+      problem(['group'], `expected a multicast address (224.0.0.0/4 or ff00::/8), got "${raw.group}"`);
+    }
+    if (raw.protocol !== 'udp') problem(['protocol'], 'expected udp: multicast is UDP');
+  } else if (raw.group !== undefined) {
+    problem(['group'], `"group" is only for multicast entries (this one is ${raw.direction})`);
+  }
+  if (raw.expose && raw.direction !== 'inbound') {
+    problem(['expose'], `"expose" is only for inbound entries (this one is ${raw.direction})`);
+  }
+  return {
+    name: raw.name,
+    direction: raw.direction,
+    protocol: raw.protocol,
+    transports,
+    ports,
+    portText: text,
+    expose: raw.expose ?? false,
+    required: raw.required ?? true,
+    description: raw.description,
+    peers,
+    group: raw.group,
+    line,
+  };
+}
+
+/** Parses and validates manifest text (YAML or JSON). Throws E_MANIFEST_SYNTAX or E_MANIFEST_INVALID. */
+export function parseManifest(text: string, source = '<manifest>'): Manifest {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const position = first ? lines.linePos(first.pos[0]) : undefined;
+    const where = position ? `${source}:${position.line}:${position.col}` : source;
+    throw new PortholeError('E_MANIFEST_SYNTAX', {
+      detail: `${where}: ${first?.message.split('\n')[0] ?? 'unreadable'}`,
+      data: { file: source, line: position?.line, column: position?.col },
+    });
+  }
+  const issues: ManifestIssue[] = [];
+  const report = (path: Path, message: string) =>
+    issues.push({ file: source, ...locate(doc, lines, path), field: fieldName(path), message });
+
+  const raw: unknown = doc.toJS({ maxAliasCount: 50 });
+  const shape = rawManifestSchema.safeParse(raw);
+  if (!shape.success) {
+    for (const issue of shape.error.issues) {
+      const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+      const message = issue.message.replace(/^Invalid input: /, '');
+      report(path, valueAt(raw, path) === undefined && path.length > 0 ? `missing; ${message}` : message);
+    }
+    throw manifestError(source, issues);
+  }
+
+  const seen = new Set<string>();
+  const entries = shape.data.ports.map((raw, index) => {
+    const at = (path: Path, message: string) => report(['ports', index, ...path], message);
+    if (seen.has(raw.name)) at(['name'], `expected a unique name; "${raw.name}" is used twice`);
+    seen.add(raw.name);
+    return buildEntry(raw, locate(doc, lines, ['ports', index]).line, at);
+  });
+  if (issues.length > 0) throw manifestError(source, issues);
+  return { name: shape.data.name, description: shape.data.description, entries, source };
+}
+
+/** Reads and validates a manifest file. Throws E_MANIFEST_READ when it cannot be read. */
+export async function loadManifest(path: string): Promise<Manifest> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error('not a regular file');
+    if (info.size > MAX_MANIFEST_BYTES) throw new Error(`larger than ${MAX_MANIFEST_BYTES} bytes`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
+    throw new PortholeError('E_MANIFEST_READ', { detail: `${path}: ${reason}`, cause: error, data: { file: path } });
+  }
+  return parseManifest(text, path);
+}
