@@ -411,3 +411,40 @@ export async function startMiniupnpd(lab: Lab): Promise<void> {
   const readyLine = options.natpmp ? /Listening for NAT-PMP\/PCP traffic on port/ : /HTTP listening on port/;
   await waitFor(lab, 'miniupnpd', pid, () => readyLine.test(lab.log('miniupnpd')));
 }
+
+/** A bare namespace (loopback only) with a ruleset of its own, for tests of firewall text. */
+export interface ScratchNamespace {
+  readonly name: string;
+  exec(command: string, args?: readonly string[], options?: RunOptions): Promise<RunResult>;
+  stop(): void;
+}
+
+/** Creates a scratch namespace; stop() (also run on exit) deletes it with everything in it. */
+export async function startScratchNamespace(): Promise<ScratchNamespace> {
+  assertLabAvailable();
+  const name = `ph${randomBytes(3).toString('hex')}-scratch`;
+  await runChecked('ip', ['netns', 'add', name]);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    for (const pid of runSyncQuiet('ip', ['netns', 'pids', name]).split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    runSyncQuiet('ip', ['netns', 'del', name]);
+  };
+  process.once('exit', stop);
+  await runChecked('ip', ['-n', name, 'link', 'set', 'lo', 'up']).catch((error: unknown) => {
+    stop();
+    throw error;
+  });
+  return {
+    name,
+    exec: (command, args = [], options = {}) => run('ip', ['netns', 'exec', name, command, ...args], options),
+    stop,
+  };
+}

@@ -67,6 +67,21 @@ export const errorRegistry = {
     message: 'The manifest does not describe a valid ports table',
     hint: 'Fix each field listed (file:line:column: field: what was expected); `porthole manifest validate FILE` rechecks.',
   },
+  E_FIREWALL_TARGET: {
+    kind: 'usage',
+    message: 'No such firewall target',
+    hint: 'Use --target nftables, iptables, ufw, firewalld, windows or pf.',
+  },
+  E_FIREWALL_UNSUPPORTED: {
+    kind: 'usage',
+    message: 'porthole cannot apply rules for this firewall here',
+    hint: 'Apply and remove work with --target nftables on Linux; for other firewalls, run the generated files with their own tool.',
+  },
+  E_FIREWALL_APPLY: {
+    kind: 'operational',
+    message: 'The firewall refused the change',
+    hint: 'Read the message from nft; nothing was changed (the change is one atomic transaction).',
+  },
   E_TIMEOUT: {
     kind: 'operational',
     message: 'The operation did not finish before its deadline',

@@ -1,9 +1,10 @@
 /** Every `porthole` subcommand, built or planned, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
+import { firewallCommand } from './firewall.js';
 import { manifestCommand } from './manifest.js';
 import { plannedCommands } from './planned.js';
 
-const built: readonly CommandSpec[] = [manifestCommand];
+const built: readonly CommandSpec[] = [manifestCommand, firewallCommand];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
 const ORDER = [

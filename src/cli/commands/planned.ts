@@ -66,16 +66,6 @@ export const plannedCommands: readonly CommandSpec[] = [
     options: [['--stun <host[:port]>', 'STUN server to use'], checkerOption],
   },
   {
-    name: 'firewall',
-    args: '<source>',
-    summary: 'host firewall rules for a manifest FILE or PORTS',
-    options: [
-      ['--target <firewall>', 'nftables, iptables, ufw, firewalld, windows or pf'],
-      ['--apply', 'install the rules (Linux)'],
-      ['--remove', "remove porthole's rules (Linux)"],
-    ],
-  },
-  {
     name: 'doctor',
     args: '[source]',
     summary: 'the whole diagnosis, hop by hop, with evidence and fixes',

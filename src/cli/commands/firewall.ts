@@ -1,0 +1,172 @@
+/**
+ * `porthole firewall (FILE|PORTS) --target T [--out DIR] [--apply|--remove]` and
+ * `porthole firewall (FILE|PORTS) --inspect`: rules for six firewalls, nftables apply and
+ * removal on Linux, and what the live ruleset does to each inbound port now.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PortholeError } from '../../errors/index.js';
+import { applyNftables, removeNftables } from '../../firewall/apply.js';
+import {
+  backends,
+  FIREWALL_TARGETS,
+  type FirewallTarget,
+  planRules,
+  type RenderedFile,
+  resolveManifestNames,
+} from '../../firewall/index.js';
+import { defaultInterface, inspectPort, type PortAnswer, readLiveRuleset } from '../../firewall/inspect.js';
+import { loadManifestOrPorts, type Manifest } from '../../manifest/index.js';
+import type { CommandOutcome, CommandSpec } from '../commandSpec.js';
+import type { Output } from '../output.js';
+
+/** Ranges longer than this are inspected at their two ends only (the answer is said to be partial). */
+const MAX_INSPECTED_RANGE = 64;
+
+function targetOf(value: unknown): FirewallTarget {
+  if (typeof value !== 'string') {
+    throw new PortholeError('E_FIREWALL_TARGET', { detail: 'no --target given' });
+  }
+  if (!FIREWALL_TARGETS.includes(value as FirewallTarget)) {
+    throw new PortholeError('E_FIREWALL_TARGET', { detail: `"${value}"` });
+  }
+  return value as FirewallTarget;
+}
+
+/** Writes each file through a temporary name and a rename, so no partial file is ever left. */
+async function writeFilesAtomically(dir: string, files: readonly RenderedFile[]): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const temporary = files.map((file) => join(dir, `.${file.name}.${process.pid}.tmp`));
+  try {
+    await Promise.all(files.map((file, index) => writeFile(temporary[index] as string, file.content, { mode: 0o644 })));
+    await Promise.all(files.map((file, index) => rename(temporary[index] as string, join(dir, file.name))));
+  } catch (error) {
+    await Promise.all(temporary.map((path) => rm(path, { force: true })));
+    throw error;
+  }
+  return files.map((file) => join(dir, file.name));
+}
+
+function assertCanApply(target: FirewallTarget): void {
+  if (target !== 'nftables' || process.platform !== 'linux') {
+    throw new PortholeError('E_FIREWALL_UNSUPPORTED', { detail: `--target ${target} on ${process.platform}` });
+  }
+  if (process.getuid?.() !== 0) {
+    throw new PortholeError('E_PERMISSION', { detail: 'changing the nftables ruleset needs root' });
+  }
+}
+
+async function inspect(manifest: Manifest, options: Record<string, unknown>): Promise<CommandOutcome> {
+  const ruleset = await readLiveRuleset();
+  const iface = typeof options.interface === 'string' ? options.interface : await defaultInterface();
+  const remote = typeof options.from === 'string' ? options.from : undefined;
+  const answers: PortAnswer[] = [];
+  const partial: string[] = [];
+  for (const entry of manifest.entries.filter((e) => e.direction === 'inbound')) {
+    for (const range of entry.ports) {
+      const long = range.end - range.start + 1 > MAX_INSPECTED_RANGE;
+      if (long) partial.push(`${range.protocol}/${range.start}-${range.end}: only its two ends were inspected`);
+      const ports = long
+        ? [range.start, range.end]
+        : Array.from({ length: range.end - range.start + 1 }, (_, i) => range.start + i);
+      for (const port of ports) {
+        if (answers.some((answer) => answer.port === port && answer.protocol === range.protocol)) continue;
+        answers.push(
+          inspectPort(ruleset, {
+            protocol: range.protocol,
+            port,
+            ...(iface ? { interface: iface } : {}),
+            ...(remote ? { remote } : {}),
+          }),
+        );
+      }
+    }
+  }
+  const blocked = answers.filter((answer) => answer.verdict !== 'accept');
+  return {
+    exitCode: blocked.length > 0 ? 1 : 0,
+    json: { interface: iface, sources: ruleset.sources, partial, results: answers },
+    human: () =>
+      [
+        `Host firewall, ${ruleset.sources.join(' + ') || 'no ruleset readable'}${iface ? `, arriving on ${iface}` : ''}:`,
+        ...answers.map((answer) => {
+          const by = answer.decidedBy
+            ? `${answer.decidedBy.table} ${answer.decidedBy.chain}: ${answer.decidedBy.rule}`
+            : 'no filter chain (nothing filters this hook)';
+          const doubt = answer.certain ? '' : `\n      uncertain: ${answer.uncertainRules.join('; ')}`;
+          return `  ${`${answer.protocol}/${answer.port}`.padEnd(11)} ${answer.verdict.padEnd(6)} by ${by}${doubt}`;
+        }),
+        ...partial.map((line) => `  note: ${line}`),
+      ].join('\n'),
+  };
+}
+
+function describeFiles(files: readonly RenderedFile[]): string {
+  if (files.length === 1) return files[0]?.content ?? '';
+  return files.map((file) => `==> ${file.name} <==\n${file.content}`).join('\n');
+}
+
+async function run(args: readonly string[], options: Record<string, unknown>, output: Output): Promise<CommandOutcome> {
+  const manifest = await loadManifestOrPorts(args[0] ?? '');
+  if (options.inspect) return inspect(manifest, options);
+  if (options.apply && options.remove) throw new PortholeError('E_USAGE', { detail: '--apply and --remove together' });
+  const target = targetOf(options.target);
+  if (options.remove) {
+    assertCanApply(target);
+    const removed = await removeNftables(manifest.name);
+    return {
+      exitCode: 0,
+      json: { target, manifest: manifest.name, removed },
+      human: () =>
+        removed.table || removed.removedRules > 0
+          ? `removed ${removed.table ?? 'no table'} and ${removed.removedRules} rule(s) porthole had inserted elsewhere`
+          : `nothing to remove: no porthole rules for "${manifest.name}" are installed`,
+    };
+  }
+  if (options.apply) assertCanApply(target);
+  const resolutions = await resolveManifestNames(manifest);
+  const plan = planRules(manifest, resolutions);
+  for (const note of plan.notes) output.debug(note);
+  const files = backends[target].render(plan);
+  const written = typeof options.out === 'string' ? await writeFilesAtomically(options.out, files) : [];
+  if (options.apply) {
+    const applied = await applyNftables(plan);
+    return {
+      exitCode: 0,
+      json: { target, manifest: manifest.name, notes: plan.notes, applied },
+      human: () =>
+        [
+          `applied ${applied.table} (${applied.rules} rules) in one transaction`,
+          ...applied.integrated.map(
+            (chain) =>
+              `also opened ${chain.chain}, which can drop (${chain.rules} rules, tagged porthole:${manifest.name}/...)`,
+          ),
+          ...applied.warnings.map((warning) => `warning: ${warning}`),
+          ...plan.notes.map((note) => `note: ${note}`),
+          `remove with: porthole firewall ${args[0]} --target nftables --remove`,
+        ].join('\n'),
+    };
+  }
+  return {
+    exitCode: 0,
+    json: { target, manifest: manifest.name, notes: plan.notes, files, written },
+    human: () => (written.length > 0 ? `wrote ${written.join(', ')}` : describeFiles(files)),
+  };
+}
+
+/** The `firewall` command. */
+export const firewallCommand: CommandSpec = {
+  name: 'firewall',
+  args: '<source>',
+  summary: 'host firewall rules for a manifest FILE or PORTS; apply, remove or inspect on Linux',
+  options: [
+    ['--target <firewall>', FIREWALL_TARGETS.join(', ')],
+    ['--out <dir>', 'write the files into DIR (atomically) instead of printing them'],
+    ['--apply', 'install the rules (nftables, Linux, root)'],
+    ['--remove', "remove porthole's rules for this manifest (nftables, Linux, root)"],
+    ['--inspect', 'say whether the live ruleset accepts each inbound port now, and which rule decides'],
+    ['--from <address>', 'with --inspect: the remote address (default: any internet address)'],
+    ['--interface <name>', "with --inspect: the arriving interface (default: the default route's)"],
+  ],
+  run: ({ args, options, output }) => run(args, options, output),
+};
