@@ -66,6 +66,7 @@ export function renderNftables(plan: RulePlan): string {
     '#!/usr/sbin/nft -f',
     ...headerLines(plan, 'nftables').map((line) => `# ${line}`),
     '# Load with `nft -f FILE`, or `porthole firewall FILE --target nftables --apply`.',
+    "# A drop in another table's chain still wins in nftables; --apply also inserts these accepts there.",
     '',
     '# Create the table if missing, then delete it: the definition below replaces it whole.',
     `table inet ${table}`,

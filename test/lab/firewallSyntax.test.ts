@@ -65,11 +65,11 @@ describe('generated rules pass their firewall’s own checker', { skip: labSkip(
 
   it('the checkers do refuse a broken file (the tests above can fail)', async () => {
     const broken = await scratch.exec('nft', ['-c', '-f', '-'], {
-      input: 'table inet x { chain y { tcp dport 70000 accept } }',
+      input: 'table inet x {\n  chain y {\n    tcp dport 70000 accept\n  }\n}\n',
     });
     assert.notEqual(broken.code, 0);
     const brokenIptables = await scratch.exec('iptables-restore', ['--test'], {
-      input: '*filter\n-A NOPE -p tcp --dport 1 -j ACCEPT\nCOMMIT\n',
+      input: '*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n',
     });
     assert.notEqual(brokenIptables.code, 0);
   });

@@ -3,6 +3,7 @@
  * as root and must run them), listeners and connection attempts with real peers (socat, nmap).
  */
 import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../../lab/exec.js';
 import { type Lab, labUnavailableReason, startLab } from '../../lab/lab.js';
 import type { HostName, LabOptions } from '../../lab/topology.js';
@@ -120,4 +121,11 @@ export async function addressSeenFrom(lab: Lab, host: HostName): Promise<string>
   await listenWith(lab, 'internet', port, 'SYSTEM:echo $SOCAT_PEERADDR');
   const attempt = await connect(lab, host, lab.addresses.internet, port);
   return attempt.data;
+}
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** Runs the porthole command line itself inside a lab host, as a user there would. */
+export function porthole(lab: Lab, host: HostName, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return lab.exec(host, process.execPath, ['--import', 'tsx', CLI, ...args], { timeoutMs });
 }
