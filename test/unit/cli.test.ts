@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +132,54 @@ describe('porthole manifest', () => {
     assert.match(markdown.stdout, /^\| http \| inbound \| TCP \| 80 \|/m);
     const wrong = await run(['manifest', 'show', 'examples/web-server.yaml', '--format', 'html']);
     assert.equal(wrong.status, 2);
+  });
+});
+
+describe('porthole firewall', () => {
+  const BAD: ReadonlyArray<[string, RegExp]> = [
+    ['unknown-direction', /unknown-direction\.yaml:6:16: ports\[0\]\.direction: .*expected one of "inbound"/],
+    ['port-70000', /port-70000\.yaml:7:11: ports\[0\]\.port: .*port 70000 is outside 1-65535/],
+    ['range-reversed', /range-reversed\.yaml:7:11: ports\[0\]\.port: .*range 20575-20570 is reversed/],
+    ['missing-protocol', /missing-protocol\.yaml:4:5: ports\[0\]\.protocol: missing/],
+    ['yaml-syntax', /E_MANIFEST_SYNTAX.*yaml-syntax\.yaml:\d+:\d+/],
+  ];
+  for (const [name, expected] of BAD) {
+    it(`${name}: exit 2 with the location, and no rules printed`, async () => {
+      const result = await run(['firewall', `test/fixtures/manifests/${name}.yaml`, '--target', 'nftables']);
+      assert.equal(result.status, 2);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, expected);
+    });
+  }
+
+  it('prints rules for PORTS, and refuses an unknown target or apply for a non-nftables target', async () => {
+    const rules = await run(['firewall', '7001,5353/udp', '--target', 'nftables']);
+    assert.equal(rules.status, 0);
+    assert.match(rules.stdout, /tcp dport 7001 accept comment "ports\/ports-tcp"/);
+    assert.match(rules.stdout, /udp dport 5353 accept/);
+    assert.equal((await run(['firewall', '7001', '--target', 'iptable'])).status, 2);
+    const windows = await run(['firewall', '7001', '--target', 'windows', '--apply']);
+    assert.equal(windows.status, 2);
+    assert.match(windows.stderr, /E_FIREWALL_UNSUPPORTED/);
+  });
+
+  it('--out writes the files and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'porthole-out-'));
+    try {
+      const result = await run([
+        'firewall',
+        'examples/media-server.yaml',
+        '--target',
+        'iptables',
+        '--out',
+        dir,
+        '--json',
+      ]);
+      assert.equal(result.status, 0);
+      assert.deepEqual(readdirSync(dir).sort(), ['porthole-media-server.rules.v4', 'porthole-media-server.rules.v6']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
