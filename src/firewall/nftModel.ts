@@ -53,8 +53,6 @@ function stringsOf(right: Json): string[] | undefined {
   return values.every((value) => typeof value === 'string') ? (values as string[]) : undefined;
 }
 
-const L4 = new Set(['tcp', 'udp']);
-
 /** Translates one `match` expression. */
 function matchCondition(match: JsonObject): Condition {
   const op = String(match.op ?? '==');

@@ -32,8 +32,8 @@ export function manifestTableText(manifest: Manifest): string {
 
 /** The table as Markdown. */
 export function manifestTableMarkdown(manifest: Manifest): string {
-  const escape = (cell: string) => cell.replaceAll('|', '\\|');
-  const line = (row: readonly string[]) => `| ${row.map(escape).join(' | ')} |`;
+  const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');
+  const line = (row: readonly string[]) => `| ${row.map(escapeCell).join(' | ')} |`;
   const title = `## ${manifest.name}${manifest.description ? `\n\n${manifest.description}` : ''}`;
   return [
     title,
