@@ -54,6 +54,11 @@ export class Output {
     else this.#options.stdout.write(ensureNewline(human()));
   }
 
+  /** A notice a person should see even without --verbose (a server's address): always stderr. */
+  notice(text: string): void {
+    this.#options.stderr.write(ensureNewline(text));
+  }
+
   /** Progress and diagnostics for humans: stderr, only with --verbose, never in JSON mode's stdout. */
   debug(text: string): void {
     if (this.verbose) this.#options.stderr.write(ensureNewline(this.style('dim', text)));

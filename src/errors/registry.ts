@@ -82,6 +82,51 @@ export const errorRegistry = {
     message: 'The firewall refused the change',
     hint: 'Read the message from nft; nothing was changed (the change is one atomic transaction).',
   },
+  E_PROBE: {
+    kind: 'operational',
+    message: 'A probe could not be sent from this host',
+    hint: 'Check the local network (an address, a route, free sockets); the message says which call failed.',
+  },
+  E_PORT_IN_USE: {
+    kind: 'operational',
+    message: 'A port porthole should listen on is already in use',
+    hint: 'A server already listens there: run without --listen to check that server, or stop it first.',
+  },
+  E_CHECK_REQUEST: {
+    kind: 'usage',
+    message: 'The check request is malformed',
+    hint: 'Send a JSON object such as {"ports": "7001,5353/udp"}, with an optional {"proof": {"key": BASE64}}.',
+  },
+  E_TOO_MANY_PORTS: {
+    kind: 'usage',
+    message: 'Too many ports in one check',
+    hint: 'Split the ports over several checks, or ask the operator of the checker to raise --max-ports.',
+  },
+  E_TARGET_NOT_ALLOWED: {
+    kind: 'operational',
+    message: 'The checker does not probe this address',
+    hint: "A checker only probes public addresses (the caller's own); run it outside your network, or pass --allow-targets to a lab checker.",
+  },
+  E_RATE_LIMITED: {
+    kind: 'operational',
+    message: 'Too many checks from this address',
+    hint: 'Wait for the time the Retry-After header gives, then try again.',
+  },
+  E_NO_CHECKER: {
+    kind: 'usage',
+    message: 'No checker was named',
+    hint: 'Pass --checker URL or set PORTHOLE_CHECKER; run `porthole serve` on a host outside your network (there is no built-in public checker).',
+  },
+  E_CHECKER_UNREACHABLE: {
+    kind: 'operational',
+    message: 'The checker could not be reached',
+    hint: 'Check the URL and that `porthole serve` runs there and is reachable from this network.',
+  },
+  E_CHECKER_REFUSED: {
+    kind: 'operational',
+    message: 'The checker refused the check',
+    hint: "Read the checker's reason in the message; its own hint follows.",
+  },
   E_TIMEOUT: {
     kind: 'operational',
     message: 'The operation did not finish before its deadline',

@@ -1,10 +1,13 @@
 /** Every `porthole` subcommand, built or planned, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
+import { checkCommand } from './check.js';
 import { firewallCommand } from './firewall.js';
 import { manifestCommand } from './manifest.js';
 import { plannedCommands } from './planned.js';
+import { probeCommand } from './probe.js';
+import { serveCommand } from './serve.js';
 
-const built: readonly CommandSpec[] = [manifestCommand, firewallCommand];
+const built: readonly CommandSpec[] = [serveCommand, checkCommand, probeCommand, manifestCommand, firewallCommand];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
 const ORDER = [

@@ -10,33 +10,6 @@ const checkerOption = ['--checker <url>', 'check service URL (default: $PORTHOLE
 /** The planned commands, in the order of the contract. */
 export const plannedCommands: readonly CommandSpec[] = [
   {
-    name: 'serve',
-    summary: 'run the check service (HTTP API, web pages, egress listener)',
-    options: [
-      ['--listen <addr:port>', 'address and port of the HTTP API'],
-      ['--egress-ports <spec>', 'TCP ports the egress listener answers on'],
-      ['--egress-address <addr>', 'address the egress listener binds'],
-      ['--allow-targets <cidrs>', 'non-public ranges the service may probe (labs)'],
-      ['--trust-proxy <cidrs>', 'proxies whose forwarding headers are believed'],
-      ['--data <dir>', 'directory for the SQLite record of checks'],
-    ],
-  },
-  {
-    name: 'check',
-    args: '<ports>',
-    summary: "ask the checker to probe this network's public address from outside",
-    options: [checkerOption, ['--listen', 'answer on the ports ourselves and prove the port reaches this machine']],
-  },
-  {
-    name: 'probe',
-    args: '<host> <ports>',
-    summary: 'TCP connect probes from here, classified like nmap -sT',
-    options: [
-      ['--timeout <ms>', 'per-probe deadline in milliseconds'],
-      ['--concurrency <n>', 'probes in flight at once'],
-    ],
-  },
-  {
     name: 'egress',
     summary: 'which outbound ports this network allows',
     options: [

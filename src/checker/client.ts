@@ -1,0 +1,84 @@
+/** Talking to a check service: POST /v1/check and GET /v1/ip, with deadlines and coded errors. */
+import { type AbortOptions, withDeadline } from '../deadline/index.js';
+import { PortholeError } from '../errors/index.js';
+import type { ProbeResult } from '../probe/types.js';
+
+/** What the checker answers to a check. */
+export interface CheckResponse {
+  readonly target: string;
+  readonly proof: boolean;
+  readonly results: readonly ProbeResult[];
+  readonly ms: number;
+}
+
+/** Longest a checker may take: its probes run in parallel, each bounded by its own deadline. */
+const CHECK_DEADLINE_MS = 30_000;
+
+/** The checker URL: --checker, else $PORTHOLE_CHECKER; never a built-in public one. */
+export function checkerUrl(option: unknown, env: NodeJS.ProcessEnv): URL {
+  const text = typeof option === 'string' ? option : env.PORTHOLE_CHECKER;
+  if (!text) throw new PortholeError('E_NO_CHECKER');
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    return url;
+  } catch {
+    throw new PortholeError('E_NO_CHECKER', { detail: `"${text}" is not an http(s) URL` });
+  }
+}
+
+async function call<T>(url: URL, init: RequestInit, options: AbortOptions): Promise<T> {
+  const signal = withDeadline(options.signal, CHECK_DEADLINE_MS, `request to ${url.origin}`);
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal });
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const cause = (error as { cause?: { code?: string } }).cause;
+    throw new PortholeError('E_CHECKER_UNREACHABLE', {
+      detail: `${url.origin}: ${cause?.code ?? (error as Error).message}`,
+      cause: error,
+    });
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new PortholeError('E_CHECKER_REFUSED', {
+      detail: `${url.origin} answered ${response.status} with something other than JSON`,
+    });
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string; hint?: string } }).error;
+    throw new PortholeError('E_CHECKER_REFUSED', {
+      detail: `${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`,
+      ...(error?.hint ? { hint: error.hint } : {}),
+      data: { status: response.status, checkerCode: error?.code },
+    });
+  }
+  return body as T;
+}
+
+/** Asks the checker to probe our public address on `ports`, with a proof key when listening. */
+export function requestCheck(
+  checker: URL,
+  ports: string,
+  proofKey: Uint8Array | undefined,
+  options: AbortOptions = {},
+): Promise<CheckResponse> {
+  const body = { ports, ...(proofKey ? { proof: { key: Buffer.from(proofKey).toString('base64') } } : {}) };
+  return call<CheckResponse>(
+    new URL('/v1/check', checker),
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    options,
+  );
+}
+
+/** Our public address as the checker sees it. */
+export function requestPublicIp(
+  checker: URL,
+  options: AbortOptions = {},
+): Promise<{ address: string; family: number }> {
+  return call(new URL('/v1/ip', checker), { method: 'GET' }, options);
+}

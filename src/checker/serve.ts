@@ -1,0 +1,70 @@
+/** Running the check service: store, retention, listening, and a clean stop. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { PortholeError } from '../errors/index.js';
+import { buildChecker, type CheckerOptions } from './app.js';
+import { openCheckStore } from './store.js';
+
+/** Settings for serving, beyond the app's. */
+export interface ServeOptions extends Partial<CheckerOptions> {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly retentionDays: number;
+}
+
+/** Where checks are recorded when --data is not given: the XDG data folder. */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'porthole');
+}
+
+/** Old checks are pruned this often. */
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+/** A running service. */
+export interface RunningChecker {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Parses `ADDR:PORT` or `[V6]:PORT`. */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new PortholeError('E_USAGE', {
+      detail: `--listen "${text}" is not ADDR:PORT`,
+      hint: 'Write --listen 0.0.0.0:8080 or --listen [::]:8080.',
+    });
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/** Starts the service; resolves once it listens. */
+export async function startChecker(options: ServeOptions): Promise<RunningChecker> {
+  const store = openCheckStore(options.dataDir, options.retentionDays);
+  store.prune();
+  const pruner = setInterval(() => store.prune(), PRUNE_INTERVAL_MS);
+  pruner.unref();
+  const app = await buildChecker(options, { store });
+  try {
+    const url = await app.listen({ host: options.host, port: options.port });
+    return {
+      url,
+      close: async () => {
+        clearInterval(pruner);
+        await app.close();
+        store.close();
+      },
+    };
+  } catch (error) {
+    clearInterval(pruner);
+    store.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new PortholeError('E_PORT_IN_USE', { detail: `${options.host}:${options.port}`, cause: error });
+    if (code === 'EACCES')
+      throw new PortholeError('E_PERMISSION', { detail: `listening on ${options.host}:${options.port}`, cause: error });
+    throw error;
+  }
+}

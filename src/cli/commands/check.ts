@@ -1,0 +1,70 @@
+/**
+ * `porthole check PORTS [--checker URL] [--listen]`: the checker probes this network's public
+ * address from outside; with --listen porthole answers on the ports itself, with a proof, so
+ * the path is tested before the real server runs and the answer proves it reaches this machine.
+ */
+import { checkerUrl, explain, FOUR_CAUSES, requestCheck } from '../../checker/index.js';
+import { formatPortSpec, parsePortSpec, portEntries } from '../../net/portSpec.js';
+import { newProofKey, startProofListeners } from '../../probe/index.js';
+import type { CommandSpec } from '../commandSpec.js';
+
+/** The `check` command. */
+export const checkCommand: CommandSpec = {
+  name: 'check',
+  args: '<ports>',
+  summary: "ask the checker to probe this network's public address from outside",
+  options: [
+    ['--checker <url>', 'check service URL (default: $PORTHOLE_CHECKER)'],
+    ['--listen', 'answer on the ports ourselves, with a proof that the port reaches this machine'],
+  ],
+  run: async ({ args, options, output, env, signal }) => {
+    const checker = checkerUrl(options.checker, env);
+    const ranges = parsePortSpec(args[0] ?? '');
+    const key = options.listen ? newProofKey() : undefined;
+    const listeners = key ? await startProofListeners([...portEntries(ranges)], key) : undefined;
+    if (listeners)
+      output.debug(`listening with proof on ${listeners.bound.map((b) => `${b.port}/${b.protocol}`).join(', ')}`);
+    let response: Awaited<ReturnType<typeof requestCheck>>;
+    try {
+      response = await requestCheck(checker, formatPortSpec(ranges), key, { signal });
+    } finally {
+      await listeners?.close();
+    }
+    const results = response.results.map((result) => ({ ...result, ...explain(result.state, result.verified) }));
+    const failed = results.filter((result) => result.outcome === 'Error');
+    return {
+      exitCode: failed.length > 0 ? 1 : 0,
+      json: {
+        target: response.target,
+        checker: checker.origin,
+        proof: response.proof,
+        results: results.map(({ port, protocol, state, verified, reason, ms, outcome, meaning }) => ({
+          port,
+          protocol,
+          state,
+          verified,
+          reason,
+          ms,
+          outcome,
+          meaning,
+        })),
+      },
+      human: () =>
+        [
+          `Checked ${response.target} from ${checker.origin}${key ? ' (porthole answered with a proof)' : ''}:`,
+          ...results.map((result) => {
+            const verdict =
+              result.outcome === 'Success' ? output.style('green', 'Success') : output.style('red', 'Error  ');
+            return `  ${`${result.port}/${result.protocol}`.padEnd(11)} ${verdict}  ${result.state}: ${result.meaning}`;
+          }),
+          ...(failed.length > 0
+            ? [
+                '',
+                'If you expected Success, one of these is the cause (porthole doctor tells which):',
+                ...FOUR_CAUSES.map((cause, i) => `  ${i + 1}. ${cause}`),
+              ]
+            : []),
+        ].join('\n'),
+    };
+  },
+};

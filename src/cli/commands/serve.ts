@@ -1,0 +1,52 @@
+/** `porthole serve`: the check service, until interrupted. */
+import { defaultDataDir, parseListen, startChecker } from '../../checker/index.js';
+import { PortholeError } from '../../errors/index.js';
+import { parseCidrList } from '../../net/address.js';
+import type { CommandSpec } from '../commandSpec.js';
+import { packageVersion } from '../version.js';
+import { positiveInteger } from './probe.js';
+
+/** The `serve` command. */
+export const serveCommand: CommandSpec = {
+  name: 'serve',
+  summary: 'run the check service (HTTP API, web page, metrics)',
+  options: [
+    ['--listen <addr:port>', 'address and port of the HTTP API', '127.0.0.1:8080'],
+    ['--egress-ports <spec>', 'TCP ports the egress listener answers on (not available yet)'],
+    ['--egress-address <addr>', 'address the egress listener binds (not available yet)'],
+    ['--allow-targets <cidrs>', 'non-public ranges the service may probe (labs)'],
+    ['--trust-proxy <cidrs>', 'proxies whose X-Forwarded-For is believed'],
+    ['--data <dir>', 'directory for the SQLite record of checks (default: $XDG_DATA_HOME/porthole)'],
+    ['--retention-days <n>', 'keep checks this many days', '30'],
+    ['--max-ports <n>', 'ports one check may name', '64'],
+    ['--rate-limit <n>', 'checks per caller per minute', '30'],
+    ['--probe-timeout <ms>', 'per-port probe deadline', '1500'],
+    ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
+  ],
+  run: async ({ options, output, env, signal }) => {
+    if (options.egressPorts !== undefined || options.egressAddress !== undefined) {
+      throw new PortholeError('E_NOT_AVAILABLE', { detail: 'the egress listener (--egress-ports, --egress-address)' });
+    }
+    const { host, port } = parseListen(String(options.listen));
+    const running = await startChecker({
+      host,
+      port,
+      dataDir: typeof options.data === 'string' ? options.data : defaultDataDir(env),
+      retentionDays: positiveInteger(options.retentionDays, '--retention-days', 30, 36_500),
+      allowTargets: parseCidrList(typeof options.allowTargets === 'string' ? options.allowTargets : ''),
+      trustProxy: parseCidrList(typeof options.trustProxy === 'string' ? options.trustProxy : ''),
+      maxPorts: Math.max(1, positiveInteger(options.maxPorts, '--max-ports', 64, 65535)),
+      rateLimitPerMinute: Math.max(1, positiveInteger(options.rateLimit, '--rate-limit', 30, 10_000_000)),
+      probeTimeoutMs: Math.max(1, positiveInteger(options.probeTimeout, '--probe-timeout', 1500, 60_000)),
+      version: packageVersion(),
+      logger: options.logLevel === 'silent' ? false : { level: String(options.logLevel), stream: process.stderr },
+    });
+    output.notice(`porthole check service listening on ${running.url}`);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await running.close();
+    return { exitCode: 0, json: { url: running.url, stopped: true }, human: () => `stopped ${running.url}` };
+  },
+};

@@ -1,0 +1,8 @@
+/** Public face of src/probe: connect probes, cooperative UDP probes, proof of identity. */
+
+export { type ProofListeners, startProofListeners } from './listener.js';
+export { newProofKey } from './proofCodec.js';
+export { probeEntry, probePorts, type ScanOptions } from './scan.js';
+export { probeTcp, type TcpProbeOptions } from './tcp.js';
+export type { ProbeResult, ProbeState } from './types.js';
+export { probeUdp, type UdpProbeOptions } from './udp.js';

@@ -1,0 +1,52 @@
+/** Many probes with bounded concurrency, per-probe deadlines and one cancellation signal. */
+import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
+import type { PortEntry } from '../net/portSpec.js';
+import { probeTcp } from './tcp.js';
+import type { ProbeResult } from './types.js';
+import { probeUdp } from './udp.js';
+
+/** Options for probePorts. */
+export interface ScanOptions extends AbortOptions {
+  /** Per-probe deadline in milliseconds. */
+  readonly timeoutMs: number;
+  /** Probes in flight at once. */
+  readonly concurrency: number;
+  /** Probes of filtered ports repeated this many times (a lost SYN should not decide). */
+  readonly retries?: number;
+  readonly proofKey?: Uint8Array | undefined;
+  /** Called as each result is known, for progress display. */
+  readonly onResult?: (result: ProbeResult) => void;
+}
+
+/** Probes one entry, repeating a filtered verdict up to `retries` times. */
+export async function probeEntry(host: string, entry: PortEntry, options: ScanOptions): Promise<ProbeResult> {
+  const probe = entry.protocol === 'tcp' ? probeTcp : probeUdp;
+  let result = await probe(host, entry.port, options);
+  for (let attempt = 0; attempt < (options.retries ?? 0) && result.state === 'filtered'; attempt++) {
+    result = await probe(host, entry.port, options);
+  }
+  return result;
+}
+
+/** Probes every entry, at most `concurrency` at once; results come back in the entries' order. */
+export async function probePorts(
+  host: string,
+  entries: readonly PortEntry[],
+  options: ScanOptions,
+): Promise<ProbeResult[]> {
+  throwIfAborted(options.signal);
+  const results: ProbeResult[] = new Array(entries.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const index = next++;
+      const entry = entries[index] as PortEntry;
+      const result = await probeEntry(host, entry, options);
+      results[index] = result;
+      options.onResult?.(result);
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency, entries.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
+}

@@ -1,0 +1,26 @@
+/** The probe engine's contracts: what a probe finds, and why. */
+import type { Transport } from '../net/portSpec.js';
+
+/**
+ * A port's state, classified like nmap -sT: `open` (handshake completed, or a UDP answer),
+ * `closed` (refused: RST, or ICMP port unreachable), `filtered` (no answer before the
+ * deadline), `unreachable` (ICMP host or network unreachable; Linux reports an ICMP
+ * administratively-prohibited the same way, so a rejecting firewall can land here too).
+ */
+export type ProbeState = 'open' | 'closed' | 'filtered' | 'unreachable';
+
+/** The result of probing one port. */
+export interface ProbeResult {
+  readonly port: number;
+  readonly protocol: Transport;
+  readonly state: ProbeState;
+  /** Why: `syn-ack`, `conn-refused`, `no-response`, `host-unreach`, `udp-response`, ... */
+  readonly reason: string;
+  /** Wall time of the probe in milliseconds. */
+  readonly ms: number;
+  /**
+   * Proof of identity: true when the answer carried a valid proof for our key, false when a
+   * proof was asked for and the answer lacked it, null when no proof was possible or asked.
+   */
+  readonly verified: boolean | null;
+}
