@@ -91,7 +91,7 @@ document.getElementById('check-form').addEventListener('submit', async (event) =
       box.dataset.state = result.state;
       box.append(element('div', 'verdict', meaning.outcome));
       box.append(element('p', '', 'Port ' + result.port + '/' + result.protocol + ' on ' + body.target + ': ' + result.state + '. ' + meaning.meaning));
-      box.append(element('p', 'detail', 'Reason: ' + result.reason + ', ' + result.ms + ' ms.'));
+      box.append(element('p', 'detail', 'Reason: ' + result.reason + ', ' + Math.round(result.ms) + ' ms.'));
       if (meaning.outcome === 'Error') {
         box.append(element('p', '', 'If you expected Success, one of these is the cause:'));
         const list = element('ol');

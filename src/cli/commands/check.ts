@@ -3,7 +3,8 @@
  * address from outside; with --listen porthole answers on the ports itself, with a proof, so
  * the path is tested before the real server runs and the answer proves it reaches this machine.
  */
-import { checkerUrl, explain, FOUR_CAUSES, requestCheck } from '../../checker/index.js';
+import { checkerUrl, requestCheck } from '../../checker/client.js';
+import { explain, FOUR_CAUSES } from '../../checker/explain.js';
 import { formatPortSpec, parsePortSpec, portEntries } from '../../net/portSpec.js';
 import { newProofKey, startProofListeners } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';

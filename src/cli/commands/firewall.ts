@@ -16,7 +16,7 @@ import {
   resolveManifestNames,
 } from '../../firewall/index.js';
 import { defaultInterface, inspectPort, type PortAnswer, readLiveRuleset } from '../../firewall/inspect.js';
-import { loadManifestOrPorts, type Manifest } from '../../manifest/index.js';
+import type { Manifest } from '../../manifest/index.js';
 import type { CommandOutcome, CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
 
@@ -107,6 +107,8 @@ function describeFiles(files: readonly RenderedFile[]): string {
 }
 
 async function run(args: readonly string[], options: Record<string, unknown>, output: Output): Promise<CommandOutcome> {
+  // YAML and zod load only when a command reads a manifest.
+  const { loadManifestOrPorts } = await import('../../manifest/index.js');
   const manifest = await loadManifestOrPorts(args[0] ?? '');
   if (options.inspect) return inspect(manifest, options);
   if (options.apply && options.remove) throw new PortholeError('E_USAGE', { detail: '--apply and --remove together' });

@@ -1,6 +1,6 @@
 /** `porthole manifest validate FILE` and `porthole manifest show FILE [--format text|markdown]`. */
 import { PortholeError } from '../../errors/index.js';
-import { loadManifest, type Manifest, manifestTableMarkdown, manifestTableText } from '../../manifest/index.js';
+import type { Manifest } from '../../manifest/index.js';
 import { formatPortSpec } from '../../net/portSpec.js';
 import type { CommandSpec } from '../commandSpec.js';
 
@@ -35,6 +35,7 @@ export const manifestCommand: CommandSpec = {
       args: '<file>',
       summary: 'validate a manifest (exit 2 with file:line:column for each problem)',
       run: async ({ args }) => {
+        const { loadManifest } = await import('../../manifest/index.js');
         const manifest = await loadManifest(args[0] ?? '');
         const counts = { inbound: 0, outbound: 0, multicast: 0 };
         for (const entry of manifest.entries) counts[entry.direction]++;
@@ -63,6 +64,7 @@ export const manifestCommand: CommandSpec = {
         if (format !== 'text' && format !== 'markdown') {
           throw new PortholeError('E_USAGE', { detail: `--format must be text or markdown, not "${format}"` });
         }
+        const { loadManifest, manifestTableMarkdown, manifestTableText } = await import('../../manifest/index.js');
         const manifest = await loadManifest(args[0] ?? '');
         return {
           exitCode: 0,

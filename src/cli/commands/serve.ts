@@ -1,5 +1,4 @@
 /** `porthole serve`: the check service, until interrupted. */
-import { defaultDataDir, parseListen, startChecker } from '../../checker/index.js';
 import { PortholeError } from '../../errors/index.js';
 import { parseCidrList } from '../../net/address.js';
 import type { CommandSpec } from '../commandSpec.js';
@@ -21,9 +20,12 @@ export const serveCommand: CommandSpec = {
     ['--max-ports <n>', 'ports one check may name', '64'],
     ['--rate-limit <n>', 'checks per caller per minute', '30'],
     ['--probe-timeout <ms>', 'per-port probe deadline', '1500'],
+    ['--caller-concurrency <n>', 'checks one caller may have running at once', '2'],
     ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
   ],
   run: async ({ options, output, env, signal }) => {
+    // Fastify, SQLite and prom-client load only when serving: other commands start faster.
+    const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
     if (options.egressPorts !== undefined || options.egressAddress !== undefined) {
       throw new PortholeError('E_NOT_AVAILABLE', { detail: 'the egress listener (--egress-ports, --egress-address)' });
     }
@@ -38,6 +40,7 @@ export const serveCommand: CommandSpec = {
       maxPorts: Math.max(1, positiveInteger(options.maxPorts, '--max-ports', 64, 65535)),
       rateLimitPerMinute: Math.max(1, positiveInteger(options.rateLimit, '--rate-limit', 30, 10_000_000)),
       probeTimeoutMs: Math.max(1, positiveInteger(options.probeTimeout, '--probe-timeout', 1500, 60_000)),
+      concurrencyPerCaller: Math.max(1, positiveInteger(options.callerConcurrency, '--caller-concurrency', 2, 10_000)),
       version: packageVersion(),
       logger: options.logLevel === 'silent' ? false : { level: String(options.logLevel), stream: process.stderr },
     });

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench`: every benchmark side by side with its peer tool, in one run, written to
+ * docs/BENCHMARKS.md. Loopback and the lab only; every loop is bounded.
+ */
+
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { benchChecker } from './checker.js';
+
+const sections = [await benchChecker()];
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const text = [
+  '# Benchmarks',
+  '',
+  'Written by `npm run bench` (do not edit by hand): each figure below comes from that run, measured side by',
+  'side with the peer tool. Performance lives here, not in timed tests.',
+  '',
+  `Last run: ${new Date().toISOString().slice(0, 10)} on ${machine}.`,
+  '',
+  ...sections,
+  '',
+].join('\n');
+writeFileSync(new URL('../docs/BENCHMARKS.md', import.meta.url), text);
+process.stdout.write(text);
