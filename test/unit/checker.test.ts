@@ -148,8 +148,9 @@ describe('check service API', () => {
         statuses.push(last.statusCode);
       }
       assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
-      assert.ok(Number(last?.headers['retry-after']) > 0);
-      assert.equal((last?.json() as { error: { code: string } }).error.code, 'E_RATE_LIMITED');
+      assert.ok(last);
+      assert.ok(Number(last.headers['retry-after']) > 0);
+      assert.equal((last.json() as { error: { code: string } }).error.code, 'E_RATE_LIMITED');
       // Another caller is not affected.
       assert.equal((await check(limited, { ports: String(port) }, { remoteAddress: '127.0.0.4' })).statusCode, 200);
     } finally {
