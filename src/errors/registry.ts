@@ -127,6 +127,41 @@ export const errorRegistry = {
     message: 'The checker refused the check',
     hint: "Read the checker's reason in the message; its own hint follows.",
   },
+  E_MALFORMED_PACKET: {
+    kind: 'operational',
+    message: 'A packet from the network could not be decoded',
+    hint: 'A device answered with something porthole does not understand; run with --verbose to see it.',
+  },
+  E_XML_REFUSED: {
+    kind: 'operational',
+    message: "The router's XML was refused",
+    hint: 'porthole refuses DOCTYPEs, entities and bodies over 256 KiB; a router sending them is misbehaving or hostile.',
+  },
+  E_GATEWAY_URL: {
+    kind: 'operational',
+    message: 'A URL from the router was refused',
+    hint: 'porthole only talks to the answering gateway by its private address, with no names, no loopback and no redirects.',
+  },
+  E_GATEWAY_UNREACHABLE: {
+    kind: 'operational',
+    message: 'The router did not answer',
+    hint: "Check that this host is on the router's LAN and that the router has UPnP IGD, NAT-PMP or PCP turned on.",
+  },
+  E_GATEWAY_REFUSED: {
+    kind: 'operational',
+    message: 'The router refused the mapping',
+    hint: 'The router says why in the message; allow port mapping (UPnP / NAT-PMP / PCP) for this host in its settings, or forward the port by hand.',
+  },
+  E_MAPPING_CONFLICT: {
+    kind: 'operational',
+    message: 'The external port is already mapped to another host',
+    hint: 'Ask for a range (--external 20570-20575) or another port; `porthole mappings` shows who holds it.',
+  },
+  E_NO_MAPPING_PROTOCOL: {
+    kind: 'operational',
+    message: 'No router on this network offers port mapping',
+    hint: 'Turn on UPnP IGD, NAT-PMP or PCP on the router, or forward the port by hand (porthole doctor prints the values).',
+  },
   E_TIMEOUT: {
     kind: 'operational',
     message: 'The operation did not finish before its deadline',

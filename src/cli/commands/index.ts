@@ -2,12 +2,23 @@
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
 import { firewallCommand } from './firewall.js';
+import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';
 import { plannedCommands } from './planned.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve.js';
 
-const built: readonly CommandSpec[] = [serveCommand, checkCommand, probeCommand, manifestCommand, firewallCommand];
+const built: readonly CommandSpec[] = [
+  serveCommand,
+  checkCommand,
+  probeCommand,
+  gatewayCommand,
+  mapCommand,
+  unmapCommand,
+  mappingsCommand,
+  manifestCommand,
+  firewallCommand,
+];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
 const ORDER = [

@@ -19,20 +19,6 @@ export const plannedCommands: readonly CommandSpec[] = [
       ['--manifest <file>', "test the manifest's outbound entries"],
     ],
   },
-  { name: 'gateway', summary: 'routers found and what they speak (UPnP IGD, NAT-PMP, PCP)' },
-  {
-    name: 'map',
-    args: '<port>',
-    summary: 'make a router mapping for PORT[/PROTO]',
-    options: [
-      ['--external <port|range>', 'external port or range to ask for'],
-      ['--lease <seconds>', 'mapping lifetime'],
-      ['--via <method>', 'upnp, natpmp or pcp'],
-      ['--keep', 'renew until interrupted, then remove'],
-    ],
-  },
-  { name: 'unmap', args: '<port>', summary: 'remove a router mapping for PORT[/PROTO]' },
-  { name: 'mappings', summary: 'list router mappings' },
   {
     name: 'nat',
     summary: 'public IP, NAT behaviour (RFC 5780), carrier-grade and double NAT',

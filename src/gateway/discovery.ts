@@ -1,0 +1,193 @@
+/**
+ * Finding gateways in one short probe (Tailscale's netcheck way): from one UDP socket, at once,
+ * a NAT-PMP external-address request and a PCP ANNOUNCE to the default gateway, and an SSDP
+ * M-SEARCH unicast to the gateway and multicast. We answer as soon as every protocol has spoken,
+ * or a short grace after the first one has — never a fixed two-second wait — and then fetch
+ * the IGD description. Replies from any address but the gateway's are ignored.
+ */
+import { createSocket } from 'node:dgram';
+import { type AbortOptions, settleOnce, throwIfAborted, withDeadline } from '../deadline/index.js';
+import { defaultGateways } from '../net/localNetwork.js';
+import { localAddressToward } from './candidates.js';
+import { type IgdDescription, parseIgdDescription } from './igdDescription.js';
+import { gatewayOnly, igdRequest } from './igdHttp.js';
+import { NATPMP_PORT } from './natpmp.js';
+import { decodeNatpmpResponse, encodeNatpmpExternalAddressRequest } from './natpmpCodec.js';
+import { decodePcpResponse, encodePcpAnnounce, PCP_OP_ANNOUNCE } from './pcpCodec.js';
+import {
+  decodeSsdpAnswer,
+  encodeMSearch,
+  IGD_SEARCH_TARGETS,
+  SSDP_ADDRESS,
+  SSDP_PORT,
+  type SsdpAnswer,
+} from './ssdpCodec.js';
+import type { MappingMethod } from './types.js';
+
+/** What a gateway speaks, with the evidence. */
+export interface GatewayInfo {
+  readonly address: string;
+  readonly interface: string;
+  readonly internalAddress: string;
+  readonly protocols: readonly MappingMethod[];
+  /** The external address the gateway reports (UPnP or NAT-PMP), if any. */
+  readonly externalIp: string | undefined;
+  readonly natpmp?: { readonly result: number; readonly epoch: number; readonly externalIp?: string };
+  readonly pcp?: { readonly result: number; readonly epoch: number };
+  readonly upnp?: {
+    readonly location: string;
+    readonly server: string;
+    readonly description?: IgdDescription;
+    readonly error?: string;
+  };
+  /** Time the probe took, ms. */
+  readonly ms: number;
+  /** Undecodable or refused answers, for --verbose. */
+  readonly warnings: readonly string[];
+}
+
+/** Options for discovery. */
+export interface DiscoveryOptions extends AbortOptions {
+  /** Wait after the first answer for the others (ms). */
+  readonly graceMs?: number;
+  /** Give up on silent protocols after this long (ms). */
+  readonly timeoutMs?: number;
+  /** Overrides for tests: the gateway and ports to ask. */
+  readonly gateway?: string;
+  readonly natpmpPort?: number;
+  readonly ssdpPort?: number;
+  /** Also send the multicast M-SEARCH (off in tests on loopback). */
+  readonly multicast?: boolean;
+}
+
+/**
+ * Wait after the first answer. miniupnpd answers a unicast M-SEARCH after a fixed ~50 ms (its
+ * anti-flood delay; measured in the lab) while NAT-PMP answers in a millisecond, so 100 ms lets
+ * UPnP catch up without a fixed long wait.
+ */
+const DEFAULT_GRACE_MS = 100;
+const DEFAULT_TIMEOUT_MS = 1000;
+/** Resend the UDP probes after this long if nothing came back. */
+const RESEND_MS = 250;
+
+interface Heard {
+  natpmp?: { result: number; epoch: number; externalIp?: string };
+  pcp?: { result: number; epoch: number };
+  ssdp?: SsdpAnswer;
+  warnings: string[];
+}
+
+async function probeOne(gateway: string, iface: string, options: DiscoveryOptions): Promise<GatewayInfo> {
+  const started = performance.now();
+  const internalAddress = await localAddressToward(gateway);
+  const natpmpPort = options.natpmpPort ?? NATPMP_PORT;
+  const ssdpPort = options.ssdpPort ?? SSDP_PORT;
+  const heard: Heard = { warnings: [] };
+  const socket = createSocket('udp4');
+  const deadline = withDeadline(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, `gateway probe of ${gateway}`);
+  let grace: NodeJS.Timeout | undefined;
+  let resend: NodeJS.Timeout | undefined;
+  await settleOnce<void>(
+    options.signal,
+    (done) => {
+      deadline.addEventListener('abort', () => done(undefined), { once: true });
+      const complete = () => heard.natpmp && heard.pcp && heard.ssdp;
+      const answered = () => {
+        if (complete()) done(undefined);
+        else grace ??= setTimeout(() => done(undefined), options.graceMs ?? DEFAULT_GRACE_MS);
+      };
+      socket.on('error', () => {});
+      socket.on('message', (message, remote) => {
+        if (remote.address !== gateway) return; // Only the gateway's answers count.
+        try {
+          if (remote.port === natpmpPort && message[0] === 0) {
+            const answer = decodeNatpmpResponse(message);
+            // A NAT-PMP "unsupported version" to our PCP packet says: no PCP here.
+            if (answer.kind === 'error' && answer.result === 1 && !heard.pcp)
+              heard.pcp = { result: 1, epoch: answer.epoch };
+            else if (answer.kind === 'external-address')
+              heard.natpmp = {
+                result: answer.result,
+                epoch: answer.epoch,
+                ...(answer.result === 0 ? { externalIp: answer.externalIp } : {}),
+              };
+          } else if (remote.port === natpmpPort) {
+            const answer = decodePcpResponse(message);
+            if (answer.opcode === PCP_OP_ANNOUNCE) heard.pcp = { result: answer.result, epoch: answer.epoch };
+          } else if (remote.port === ssdpPort) {
+            const answer = decodeSsdpAnswer(message);
+            if (answer && !heard.ssdp) heard.ssdp = answer;
+          }
+        } catch (error) {
+          heard.warnings.push(`ignored a datagram from ${remote.address}:${remote.port}: ${(error as Error).message}`);
+          return;
+        }
+        answered();
+      });
+      const send = () => {
+        if (!heard.natpmp) socket.send(encodeNatpmpExternalAddressRequest(), natpmpPort, gateway);
+        if (!heard.pcp) socket.send(encodePcpAnnounce(internalAddress), natpmpPort, gateway);
+        if (!heard.ssdp) {
+          for (const target of IGD_SEARCH_TARGETS.slice(0, 3)) {
+            socket.send(encodeMSearch(target, `${gateway}:${ssdpPort}`), ssdpPort, gateway);
+            if (options.multicast ?? true) socket.send(encodeMSearch(target), SSDP_PORT, SSDP_ADDRESS, () => {});
+          }
+        }
+      };
+      socket.bind(0, () => {
+        send();
+        resend = setTimeout(send, RESEND_MS);
+      });
+    },
+    () => {
+      clearTimeout(grace);
+      clearTimeout(resend);
+      socket.close();
+    },
+  );
+  throwIfAborted(options.signal);
+
+  let upnp: GatewayInfo['upnp'];
+  if (heard.ssdp) {
+    try {
+      const answer = await igdRequest(heard.ssdp.location, gateway, {
+        method: 'GET',
+        policy: gatewayOnly,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      upnp = {
+        location: heard.ssdp.location,
+        server: heard.ssdp.server,
+        description: parseIgdDescription(answer.body, heard.ssdp.location),
+      };
+    } catch (error) {
+      upnp = { location: heard.ssdp.location, server: heard.ssdp.server, error: (error as Error).message };
+    }
+  }
+  const protocols: MappingMethod[] = [];
+  if (upnp?.description && upnp.description.services.length > 0) protocols.push('upnp');
+  if (heard.natpmp) protocols.push('natpmp');
+  if (heard.pcp && heard.pcp.result !== 1) protocols.push('pcp');
+  return {
+    address: gateway,
+    interface: iface,
+    internalAddress,
+    protocols,
+    externalIp: heard.natpmp?.externalIp,
+    ...(heard.natpmp ? { natpmp: heard.natpmp } : {}),
+    ...(heard.pcp ? { pcp: heard.pcp } : {}),
+    ...(upnp ? { upnp } : {}),
+    ms: Math.round(performance.now() - started),
+    warnings: heard.warnings,
+  };
+}
+
+/** Probes every IPv4 default gateway of this host at once; an empty list means no default route. */
+export async function discoverGateways(options: DiscoveryOptions = {}): Promise<GatewayInfo[]> {
+  throwIfAborted(options.signal);
+  const routes = options.gateway
+    ? [{ gateway: options.gateway, interface: '' }]
+    : (await defaultGateways(options)).filter((route) => route.family === 4);
+  const unique = [...new Map(routes.map((route) => [route.gateway, route])).values()];
+  return Promise.all(unique.map((route) => probeOne(route.gateway, route.interface, options)));
+}

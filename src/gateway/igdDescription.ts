@@ -1,0 +1,50 @@
+/**
+ * An Internet Gateway Device's description (the XML at its SSDP LOCATION), pure: the WAN
+ * connection services it offers and their control URLs, resolved against URLBase when the
+ * device gives one (IGD v1 does, v2 usually not) and against LOCATION otherwise.
+ */
+import { child, list, parseRouterXml, text, type XmlNode } from './xml.js';
+
+/** The WAN connection services porthole can use, preferred first. */
+export const WAN_SERVICE_TYPES = [
+  'urn:schemas-upnp-org:service:WANIPConnection:2',
+  'urn:schemas-upnp-org:service:WANIPConnection:1',
+  'urn:schemas-upnp-org:service:WANPPPConnection:1',
+] as const;
+
+/** One usable WAN connection service. */
+export interface WanService {
+  readonly serviceType: (typeof WAN_SERVICE_TYPES)[number];
+  /** The absolute control URL. */
+  readonly controlUrl: string;
+}
+
+/** What porthole needs from a description. */
+export interface IgdDescription {
+  readonly friendlyName: string;
+  readonly deviceType: string;
+  /** The services, best first. */
+  readonly services: readonly WanService[];
+}
+
+function collectServices(device: XmlNode, found: { serviceType: string; controlUrl: string }[]): void {
+  for (const service of list(child(child(device, 'serviceList'), 'service'))) {
+    found.push({ serviceType: text(child(service, 'serviceType')), controlUrl: text(child(service, 'controlURL')) });
+  }
+  for (const nested of list(child(child(device, 'deviceList'), 'device'))) collectServices(nested, found);
+}
+
+/** Parses a description fetched from `location`. Throws E_XML_REFUSED for unsafe or broken XML. */
+export function parseIgdDescription(xml: string, location: string): IgdDescription {
+  const root = child(parseRouterXml(xml, 'IGD description'), 'root');
+  const base = text(child(root, 'URLBase')) || location;
+  const device = list(child(root, 'device'))[0] ?? {};
+  const found: { serviceType: string; controlUrl: string }[] = [];
+  collectServices(device, found);
+  const services = WAN_SERVICE_TYPES.flatMap((serviceType) =>
+    found
+      .filter((service) => service.serviceType === serviceType && service.controlUrl !== '')
+      .map((service) => ({ serviceType, controlUrl: new URL(service.controlUrl, base).href })),
+  );
+  return { friendlyName: text(child(device, 'friendlyName')), deviceType: text(child(device, 'deviceType')), services };
+}

@@ -1,0 +1,106 @@
+/**
+ * Keeping a mapping alive: renew at half its lifetime; notice a router restart (NAT-PMP/PCP
+ * epoch lower than elapsed time allows, or the UPnP mapping gone) and re-make the mapping;
+ * remove it on abort. Every outcome goes through one place that removes the mapping.
+ */
+import { type AbortOptions, sleep } from '../deadline/index.js';
+import type { Mapping, MappingClient } from './types.js';
+
+/** Something the keeper did, for status lines. */
+export type KeeperEvent =
+  | { readonly kind: 'renewed'; readonly mapping: Mapping }
+  | { readonly kind: 'router-restarted'; readonly mapping: Mapping; readonly evidence: string }
+  | { readonly kind: 'remade'; readonly mapping: Mapping; readonly evidence: string }
+  | { readonly kind: 'renew-failed'; readonly error: string }
+  | { readonly kind: 'removed'; readonly mapping: Mapping }
+  | { readonly kind: 'remove-failed'; readonly error: string };
+
+/** Options for keepMapping. */
+export interface KeeperOptions extends AbortOptions {
+  /** How often a permanent (lifetime 0) UPnP mapping is checked, seconds. */
+  readonly checkIntervalSeconds?: number;
+  readonly onEvent?: (event: KeeperEvent) => void;
+}
+
+/** A permanent UPnP mapping is still checked this often, to re-make it after a router restart. */
+const DEFAULT_CHECK_SECONDS = 60;
+/** RFC 6886 section 3.6: a client may allow the epoch to run 7/8 as fast as its own clock. */
+const EPOCH_SLACK = 7 / 8;
+/** Retry a failed renewal this soon rather than waiting a whole interval. */
+const RETRY_SECONDS = 2;
+
+/** When to renew next, seconds: half the lifetime (at least one second). */
+export function renewAfterSeconds(mapping: Mapping, checkIntervalSeconds = DEFAULT_CHECK_SECONDS): number {
+  return mapping.lifetime > 0 ? Math.max(1, Math.floor(mapping.lifetime / 2)) : checkIntervalSeconds;
+}
+
+/** Whether an epoch shows the server restarted since `previous` was seen `elapsedSeconds` ago. */
+export function epochShowsRestart(previous: number, current: number, elapsedSeconds: number): boolean {
+  return current < previous || current + 1 < previous + elapsedSeconds * EPOCH_SLACK;
+}
+
+/**
+ * Renews until `signal` aborts, then removes the mapping and resolves with the last mapping.
+ * Renewal failures are reported and retried; they never end the keeping.
+ */
+export async function keepMapping(client: MappingClient, first: Mapping, options: KeeperOptions): Promise<Mapping> {
+  let mapping = first;
+  let seenAt = performance.now();
+  const emit = (event: KeeperEvent) => options.onEvent?.(event);
+  try {
+    while (!options.signal?.aborted) {
+      const wait = renewAfterSeconds(mapping, options.checkIntervalSeconds);
+      try {
+        await sleep(wait * 1000, options);
+      } catch {
+        break; // Aborted: fall through to removal.
+      }
+      try {
+        const elapsed = (performance.now() - seenAt) / 1000;
+        if (client.method === 'upnp' && 'getSpecific' in client) {
+          const present = await (
+            client as MappingClient & {
+              getSpecific: (p: 'tcp' | 'udp', e: number, o: AbortOptions) => Promise<unknown>;
+            }
+          ).getSpecific(mapping.protocol, mapping.externalPort, options);
+          mapping = await client.renew(mapping, options);
+          if (!present)
+            emit({
+              kind: 'remade',
+              mapping,
+              evidence: 'the router no longer listed the mapping (restarted or expired)',
+            });
+          else emit({ kind: 'renewed', mapping });
+        } else {
+          const before = mapping.epoch;
+          mapping = await client.renew(mapping, options);
+          if (
+            before !== undefined &&
+            mapping.epoch !== undefined &&
+            epochShowsRestart(before, mapping.epoch, elapsed)
+          ) {
+            emit({
+              kind: 'router-restarted',
+              mapping,
+              evidence: `epoch went from ${before} to ${mapping.epoch} in ${Math.round(elapsed)} s`,
+            });
+          } else emit({ kind: 'renewed', mapping });
+        }
+        seenAt = performance.now();
+      } catch (error) {
+        if (options.signal?.aborted) break;
+        emit({ kind: 'renew-failed', error: (error as Error).message });
+        await sleep(RETRY_SECONDS * 1000, options).catch(() => undefined);
+      }
+    }
+  } finally {
+    // One removal path for every way out: abort, error, or a thrown renewal.
+    try {
+      await client.unmap(mapping);
+      emit({ kind: 'removed', mapping });
+    } catch (error) {
+      emit({ kind: 'remove-failed', error: (error as Error).message });
+    }
+  }
+  return mapping;
+}

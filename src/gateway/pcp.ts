@@ -1,0 +1,189 @@
+/**
+ * The PCP (RFC 6887) client: MAP with a nonce that must come back, renewal with the same
+ * nonce, deletion with lifetime 0. A server that answers in NAT-PMP ("unsupported version")
+ * is reported as such, so the caller falls back to NAT-PMP.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AbortOptions } from '../deadline/index.js';
+import { PortholeError } from '../errors/index.js';
+import { candidatePorts, portSatisfies } from './candidates.js';
+import { NATPMP_PORT } from './natpmp.js';
+import { decodePcpResponse, encodePcpMap, PCP_OP_MAP, PCP_RESULTS, type PcpResponse } from './pcpCodec.js';
+import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
+import { type ExchangeOptions, udpExchange } from './udpExchange.js';
+
+/** Options for a PCP client. */
+export interface PcpClientOptions {
+  readonly gateway: string;
+  /** This host's address toward the gateway (PCP carries it in every request). */
+  readonly internalAddress: string;
+  readonly port?: number;
+  readonly exchange?: Omit<ExchangeOptions, 'signal'>;
+}
+
+/** "Any address": lets the server choose the external address. */
+const ANY_V4 = '0.0.0.0';
+
+function refused(result: number, what: string): PortholeError {
+  if (result === 1) {
+    return new PortholeError('E_GATEWAY_REFUSED', {
+      detail: `PCP ${what}: UNSUPP_VERSION (the server speaks NAT-PMP only)`,
+      data: { method: 'pcp', result, natpmpOnly: true },
+    });
+  }
+  const hint =
+    result === 7 || result === 11
+      ? 'The router has no usable public address (behind a carrier NAT?): no mapping on it can work.'
+      : undefined;
+  return new PortholeError('E_GATEWAY_REFUSED', {
+    detail: `PCP ${what}: ${PCP_RESULTS[result] ?? `result ${result}`}`,
+    ...(hint ? { hint } : {}),
+    data: { method: 'pcp', result },
+  });
+}
+
+/** A PCP client for one gateway; it remembers the mappings (and nonces) it made. */
+export function createPcpClient(options: PcpClientOptions): MappingClient & { lastEpoch(): number | undefined } {
+  const port = options.port ?? NATPMP_PORT;
+  const made = new Map<string, Mapping>();
+  let epoch: number | undefined;
+
+  async function send(
+    lifetime: number,
+    nonce: Uint8Array,
+    request: MappingRequest,
+    externalPort: number,
+    signalOptions: AbortOptions,
+  ): Promise<PcpResponse> {
+    const packet = encodePcpMap(options.internalAddress, lifetime, {
+      nonce,
+      protocol: request.protocol,
+      internalPort: request.internalPort,
+      externalPort,
+      externalIp: ANY_V4,
+    });
+    const answer = await udpExchange(
+      options.gateway,
+      port,
+      packet,
+      (message) => {
+        // A NAT-PMP-only server answers version 2 with a NAT-PMP "unsupported version".
+        if (message[0] === 0 && message.length >= 4 && message.readUInt16BE(2) === 1)
+          return { opcode: PCP_OP_MAP, result: 1, lifetime: 0, epoch: 0 };
+        const decoded = decodePcpResponse(message);
+        if (decoded.opcode !== PCP_OP_MAP) return undefined;
+        // The nonce must come back: an answer for someone else's request is not ours.
+        if (decoded.map && !Buffer.from(decoded.map.nonce).equals(Buffer.from(nonce))) return undefined;
+        return decoded;
+      },
+      { ...options.exchange, ...signalOptions },
+    );
+    if (!answer)
+      throw new PortholeError('E_GATEWAY_UNREACHABLE', { detail: `no PCP answer from ${options.gateway}:${port}` });
+    epoch = answer.epoch;
+    return answer;
+  }
+
+  async function map(
+    request: MappingRequest,
+    signalOptions: AbortOptions = {},
+    reuseNonce?: Uint8Array,
+  ): Promise<Mapping> {
+    const skipped: { port: number; why: string }[] = [];
+    for (const candidate of candidatePorts(request)) {
+      const nonce = reuseNonce ?? randomBytes(12);
+      const answer = await send(request.lifetimeSeconds, nonce, request, candidate, signalOptions);
+      if (answer.result !== 0 || !answer.map)
+        throw refused(answer.result, `map ${request.internalPort}/${request.protocol}`);
+      if (!portSatisfies(request, answer.map.externalPort)) {
+        await send(0, nonce, request, answer.map.externalPort, signalOptions).catch(() => undefined);
+        skipped.push({ port: candidate, why: `taken (the router offered ${answer.map.externalPort})` });
+        continue;
+      }
+      if (answer.map.externalPort !== candidate)
+        skipped.push({ port: candidate, why: `taken (the router chose ${answer.map.externalPort})` });
+      const mapping: Mapping = {
+        method: 'pcp',
+        gateway: options.gateway,
+        protocol: request.protocol,
+        internalAddress: options.internalAddress,
+        internalPort: answer.map.internalPort,
+        externalPort: answer.map.externalPort,
+        externalIp: answer.map.externalIp,
+        lifetime: answer.lifetime,
+        nonce: Buffer.from(nonce).toString('hex'),
+        epoch: answer.epoch,
+        ...(skipped.length > 0 ? { skipped } : {}),
+      };
+      made.set(`${mapping.protocol}/${mapping.internalPort}`, mapping);
+      return mapping;
+    }
+    throw new PortholeError('E_MAPPING_CONFLICT', {
+      detail: `no port of the range was free: ${skipped.map((s) => s.port).join(', ')}`,
+      data: { skipped },
+    });
+  }
+
+  return {
+    method: 'pcp',
+    gateway: options.gateway,
+    lastEpoch: () => epoch,
+    map: (request, signalOptions) => map(request, signalOptions),
+    async externalIp(signalOptions = {}) {
+      // PCP has no "external address" request: map a throw-away port briefly and delete it.
+      const probe = { protocol: 'udp' as const, internalPort: 9, lifetimeSeconds: 30, description: 'porthole probe' };
+      const mapping = await map(probe, signalOptions);
+      await this.unmap(mapping, signalOptions).catch(() => undefined);
+      return mapping.externalIp;
+    },
+    async renew(mapping, signalOptions = {}) {
+      // RFC 6887 section 11.2.1: a renewal is the same MAP, with the same nonce.
+      const nonce = mapping.nonce ? Buffer.from(mapping.nonce, 'hex') : undefined;
+      const request = {
+        protocol: mapping.protocol,
+        internalPort: mapping.internalPort,
+        external: mapping.externalPort,
+        lifetimeSeconds: mapping.lifetime,
+        description: '',
+      };
+      const renewed = await map(request, signalOptions, nonce);
+      return { ...renewed, externalIp: renewed.externalIp || mapping.externalIp };
+    },
+    async unmap(mapping, signalOptions = {}) {
+      const nonce = mapping.nonce ? Buffer.from(mapping.nonce, 'hex') : undefined;
+      if (!nonce || nonce.length !== 12)
+        throw new PortholeError('E_GATEWAY_REFUSED', { detail: 'a PCP mapping can only be deleted with its nonce' });
+      const request = {
+        protocol: mapping.protocol,
+        internalPort: mapping.internalPort,
+        lifetimeSeconds: 0,
+        description: '',
+      };
+      const answer = await send(0, nonce, request, mapping.externalPort, signalOptions);
+      if (answer.result !== 0) throw refused(answer.result, `delete ${mapping.internalPort}/${mapping.protocol}`);
+      made.delete(`${mapping.protocol}/${mapping.internalPort}`);
+    },
+    async list(): Promise<MappingEntry[]> {
+      return [...made.values()].map((mapping) => ({
+        protocol: mapping.protocol,
+        externalPort: mapping.externalPort,
+        internalAddress: mapping.internalAddress,
+        internalPort: mapping.internalPort,
+        description: 'made by this porthole (PCP cannot list)',
+        lifetime: mapping.lifetime,
+        enabled: true,
+      }));
+    },
+  };
+}
+
+/** Renews a PCP mapping with its own nonce (RFC 6887 section 11.2.1). */
+export function pcpRenewRequest(mapping: Mapping): MappingRequest {
+  return {
+    protocol: mapping.protocol,
+    internalPort: mapping.internalPort,
+    external: mapping.externalPort,
+    lifetimeSeconds: mapping.lifetime,
+    description: '',
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * XML from routers, parsed safely: a document with a DOCTYPE or entity declarations is refused
+ * before parsing (no entity expansion, no billion laughs), namespace prefixes are dropped
+ * (routers use any prefix they like), and values are kept as trimmed text.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import { PortholeError } from '../errors/index.js';
+
+/** Bodies larger than this are refused by the HTTP layer before they get here. */
+export const MAX_XML_BYTES = 256 * 1024;
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: false,
+  htmlEntities: false,
+  ignoreDeclaration: true,
+  isArray: (name) => name === 'device' || name === 'service',
+});
+
+/** A parsed element: text, or named children. */
+export type XmlNode = string | { readonly [name: string]: XmlNode | XmlNode[] | undefined };
+
+/** Parses router XML; throws E_XML_REFUSED for DOCTYPE/ENTITY or anything unparseable. */
+export function parseRouterXml(text: string, what: string): XmlNode {
+  if (text.length > MAX_XML_BYTES)
+    throw new PortholeError('E_XML_REFUSED', { detail: `${what}: larger than ${MAX_XML_BYTES} bytes` });
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    throw new PortholeError('E_XML_REFUSED', {
+      detail: `${what}: declares a DOCTYPE or entities, which porthole never expands`,
+    });
+  }
+  try {
+    return parser.parse(text, true) as XmlNode;
+  } catch (error) {
+    throw new PortholeError('E_XML_REFUSED', {
+      detail: `${what}: ${(error as Error).message.split('\n')[0]}`,
+      cause: error,
+    });
+  }
+}
+
+/** The child element `name` of a node (the first when repeated). */
+export function child(node: XmlNode | XmlNode[] | undefined, name: string): XmlNode | XmlNode[] | undefined {
+  const one = Array.isArray(node) ? node[0] : node;
+  return one !== undefined && typeof one === 'object' ? one[name] : undefined;
+}
+
+/** The text of a node ('' for elements). */
+export function text(node: XmlNode | XmlNode[] | undefined): string {
+  const one = Array.isArray(node) ? node[0] : node;
+  return typeof one === 'string' ? one : typeof one === 'number' ? String(one) : '';
+}
+
+/** A node as a list. */
+export function list(node: XmlNode | XmlNode[] | undefined): XmlNode[] {
+  return node === undefined ? [] : Array.isArray(node) ? node : [node];
+}
