@@ -151,7 +151,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     },
     async unmap(mapping, signalOptions = {}) {
       const nonce = mapping.nonce ? Buffer.from(mapping.nonce, 'hex') : undefined;
-      if (!nonce || nonce.length !== 12)
+      if (nonce?.length !== 12)
         throw new PortholeError('E_GATEWAY_REFUSED', { detail: 'a PCP mapping can only be deleted with its nonce' });
       const request = {
         protocol: mapping.protocol,

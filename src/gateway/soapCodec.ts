@@ -4,7 +4,7 @@
  */
 import { child, parseRouterXml, text, type XmlNode } from './xml.js';
 
-function escape(value: string): string {
+function escapeXml(value: string): string {
   return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
@@ -14,7 +14,7 @@ export function encodeSoapRequest(
   action: string,
   args: ReadonlyArray<readonly [string, string | number]>,
 ): string {
-  const fields = args.map(([name, value]) => `<${name}>${escape(String(value))}</${name}>`).join('');
+  const fields = args.map(([name, value]) => `<${name}>${escapeXml(String(value))}</${name}>`).join('');
   return (
     '<?xml version="1.0"?>\r\n' +
     '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">' +
