@@ -6,8 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchChecker } from './checker.js';
+import { benchGateway } from './gateway.js';
 
-const sections = [await benchChecker()];
+const sections = [await benchChecker(), await benchGateway()];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [
   '# Benchmarks',

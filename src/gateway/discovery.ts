@@ -58,6 +58,11 @@ export interface DiscoveryOptions extends AbortOptions {
   readonly ssdpPort?: number;
   /** Also send the multicast M-SEARCH (off in tests on loopback). */
   readonly multicast?: boolean;
+  /**
+   * Stop as soon as this holds for what has been heard, without waiting out the grace: `map`
+   * stops at the first PCP or NAT-PMP answer, since it would not use UPnP then anyway.
+   */
+  readonly enough?: (heard: { natpmp: boolean; pcp: boolean; pcpAnswered: boolean; upnp: boolean }) => boolean;
 }
 
 /**
@@ -91,7 +96,14 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
     options.signal,
     (done) => {
       deadline.addEventListener('abort', () => done(undefined), { once: true });
-      const complete = () => heard.natpmp && heard.pcp && heard.ssdp;
+      const complete = () =>
+        (heard.natpmp && heard.pcp && heard.ssdp) ||
+        options.enough?.({
+          natpmp: heard.natpmp?.result === 0,
+          pcp: heard.pcp?.result === 0,
+          pcpAnswered: heard.pcp !== undefined,
+          upnp: heard.ssdp !== undefined,
+        });
       const answered = () => {
         if (complete()) done(undefined);
         else grace ??= setTimeout(() => done(undefined), options.graceMs ?? DEFAULT_GRACE_MS);

@@ -1,7 +1,14 @@
 /** Public face of src/gateway: discovery, one mapping interface over UPnP IGD, NAT-PMP and PCP, keeping. */
 export { type DiscoveryOptions, discoverGateways, type GatewayInfo } from './discovery.js';
 export { epochShowsRestart, type KeeperEvent, type KeeperOptions, keepMapping, renewAfterSeconds } from './keeper.js';
-export { clientFor, clientsFor, discoverPrimaryGateway, METHOD_PREFERENCE, mapWithBest } from './mappingSession.js';
+export {
+  clientFor,
+  clientsFor,
+  discoverPrimaryGateway,
+  enoughToMap,
+  METHOD_PREFERENCE,
+  mapWithBest,
+} from './mappingSession.js';
 export { createNatpmpClient } from './natpmp.js';
 export { createPcpClient } from './pcp.js';
 export { forgetMappings, mappingStatePath, readMappingState, recordMapping, type StoredMapping } from './state.js';

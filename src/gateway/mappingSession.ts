@@ -4,7 +4,7 @@
  */
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { discoverGateways, type GatewayInfo } from './discovery.js';
+import { type DiscoveryOptions, discoverGateways, type GatewayInfo } from './discovery.js';
 import { createNatpmpClient } from './natpmp.js';
 import { createPcpClient } from './pcp.js';
 import type { Mapping, MappingClient, MappingMethod, MappingRequest } from './types.js';
@@ -30,10 +30,17 @@ export function clientsFor(gateway: GatewayInfo, via?: MappingMethod): MappingCl
 }
 
 /** Discovers the gateway (the first default route's) or throws E_NO_GATEWAY. */
-export async function discoverPrimaryGateway(options: AbortOptions = {}): Promise<GatewayInfo> {
+export async function discoverPrimaryGateway(options: DiscoveryOptions = {}): Promise<GatewayInfo> {
   const [gateway] = await discoverGateways(options);
   if (!gateway) throw new PortholeError('E_NO_GATEWAY');
   return gateway;
+}
+
+/** Discovery that stops as soon as a method `mapWithBest` would use first has answered. */
+export function enoughToMap(via?: MappingMethod): DiscoveryOptions['enough'] {
+  if (via) return (heard) => heard[via];
+  // PCP is preferred: NAT-PMP alone is enough once PCP has answered too (even "unsupported").
+  return (heard) => heard.pcp || (heard.natpmp && heard.pcpAnswered);
 }
 
 /** Maps with the first method that works; refusals from one method fall through to the next. */

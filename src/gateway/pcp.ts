@@ -3,7 +3,7 @@
  * nonce, deletion with lifetime 0. A server that answers in NAT-PMP ("unsupported version")
  * is reported as such, so the caller falls back to NAT-PMP.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { candidatePorts, portSatisfies } from './candidates.js';
@@ -131,7 +131,10 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     map: (request, signalOptions) => map(request, signalOptions),
     async externalIp(signalOptions = {}) {
       // PCP has no "external address" request: map a throw-away port briefly and delete it.
-      const probe = { protocol: 'udp' as const, internalPort: 9, lifetimeSeconds: 30, description: 'porthole probe' };
+      // The port is from the dynamic range: routers commonly deny low ports, and miniupnpd
+      // spins on a denied PCP request instead of answering (seen in the lab with port 9).
+      const internalPort = 49152 + randomInt(16384);
+      const probe = { protocol: 'udp' as const, internalPort, lifetimeSeconds: 30, description: 'porthole probe' };
       const mapping = await map(probe, signalOptions);
       await this.unmap(mapping, signalOptions).catch(() => undefined);
       return mapping.externalIp;

@@ -18,10 +18,19 @@ export interface RunOptions {
   /** Kill the command after this long (default 20 s). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Extra environment variables for the command; undefined removes one. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** No system command porthole runs should take longer than this. */
 const DEFAULT_TIMEOUT_MS = 20_000;
+
+function mergeEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
+  if (!extra) return process.env;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const [name, value] of Object.entries(extra)) if (value === undefined) delete env[name];
+  return env;
+}
 
 /** Runs a command and collects its output; never throws for a non-zero exit. */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -30,6 +39,7 @@ export function run(command: string, args: readonly string[], options: RunOption
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       signal,
+      env: mergeEnv(options.env),
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -125,7 +125,10 @@ export async function addressSeenFrom(lab: Lab, host: HostName): Promise<string>
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-/** Runs the porthole command line itself inside a lab host, as a user there would. */
+/** Runs the porthole command line itself inside a lab host, as a user there would (state kept in the lab). */
 export function porthole(lab: Lab, host: HostName, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
-  return lab.exec(host, process.execPath, ['--import', 'tsx', CLI, ...args], { timeoutMs });
+  return lab.exec(host, process.execPath, ['--import', 'tsx', CLI, ...args], {
+    timeoutMs,
+    env: { XDG_STATE_HOME: `${lab.state.dir}/state-${host}` },
+  });
 }

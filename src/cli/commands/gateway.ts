@@ -5,6 +5,7 @@ import {
   clientsFor,
   discoverGateways,
   discoverPrimaryGateway,
+  enoughToMap,
   forgetMappings,
   type GatewayInfo,
   keepMapping,
@@ -147,7 +148,7 @@ export const mapCommand: CommandSpec = {
     const external = typeof options.external === 'string' ? parsePortRangeText(options.external) : undefined;
     const lifetimeSeconds = positiveInteger(options.lease, '--lease', DEFAULT_LEASE_SECONDS, 604_800);
     const via = viaOf(options.via);
-    const gateway = await discoverPrimaryGateway({ signal });
+    const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via) });
     const request = {
       protocol,
       internalPort: port,
@@ -194,11 +195,17 @@ export const unmapCommand: CommandSpec = {
     const removed: Mapping[] = [];
     const mine = (m: { protocol: string; internalPort: number; internalAddress: string }) =>
       m.protocol === protocol && m.internalPort === port && m.internalAddress === gateway.internalAddress;
+    const stale: { mapping: Mapping; why: string }[] = [];
     for (const stored of readMappingState(path).filter((m) => mine(m) && m.gateway === gateway.address)) {
       const client = clientFor(gateway, stored.method);
-      if (!client) continue;
-      await client.unmap(stored, { signal });
-      removed.push(stored);
+      try {
+        if (!client) throw new Error(`the gateway no longer speaks ${stored.method}`);
+        await client.unmap(stored, { signal });
+        removed.push(stored);
+      } catch (error) {
+        // The router forgot it (restart, expiry) or refuses a nonce it no longer knows: it is gone.
+        stale.push({ mapping: stored, why: (error as Error).message });
+      }
     }
     forgetMappings(path, (m) => mine(m) && m.gateway === gateway.address);
     // Mappings made by other tools: the router's own list (UPnP), and NAT-PMP's delete-by-port.
@@ -219,7 +226,7 @@ export const unmapCommand: CommandSpec = {
     }
     return {
       exitCode: 0,
-      json: { removed: removed.map(mappingJson) },
+      json: { removed: removed.map(mappingJson), stale: stale.map((s) => ({ ...mappingJson(s.mapping), why: s.why })) },
       human: () =>
         removed.length > 0
           ? removed
@@ -228,7 +235,7 @@ export const unmapCommand: CommandSpec = {
                   `removed external ${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`,
               )
               .join('\n')
-          : `no mapping of ${port}/${protocol} to this host (${gateway.internalAddress}) was found`,
+          : `no mapping of ${port}/${protocol} to this host (${gateway.internalAddress}) was found${stale.length > 0 ? ` (forgot ${stale.length} the router no longer had)` : ''}`,
     };
   },
 };
