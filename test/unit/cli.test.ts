@@ -188,7 +188,7 @@ describe('the built executable', () => {
 
   it('runs as `porthole` with a shebang and returns the contract exit codes', async () => {
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile(bin, ['unmap', '7001', '--json'], (error, stdout) => {
+      execFile(bin, ['expose', '7001', '--json'], (error, stdout) => {
         resolve({ code: error ? (error.code as number) : 0, stdout });
       });
     });
