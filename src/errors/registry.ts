@@ -162,6 +162,11 @@ export const errorRegistry = {
     message: 'No router on this network offers port mapping',
     hint: 'Turn on UPnP IGD, NAT-PMP or PCP on the router, or forward the port by hand (porthole doctor prints the values).',
   },
+  E_STUN_NO_ANSWER: {
+    kind: 'operational',
+    message: 'The STUN server did not answer',
+    hint: 'Check --stun HOST[:PORT] (default port 3478) and that UDP to it is allowed out of this network.',
+  },
   E_TIMEOUT: {
     kind: 'operational',
     message: 'The operation did not finish before its deadline',
