@@ -2,6 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PortholeError } from '../errors/index.js';
+import { type StunResponderOptions, startStunResponder } from '../nat/responder.js';
 import { buildChecker, type CheckerOptions } from './app.js';
 import { openCheckStore } from './store.js';
 
@@ -11,6 +12,8 @@ export interface ServeOptions extends Partial<CheckerOptions> {
   readonly port: number;
   readonly dataDir: string;
   readonly retentionDays: number;
+  /** Answer STUN Binding requests too (RFC 5780 when two addresses are given). */
+  readonly stun?: StunResponderOptions;
 }
 
 /** Where checks are recorded when --data is not given: the XDG data folder. */
@@ -47,18 +50,22 @@ export async function startChecker(options: ServeOptions): Promise<RunningChecke
   const pruner = setInterval(() => store.prune(), PRUNE_INTERVAL_MS);
   pruner.unref();
   const app = await buildChecker(options, { store });
+  let stun: Awaited<ReturnType<typeof startStunResponder>> | undefined;
   try {
     const url = await app.listen({ host: options.host, port: options.port });
+    if (options.stun) stun = await startStunResponder(options.stun);
     return {
       url,
       close: async () => {
         clearInterval(pruner);
+        stun?.close();
         await app.close();
         store.close();
       },
     };
   } catch (error) {
     clearInterval(pruner);
+    await app.close();
     store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')

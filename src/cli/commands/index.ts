@@ -4,6 +4,7 @@ import { checkCommand } from './check.js';
 import { firewallCommand } from './firewall.js';
 import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';
+import { natCommand } from './nat.js';
 import { plannedCommands } from './planned.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve.js';
@@ -16,6 +17,7 @@ const built: readonly CommandSpec[] = [
   mapCommand,
   unmapCommand,
   mappingsCommand,
+  natCommand,
   manifestCommand,
   firewallCommand,
 ];

@@ -20,11 +20,6 @@ export const plannedCommands: readonly CommandSpec[] = [
     ],
   },
   {
-    name: 'nat',
-    summary: 'public IP, NAT behaviour (RFC 5780), carrier-grade and double NAT',
-    options: [['--stun <host[:port]>', 'STUN server to use'], checkerOption],
-  },
-  {
     name: 'doctor',
     args: '[source]',
     summary: 'the whole diagnosis, hop by hop, with evidence and fixes',

@@ -21,6 +21,11 @@ export const serveCommand: CommandSpec = {
     ['--rate-limit <n>', 'checks per caller per minute', '30'],
     ['--probe-timeout <ms>', 'per-port probe deadline', '1500'],
     ['--caller-concurrency <n>', 'checks one caller may have running at once', '2'],
+    ['--stun-port <n>', 'also answer STUN Binding requests on this UDP port (and the next, for RFC 5780)'],
+    [
+      '--stun-address <addr[,addr2]>',
+      'STUN address(es); two addresses enable RFC 5780 (default: the --listen address)',
+    ],
     ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
   ],
   run: async ({ options, output, env, signal }) => {
@@ -30,6 +35,12 @@ export const serveCommand: CommandSpec = {
       throw new PortholeError('E_NOT_AVAILABLE', { detail: 'the egress listener (--egress-ports, --egress-address)' });
     }
     const { host, port } = parseListen(String(options.listen));
+    const stunPort =
+      options.stunPort === undefined
+        ? undefined
+        : Math.max(1, positiveInteger(options.stunPort, '--stun-port', 3478, 65534));
+    const [stunPrimary = host, stunAlternate] =
+      typeof options.stunAddress === 'string' ? options.stunAddress.split(',').map((a) => a.trim()) : [];
     const running = await startChecker({
       host,
       port,
@@ -43,8 +54,13 @@ export const serveCommand: CommandSpec = {
       concurrencyPerCaller: Math.max(1, positiveInteger(options.callerConcurrency, '--caller-concurrency', 2, 10_000)),
       version: packageVersion(),
       logger: options.logLevel === 'silent' ? false : { level: String(options.logLevel), stream: process.stderr },
+      ...(stunPort
+        ? { stun: { primary: stunPrimary, port: stunPort, ...(stunAlternate ? { alternate: stunAlternate } : {}) } }
+        : {}),
     });
-    output.notice(`porthole check service listening on ${running.url}`);
+    output.notice(
+      `porthole check service listening on ${running.url}${stunPort ? `; STUN on ${stunPrimary}${stunAlternate ? ` and ${stunAlternate}` : ''} port ${stunPort}${stunAlternate ? ` and ${stunPort + 1}` : ''}` : ''}`,
+    );
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });

@@ -1,0 +1,61 @@
+/** `porthole nat [--stun HOST[:PORT]] [--checker URL]`: public address, NAT behaviour, CGNAT, double NAT. */
+import { lookup } from 'node:dns/promises';
+import { checkerUrl } from '../../checker/client.js';
+import { PortholeError } from '../../errors/index.js';
+import { isIpLiteral } from '../../net/address.js';
+import type { CommandSpec } from '../commandSpec.js';
+
+/** STUN's well-known port (RFC 8489). */
+const STUN_PORT = 3478;
+
+/** Parses HOST[:PORT] or [V6]:PORT and resolves a name to an IPv4 address. */
+export async function stunServer(text: string): Promise<{ address: string; port: number }> {
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(text);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3] ?? STUN_PORT);
+  if (!host || port < 1 || port > 65535)
+    throw new PortholeError('E_USAGE', { detail: `--stun "${text}" is not HOST[:PORT]` });
+  if (isIpLiteral(host)) return { address: host, port };
+  try {
+    return { address: (await lookup(host, { family: 4 })).address, port };
+  } catch (error) {
+    throw new PortholeError('E_ADDRESS', { detail: `${host} does not resolve`, cause: error });
+  }
+}
+
+/** The `nat` command. */
+export const natCommand: CommandSpec = {
+  name: 'nat',
+  summary: 'public address, NAT behaviour (RFC 5780), carrier-grade and double NAT',
+  options: [
+    ['--stun <host[:port]>', 'STUN server for the behaviour tests (RFC 5780 needs one with two addresses)'],
+    ['--checker <url>', 'check service whose /v1/ip also reports the public address (default: $PORTHOLE_CHECKER)'],
+  ],
+  run: async ({ options, env, output, signal }) => {
+    const { diagnoseNat } = await import('../../nat/diagnose.js');
+    const stun = typeof options.stun === 'string' ? await stunServer(options.stun) : undefined;
+    const checker =
+      typeof options.checker === 'string' || env.PORTHOLE_CHECKER ? checkerUrl(options.checker, env) : undefined;
+    const diagnosis = await diagnoseNat({ signal, ...(stun ? { stun } : {}), ...(checker ? { checker } : {}) });
+    for (const warning of diagnosis.stun?.warnings ?? []) output.debug(`warning: ${warning}`);
+    const { stun: _stun, ...json } = diagnosis;
+    return {
+      exitCode: diagnosis.cgnat || diagnosis.doubleNat ? 1 : 0,
+      json: { ...json, stunMs: diagnosis.stun?.ms ?? null },
+      human: () =>
+        [
+          diagnosis.summary,
+          '',
+          `public address: ${diagnosis.publicIp ?? 'unknown'}${diagnosis.sightings.length > 1 ? (diagnosis.agreed ? ' (all sources agree)' : ' (sources disagree)') : ''}`,
+          ...diagnosis.sightings.map((s) => `  ${s.source.padEnd(8)} ${s.address.padEnd(16)} ${s.detail}`),
+          `mapping: ${diagnosis.mapping ?? 'not tested'}, filtering: ${diagnosis.filtering ?? 'not tested'}, port preserved: ${diagnosis.portPreserved ?? 'n/a'}, hairpinning: ${diagnosis.hairpinning ?? 'n/a'}`,
+          `carrier-grade NAT: ${diagnosis.cgnat ? 'yes' : 'no'}, double NAT: ${diagnosis.doubleNat ? 'yes' : 'no'}, IPv6 global address: ${diagnosis.ipv6.globalAddress ?? 'none'}`,
+          ...(diagnosis.path ? [`path: ${diagnosis.path.map((hop) => hop.address).join(' -> ')}`] : []),
+          '',
+          'evidence:',
+          ...diagnosis.evidence.map((line) => `  - ${line}`),
+          ...diagnosis.skipped.map((line) => `  skipped: ${line}`),
+        ].join('\n'),
+    };
+  },
+};
