@@ -10,19 +10,12 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startScratchNamespace } from '../lab/lab.js';
 import { probeTcp } from '../src/probe/index.js';
+import { freePort } from '../test/support/ports.js';
 import { median, medianAsyncMs, medianCommandMs, ms, peakRssMiB, ratio } from './measure.js';
 
 const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
 const PROCESS_RUNS = 21;
 const ENGINE_RUNS = 301;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function startServe(port: number, data: string): Promise<ChildProcess> {
   const child = spawn(

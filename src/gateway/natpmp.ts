@@ -2,6 +2,7 @@
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { candidatePorts, portSatisfies } from './candidates.js';
+import { createMadeMappings } from './madeMappings.js';
 import {
   decodeNatpmpResponse,
   encodeNatpmpExternalAddressRequest,
@@ -40,7 +41,7 @@ function refused(result: number, what: string): PortholeError {
 /** A NAT-PMP client for one gateway; it remembers the mappings it made (NAT-PMP cannot list). */
 export function createNatpmpClient(options: NatpmpClientOptions): MappingClient & { lastEpoch(): number | undefined } {
   const port = options.port ?? NATPMP_PORT;
-  const made = new Map<string, Mapping>();
+  const made = createMadeMappings('NAT-PMP');
   let epoch: number | undefined;
 
   async function ask<K extends NatpmpResponse['kind']>(
@@ -112,7 +113,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
           epoch: answer.epoch,
           ...(skipped.length > 0 ? { skipped } : {}),
         };
-        made.set(`${mapping.protocol}/${mapping.internalPort}`, mapping);
+        made.remember(mapping);
         return mapping;
       }
       throw new PortholeError('E_MAPPING_CONFLICT', {
@@ -130,7 +131,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
       const answer = await mapOnce(request, mapping.externalPort, signalOptions);
       if (answer.kind !== 'map') throw refused(0, 'renew');
       const renewed = { ...mapping, externalPort: answer.externalPort, lifetime: answer.lifetime, epoch: answer.epoch };
-      made.set(`${renewed.protocol}/${renewed.internalPort}`, renewed);
+      made.remember(renewed);
       return renewed;
     },
     async unmap(mapping, signalOptions = {}) {
@@ -141,18 +142,10 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
         signalOptions,
       );
       if (answer.result !== 0) throw refused(answer.result, `delete ${mapping.internalPort}/${mapping.protocol}`);
-      made.delete(`${mapping.protocol}/${mapping.internalPort}`);
+      made.forget(mapping);
     },
     async list(): Promise<MappingEntry[]> {
-      return [...made.values()].map((mapping) => ({
-        protocol: mapping.protocol,
-        externalPort: mapping.externalPort,
-        internalAddress: mapping.internalAddress,
-        internalPort: mapping.internalPort,
-        description: 'made by this porthole (NAT-PMP cannot list)',
-        lifetime: mapping.lifetime,
-        enabled: true,
-      }));
+      return made.entries();
     },
   };
 }

@@ -7,6 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { candidatePorts, portSatisfies } from './candidates.js';
+import { createMadeMappings } from './madeMappings.js';
 import { NATPMP_PORT } from './natpmp.js';
 import { decodePcpResponse, encodePcpMap, PCP_OP_MAP, PCP_RESULTS, type PcpResponse } from './pcpCodec.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
@@ -45,7 +46,7 @@ function refused(result: number, what: string): PortholeError {
 /** A PCP client for one gateway; it remembers the mappings (and nonces) it made. */
 export function createPcpClient(options: PcpClientOptions): MappingClient & { lastEpoch(): number | undefined } {
   const port = options.port ?? NATPMP_PORT;
-  const made = new Map<string, Mapping>();
+  const made = createMadeMappings('PCP');
   let epoch: number | undefined;
 
   async function send(
@@ -115,7 +116,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         epoch: answer.epoch,
         ...(skipped.length > 0 ? { skipped } : {}),
       };
-      made.set(`${mapping.protocol}/${mapping.internalPort}`, mapping);
+      made.remember(mapping);
       return mapping;
     }
     throw new PortholeError('E_MAPPING_CONFLICT', {
@@ -164,18 +165,10 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
       };
       const answer = await send(0, nonce, request, mapping.externalPort, signalOptions);
       if (answer.result !== 0) throw refused(answer.result, `delete ${mapping.internalPort}/${mapping.protocol}`);
-      made.delete(`${mapping.protocol}/${mapping.internalPort}`);
+      made.forget(mapping);
     },
     async list(): Promise<MappingEntry[]> {
-      return [...made.values()].map((mapping) => ({
-        protocol: mapping.protocol,
-        externalPort: mapping.externalPort,
-        internalAddress: mapping.internalAddress,
-        internalPort: mapping.internalPort,
-        description: 'made by this porthole (PCP cannot list)',
-        lifetime: mapping.lifetime,
-        enabled: true,
-      }));
+      return made.entries();
     },
   };
 }

@@ -1,7 +1,6 @@
 /** The check service through injected requests: the API, its security rules, the page, metrics, the record. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,16 +10,9 @@ import { buildChecker } from '../../src/checker/index.js';
 import { type CheckStore, openCheckStore } from '../../src/checker/store.js';
 import { parseCidrList } from '../../src/net/address.js';
 import { newProofKey, startProofListeners } from '../../src/probe/index.js';
+import { freePort } from '../support/ports.js';
 
 const LOOPBACK = parseCidrList('127.0.0.0/8');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function check(
   app: FastifyInstance,

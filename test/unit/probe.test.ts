@@ -17,15 +17,7 @@ import {
   proofMatches,
   UDP_PROOF_BYTES,
 } from '../../src/probe/proofCodec.js';
-
-/** A port with nothing listening: bind, note the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../support/ports.js';
 
 describe('proof codec', () => {
   it('round-trips TCP probe and proof lines', () => {
