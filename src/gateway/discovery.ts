@@ -7,6 +7,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { type AbortOptions, settleOnce, throwIfAborted, withDeadline } from '../deadline/index.js';
+import { PortholeError } from '../errors/index.js';
+import { cidrContains, parseCidrList, parseIp } from '../net/address.js';
 import { defaultGateways } from '../net/localNetwork.js';
 import { localAddressToward } from './candidates.js';
 import { type IgdDescription, parseIgdDescription } from './igdDescription.js';
@@ -194,6 +196,21 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
   };
 }
 
+/**
+ * Test runs set PORTHOLE_ONLY_GATEWAYS (CIDRs) to the lab's LAN: discovery then refuses any
+ * other gateway, so a test can never probe the network of the machine it runs on.
+ */
+function assertGatewayAllowed(gateway: string): void {
+  const only = process.env.PORTHOLE_ONLY_GATEWAYS;
+  if (!only) return;
+  const address = parseIp(gateway);
+  if (!parseCidrList(only).some((cidr) => cidrContains(cidr, address))) {
+    throw new PortholeError('E_PERMISSION', {
+      detail: `gateway ${gateway} is outside PORTHOLE_ONLY_GATEWAYS (${only}); this run may only probe the lab`,
+    });
+  }
+}
+
 /** Probes every IPv4 default gateway of this host at once; an empty list means no default route. */
 export async function discoverGateways(options: DiscoveryOptions = {}): Promise<GatewayInfo[]> {
   throwIfAborted(options.signal);
@@ -201,5 +218,6 @@ export async function discoverGateways(options: DiscoveryOptions = {}): Promise<
     ? [{ gateway: options.gateway, interface: '' }]
     : (await defaultGateways(options)).filter((route) => route.family === 4);
   const unique = [...new Map(routes.map((route) => [route.gateway, route])).values()];
+  for (const route of unique) assertGatewayAllowed(route.gateway);
   return Promise.all(unique.map((route) => probeOne(route.gateway, route.interface, options)));
 }

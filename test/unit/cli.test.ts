@@ -196,3 +196,15 @@ describe('the built executable', () => {
     assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, 'E_NOT_AVAILABLE');
   });
 });
+
+describe('network safety under test', () => {
+  it('gateway discovery refuses this machine’s own gateway while PORTHOLE_ONLY_GATEWAYS names the lab', async (t) => {
+    if (!process.env.PORTHOLE_ONLY_GATEWAYS) {
+      t.skip('PORTHOLE_ONLY_GATEWAYS is not set (run through npm test)');
+      return;
+    }
+    const { status, stdout } = await run(['gateway', '--json'], { env: process.env });
+    assert.equal(status, 3);
+    assert.equal((JSON.parse(stdout) as { error: { code: string } }).error.code, 'E_PERMISSION');
+  });
+});
