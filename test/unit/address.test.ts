@@ -52,7 +52,7 @@ const CASES: ReadonlyArray<[string, AddressClass]> = [
   ['4000::1', 'reserved'],
   ['::ffff:192.168.1.10', 'private'],
   ['::ffff:100.64.1.1', 'cgnat'],
-  ['::ffff:8.8.8.8', 'public'],
+  ['::ffff:8.8.4.4', 'public'],
   ['::ffff:127.0.0.1', 'loopback'],
   ['[2001:db8::5]', 'documentation'],
 ];
