@@ -1,6 +1,6 @@
-/** Which external ports to try for a request, and this host's address toward a gateway. */
+/** Which external ports to try for a request (first, or again to renew), and this host's address toward a gateway. */
 import { createSocket } from 'node:dgram';
-import type { MappingRequest } from './types.js';
+import type { Mapping, MappingRequest } from './types.js';
 
 /** The external ports to try, in order: the one asked for, every port of a range, or the internal port. */
 export function candidatePorts(request: MappingRequest): number[] {
@@ -8,6 +8,17 @@ export function candidatePorts(request: MappingRequest): number[] {
   if (external === undefined) return [request.internalPort];
   if (typeof external === 'number') return [external];
   return Array.from({ length: external.end - external.start + 1 }, (_, i) => external.start + i);
+}
+
+/** The request that renews a mapping: the same ports, protocol, lifetime and description. */
+export function renewalRequest(mapping: Mapping): MappingRequest & { external: number } {
+  return {
+    protocol: mapping.protocol,
+    internalPort: mapping.internalPort,
+    external: mapping.externalPort,
+    lifetimeSeconds: mapping.lifetime,
+    description: mapping.description ?? '',
+  };
 }
 
 /** Whether a granted port satisfies the request (a range must contain it). */

@@ -1,7 +1,7 @@
 /** The NAT-PMP (RFC 6886) client: external address, map, renew, delete. */
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { candidatePorts, portSatisfies } from './candidates.js';
+import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
 import { createMadeMappings } from './madeMappings.js';
 import {
   decodeNatpmpResponse,
@@ -10,6 +10,7 @@ import {
   NATPMP_RESULTS,
   type NatpmpResponse,
 } from './natpmpCodec.js';
+import { gatewayRefusal } from './refusal.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
 import { type ExchangeOptions, udpExchange } from './udpExchange.js';
 
@@ -25,16 +26,12 @@ export interface NatpmpClientOptions {
   readonly exchange?: Omit<ExchangeOptions, 'signal'>;
 }
 
-function refused(result: number, what: string): PortholeError {
-  const reason = NATPMP_RESULTS[result] ?? `result ${result}`;
-  const hint =
-    result === 3
-      ? 'The router has no usable public address (behind a carrier NAT, or its WAN is down): no mapping on it can work.'
-      : undefined;
-  return new PortholeError('E_GATEWAY_REFUSED', {
-    detail: `NAT-PMP ${what}: ${reason}`,
-    ...(hint ? { hint } : {}),
-    data: { method: 'natpmp', result },
+/** NAT-PMP result 3, "network failure": the router has no public address. */
+const NETWORK_FAILURE = 3;
+
+function refused(result: number, what: string) {
+  return gatewayRefusal('natpmp', what, NATPMP_RESULTS[result] ?? `result ${result}`, result, {
+    noPublicAddress: result === NETWORK_FAILURE,
   });
 }
 
@@ -111,6 +108,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
           externalIp: ip,
           lifetime: answer.lifetime,
           epoch: answer.epoch,
+          description: request.description,
           ...(skipped.length > 0 ? { skipped } : {}),
         };
         made.remember(mapping);
@@ -122,14 +120,8 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
       });
     },
     async renew(mapping, signalOptions = {}) {
-      const request = {
-        protocol: mapping.protocol,
-        internalPort: mapping.internalPort,
-        lifetimeSeconds: mapping.lifetime,
-        description: '',
-      };
-      const answer = await mapOnce(request, mapping.externalPort, signalOptions);
-      if (answer.kind !== 'map') throw refused(0, 'renew');
+      const answer = await mapOnce(renewalRequest(mapping), mapping.externalPort, signalOptions);
+      if (answer.kind !== 'map') throw refused(answer.result, 'renew');
       const renewed = { ...mapping, externalPort: answer.externalPort, lifetime: answer.lifetime, epoch: answer.epoch };
       made.remember(renewed);
       return renewed;

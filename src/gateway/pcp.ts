@@ -6,10 +6,11 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { candidatePorts, portSatisfies } from './candidates.js';
+import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
 import { createMadeMappings } from './madeMappings.js';
 import { NATPMP_PORT } from './natpmp.js';
 import { decodePcpResponse, encodePcpMap, PCP_OP_MAP, PCP_RESULTS, type PcpResponse } from './pcpCodec.js';
+import { gatewayRefusal } from './refusal.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
 import { type ExchangeOptions, udpExchange } from './udpExchange.js';
 
@@ -25,21 +26,17 @@ export interface PcpClientOptions {
 /** "Any address": lets the server choose the external address. */
 const ANY_V4 = '0.0.0.0';
 
-function refused(result: number, what: string): PortholeError {
+/** PCP results that mean the router has no public address: NETWORK_FAILURE, CANNOT_PROVIDE_EXTERNAL. */
+const NO_PUBLIC_ADDRESS = new Set([7, 11]);
+
+function refused(result: number, what: string) {
   if (result === 1) {
-    return new PortholeError('E_GATEWAY_REFUSED', {
-      detail: `PCP ${what}: UNSUPP_VERSION (the server speaks NAT-PMP only)`,
-      data: { method: 'pcp', result, natpmpOnly: true },
+    return gatewayRefusal('pcp', what, 'UNSUPP_VERSION (the server speaks NAT-PMP only)', result, {
+      data: { natpmpOnly: true },
     });
   }
-  const hint =
-    result === 7 || result === 11
-      ? 'The router has no usable public address (behind a carrier NAT?): no mapping on it can work.'
-      : undefined;
-  return new PortholeError('E_GATEWAY_REFUSED', {
-    detail: `PCP ${what}: ${PCP_RESULTS[result] ?? `result ${result}`}`,
-    ...(hint ? { hint } : {}),
-    data: { method: 'pcp', result },
+  return gatewayRefusal('pcp', what, PCP_RESULTS[result] ?? `result ${result}`, result, {
+    noPublicAddress: NO_PUBLIC_ADDRESS.has(result),
   });
 }
 
@@ -114,6 +111,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         lifetime: answer.lifetime,
         nonce: Buffer.from(nonce).toString('hex'),
         epoch: answer.epoch,
+        description: request.description,
         ...(skipped.length > 0 ? { skipped } : {}),
       };
       made.remember(mapping);
@@ -143,14 +141,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     async renew(mapping, signalOptions = {}) {
       // RFC 6887 section 11.2.1: a renewal is the same MAP, with the same nonce.
       const nonce = mapping.nonce ? Buffer.from(mapping.nonce, 'hex') : undefined;
-      const request = {
-        protocol: mapping.protocol,
-        internalPort: mapping.internalPort,
-        external: mapping.externalPort,
-        lifetimeSeconds: mapping.lifetime,
-        description: '',
-      };
-      const renewed = await map(request, signalOptions, nonce);
+      const renewed = await map(renewalRequest(mapping), signalOptions, nonce);
       return { ...renewed, externalIp: renewed.externalIp || mapping.externalIp };
     },
     async unmap(mapping, signalOptions = {}) {

@@ -34,6 +34,8 @@ export interface Mapping {
   readonly externalIp: string;
   /** Granted lifetime in seconds; 0 means permanent (UPnP). */
   readonly lifetime: number;
+  /** The text routers show beside it (kept so a renewal does not overwrite it). */
+  readonly description?: string;
   /** PCP's mapping nonce, needed to renew or delete it. */
   readonly nonce?: string;
   /** The server epoch at grant time (NAT-PMP, PCP). */

@@ -9,7 +9,7 @@
  */
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { candidatePorts, portSatisfies } from './candidates.js';
+import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
 import type { WanService } from './igdDescription.js';
 import { type AddressPolicy, igdRequest } from './igdHttp.js';
 import { decodeSoapResponse, encodeSoapRequest, type SoapAnswer, soapActionHeader } from './soapCodec.js';
@@ -145,6 +145,7 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
       externalPort,
       externalIp: externalIpAddress,
       lifetime,
+      description: request.description,
       ...(skipped.length > 0 ? { skipped } : {}),
     };
   }
@@ -185,13 +186,7 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
       });
     },
     async renew(mapping, signalOptions = {}) {
-      const request = {
-        protocol: mapping.protocol,
-        internalPort: mapping.internalPort,
-        lifetimeSeconds: mapping.lifetime,
-        description: 'porthole',
-      };
-      const lifetime = await add(request, mapping.externalPort, signalOptions);
+      const lifetime = await add(renewalRequest(mapping), mapping.externalPort, signalOptions);
       return { ...mapping, lifetime };
     },
     async unmap(mapping, signalOptions = {}) {

@@ -4,15 +4,11 @@
  * are compared with nmap -sT from the internet, and the page is driven in headless Chromium.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../../src/deadline/index.js';
-import { labSkip, listen, natpmpcMap, nmapStates, porthole, useLab } from './support.js';
+import { labSkip, listen, natpmpcMap, nmapStates, porthole, startServe, useLab } from './support.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PAGE = fileURLToPath(new URL('./fixtures/pageCheck.ts', import.meta.url));
 
 interface CheckJson {
@@ -25,12 +21,9 @@ describe('lab: porthole check against a checker on the internet', { skip: labSki
   const checker = 'http://203.0.113.254:8080';
   before(async () => {
     const { lab } = env;
-    const data = mkdtempSync(join(tmpdir(), 'porthole-lab-checker-'));
-    lab.startBackground('internet', 'checker', process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
-      'serve',
+    // Inside the lab's own folder, so teardown removes it.
+    const data = `${lab.state.dir}/checker-data`;
+    await startServe(lab, 'checker', [
       '--listen',
       '203.0.113.254:8080',
       '--allow-targets',
@@ -47,15 +40,6 @@ describe('lab: porthole check against a checker on the internet', { skip: labSki
     const other = await lab.exec('lan', 'natpmpc', ['-g', lab.addresses.routerLan, '-a', '7004', '7005', 'tcp', '600']);
     assert.match(other.stdout, /Mapped public port 7004 protocol TCP to local port 7005/);
     await listen(lab, 'lan', 7005, 'SSH-2.0-not-porthole');
-    // The checker is ready when it answers /v1/ip (bounded: 100 x 100 ms).
-    for (let i = 0; i < 100; i++) {
-      const ip = await lab.exec('lan', 'socat', ['-T1', '-', 'TCP:203.0.113.254:8080,connect-timeout=1'], {
-        input: 'GET /v1/ip HTTP/1.0\r\n\r\n',
-      });
-      if (ip.stdout.includes('"address"')) return;
-      await sleep(100);
-    }
-    throw new Error(`the checker did not start:\n${lab.log('checker')}`);
   });
 
   async function check(ports: string, listen: boolean): Promise<CheckJson> {

@@ -260,6 +260,18 @@ describe('lab: firewall --inspect agrees with reality', { skip: labSkip() }, () 
     });
   }
 
+  it('a reject with ICMP admin-prohibited: porthole probe says unreachable (host-unreach), nmap -sT filtered', async () => {
+    // Linux reports admin-prohibited to connect() as EHOSTUNREACH, like host-unreachable (docs/cli.md).
+    await loadRuleset(
+      env.lab,
+      'flush ruleset\ntable inet filter { chain input { type filter hook input priority filter; tcp dport 7001 reject with icmp type admin-prohibited; }; }\n',
+    );
+    const probed = await porthole(env.lab, 'router', ['probe', env.lab.addresses.lan, '7001', '--json']);
+    const [result] = (JSON.parse(probed.stdout) as { results: { state: string; reason: string }[] }).results;
+    assert.deepEqual([result?.state, result?.reason], ['unreachable', 'host-unreach']);
+    assert.equal((await nmapStates(env.lab, 'router', env.lab.addresses.lan, '7001')).get(7001), 'filtered');
+  });
+
   it('names the deciding rule as the firewall prints it', async () => {
     await loadRuleset(env.lab, `${CASES[4]?.setup.join('\n')}\n`);
     const inspected = await porthole(env.lab, 'lan', ['firewall', '7001', '--inspect']);

@@ -4,12 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../lab/lab.js';
-import { sleep } from '../../src/deadline/index.js';
-import { labSkip, porthole, useLab } from './support.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { labSkip, porthole, startServe, useLab } from './support.js';
 
 interface NatJson {
   publicIp: string;
@@ -45,11 +41,7 @@ describe('lab: porthole nat in the home topology', { skip: labSkip() }, () => {
   const env = useLab({ topology: 'home' });
   before(async () => {
     // porthole's own STUN responder beside coturn, on two addresses (RFC 5780), ports 3480/3481.
-    env.lab.startBackground('internet', 'porthole-serve', process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
-      'serve',
+    await startServe(env.lab, 'porthole-serve', [
       '--listen',
       '203.0.113.254:8080',
       '--data',
@@ -61,7 +53,6 @@ describe('lab: porthole nat in the home topology', { skip: labSkip() }, () => {
       '--stun-address',
       '203.0.113.254,203.0.113.253',
     ]);
-    for (let i = 0; i < 50 && !env.lab.log('porthole-serve').includes('STUN on'); i++) await sleep(100);
   });
 
   it('public address = the router WAN, no CGNAT, and the same mapping and filtering as turnutils_natdiscovery', async () => {

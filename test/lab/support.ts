@@ -132,3 +132,13 @@ export function porthole(lab: Lab, host: HostName, args: readonly string[], time
     env: { XDG_STATE_HOME: `${lab.state.dir}/state-${host}` },
   });
 }
+
+/** Starts `porthole serve ARGS` in the internet namespace and waits until it says it listens (bounded: 10 s). */
+export async function startServe(lab: Lab, name: string, args: readonly string[]): Promise<void> {
+  lab.startBackground('internet', name, process.execPath, ['--import', 'tsx', CLI, 'serve', ...args]);
+  for (let i = 0; i < 100; i++) {
+    if (lab.log(name).includes('listening on')) return;
+    await sleep(100);
+  }
+  throw new Error(`porthole serve did not start:\n${lab.log(name)}`);
+}
