@@ -3,13 +3,15 @@
  * GET /v1/ip, POST /v1/check, the page, and /metrics. It probes only the caller's own
  * address, never a target named in the request.
  */
+import type { KeyObject } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type errorRegistry, PortholeError } from '../errors/index.js';
 import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
-import { countPorts, parsePortSpec, portEntries } from '../net/portSpec.js';
+import { countPorts, formatPortSpec, type PortRange, parsePortSpec, portEntries } from '../net/portSpec.js';
 import { probePorts } from '../probe/scan.js';
 import { callerAddress } from './callerAddress.js';
+import { egressPageCsp, egressPageHtml, egressPageScript } from './egressPage.js';
 import { type CheckerMetrics, createMetrics } from './metrics.js';
 import { checkPageHtml, checkPageScript, PAGE_CSP } from './page.js';
 import type { CheckStore } from './store.js';
@@ -55,6 +57,16 @@ export const DEFAULT_CHECKER_OPTIONS: CheckerOptions = {
 export interface CheckerDependencies {
   readonly store?: CheckStore;
   readonly metrics?: CheckerMetrics;
+  /** The egress listener this service runs, described on GET /v1/egress and used by /egress. */
+  readonly egress?: EgressDescription;
+}
+
+/** What the service tells clients about its egress listener. */
+export interface EgressDescription {
+  readonly address: string;
+  readonly tcp: readonly PortRange[];
+  readonly udp: readonly PortRange[];
+  readonly publicKey: KeyObject;
 }
 
 /** The HTTP status for each error code the service answers with. */
@@ -64,6 +76,7 @@ const STATUS: Partial<Record<keyof typeof errorRegistry, number>> = {
   E_TOO_MANY_PORTS: 400,
   E_TARGET_NOT_ALLOWED: 403,
   E_RATE_LIMITED: 429,
+  E_NO_EGRESS_LISTENER: 404,
 };
 
 function errorBody(error: PortholeError) {
@@ -217,6 +230,29 @@ export async function buildChecker(
   );
   const script = checkPageScript();
   app.get('/assets/check.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));
+  const egress = deps.egress;
+  const egressBody = egress && {
+    protocol: 'porthole-egress/1',
+    address: egress.address,
+    tcp: egress.tcp.length > 0 ? formatPortSpec(egress.tcp) : '',
+    udp: egress.udp.length > 0 ? formatPortSpec(egress.udp) : '',
+    publicKey: egress.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+  };
+  app.get('/v1/egress', async () => {
+    if (!egressBody) throw new PortholeError('E_NO_EGRESS_LISTENER');
+    return egressBody;
+  });
+  const egressScript = egressPageScript();
+  app.get('/egress', async (_request, reply) => {
+    if (!egress) throw new PortholeError('E_NO_EGRESS_LISTENER');
+    return reply
+      .header('content-security-policy', egressPageCsp(egress.address))
+      .type('text/html; charset=utf-8')
+      .send(egressPageHtml());
+  });
+  app.get('/assets/egress.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(egressScript),
+  );
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

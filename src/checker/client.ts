@@ -82,3 +82,26 @@ export function requestPublicIp(
 ): Promise<{ address: string; family: number }> {
   return call(new URL('/v1/ip', checker), { method: 'GET' }, options);
 }
+
+/** What a check service says of its egress listener (GET /v1/egress). */
+export interface EgressInfo {
+  readonly address: string;
+  /** Port specs (`1-65535/tcp`), '' when none. */
+  readonly tcp: string;
+  readonly udp: string;
+  /** The Ed25519 public key its answers are signed with: SPKI DER, base64. */
+  readonly publicKey: string;
+}
+
+/** Asks the checker where its egress listener answers and with which key. */
+export async function requestEgressInfo(checker: URL, options: AbortOptions = {}): Promise<EgressInfo> {
+  try {
+    return await call<EgressInfo>(new URL('/v1/egress', checker), { method: 'GET' }, options);
+  } catch (error) {
+    const checkerCode = (error as PortholeError).data?.checkerCode;
+    if (checkerCode === 'E_NO_EGRESS_LISTENER' || (error as PortholeError).data?.status === 404) {
+      throw new PortholeError('E_NO_EGRESS_LISTENER', { detail: checker.origin, cause: error });
+    }
+    throw error;
+  }
+}

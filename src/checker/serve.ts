@@ -1,6 +1,7 @@
 /** Running the check service: store, retention, listening, and a clean stop. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type EgressListener, type EgressListenerOptions, startEgressListener } from '../egress/listener.js';
 import { PortholeError } from '../errors/index.js';
 import { type StunResponderOptions, startStunResponder } from '../nat/responder.js';
 import { buildChecker, type CheckerOptions } from './app.js';
@@ -14,6 +15,8 @@ export interface ServeOptions extends Partial<CheckerOptions> {
   readonly retentionDays: number;
   /** Answer STUN Binding requests too (RFC 5780 when two addresses are given). */
   readonly stun?: StunResponderOptions;
+  /** Run the egress listener too. */
+  readonly egress?: Omit<EgressListenerOptions, 'exclude'>;
 }
 
 /** Where checks are recorded when --data is not given: the XDG data folder. */
@@ -27,6 +30,8 @@ const PRUNE_INTERVAL_MS = 3_600_000;
 /** A running service. */
 export interface RunningChecker {
   readonly url: string;
+  /** The egress listener, when one was asked for. */
+  readonly egress?: EgressListener;
   close(): Promise<void>;
 }
 
@@ -49,24 +54,24 @@ export async function startChecker(options: ServeOptions): Promise<RunningChecke
   store.prune();
   const pruner = setInterval(() => store.prune(), PRUNE_INTERVAL_MS);
   pruner.unref();
-  const app = await buildChecker(options, { store });
+  let egress: EgressListener | undefined;
   let stun: Awaited<ReturnType<typeof startStunResponder>> | undefined;
+  let app: Awaited<ReturnType<typeof buildChecker>> | undefined;
+  const stop = async () => {
+    clearInterval(pruner);
+    stun?.close();
+    await app?.close();
+    await egress?.close();
+    store.close();
+  };
   try {
+    if (options.egress) egress = await startEgressListener({ ...options.egress, exclude: ownPorts(options) });
+    app = await buildChecker(options, { store, ...(egress ? { egress } : {}) });
     const url = await app.listen({ host: options.host, port: options.port });
     if (options.stun) stun = await startStunResponder(options.stun);
-    return {
-      url,
-      close: async () => {
-        clearInterval(pruner);
-        stun?.close();
-        await app.close();
-        store.close();
-      },
-    };
+    return { url, ...(egress ? { egress } : {}), close: stop };
   } catch (error) {
-    clearInterval(pruner);
-    await app.close();
-    store.close();
+    await stop();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
       throw new PortholeError('E_PORT_IN_USE', { detail: `${options.host}:${options.port}`, cause: error });
@@ -74,4 +79,16 @@ export async function startChecker(options: ServeOptions): Promise<RunningChecke
       throw new PortholeError('E_PERMISSION', { detail: `listening on ${options.host}:${options.port}`, cause: error });
     throw error;
   }
+}
+
+/** The ports the service itself uses on the egress address: the redirect must leave them alone. */
+function ownPorts(options: ServeOptions): number[] {
+  const address = options.egress?.address;
+  const sameAddress = (host: string) => host === address || host === '0.0.0.0' || host === '::';
+  return [
+    ...(sameAddress(options.host) ? [options.port] : []),
+    ...(options.stun && [options.stun.primary, options.stun.alternate].some((host) => host && sameAddress(host))
+      ? [options.stun.port, options.stun.port + 1]
+      : []),
+  ];
 }

@@ -59,6 +59,15 @@ export class Output {
     this.#options.stderr.write(ensureNewline(text));
   }
 
+  /**
+   * A progress line on a terminal (stderr), redrawn in place; undefined clears it. Nothing at
+   * all when stderr is not a terminal: logs and pipes get no carriage returns.
+   */
+  progress(text: string | undefined): void {
+    if (this.#options.stderr.isTTY !== true) return;
+    this.#options.stderr.write(text === undefined ? '\r\u001b[K' : `\r\u001b[K${text}`);
+  }
+
   /** Progress and diagnostics for humans: stderr, only with --verbose, never in JSON mode's stdout. */
   debug(text: string): void {
     if (this.verbose) this.#options.stderr.write(ensureNewline(this.style('dim', text)));

@@ -61,3 +61,51 @@ export function checkEgressAnswer(line: string, port: number, nonce: string, pub
     ? 'signed'
     : 'foreign';
 }
+
+/**
+ * UDP: the hello is padded to this size, so the signed answer (about 150 bytes) is never
+ * larger than the request. A listener never answers a datagram with more bytes than it got.
+ */
+export const EGRESS_UDP_HELLO_SIZE = 192;
+
+/** The client's UDP hello: the hello line, padded with `#` to EGRESS_UDP_HELLO_SIZE. */
+export function encodeEgressUdpHello(port: number, nonce: string): Buffer {
+  const line = encodeEgressHello(port, nonce);
+  return Buffer.from(line.padEnd(EGRESS_UDP_HELLO_SIZE, '#'), 'latin1');
+}
+
+/** Reads a UDP hello (the hello line, then any padding); undefined when it is not one. */
+export function decodeEgressUdpHello(datagram: Uint8Array): { port: number; nonce: string } | undefined {
+  const text = Buffer.from(datagram.subarray(0, MAX_EGRESS_LINE)).toString('latin1');
+  const end = text.indexOf('\n');
+  return end < 0 ? undefined : decodeEgressHello(text.slice(0, end + 1));
+}
+
+/**
+ * The browser's form of the handshake, for the /egress page: `GET /probe?port=N&nonce=HEX`
+ * answered with JSON the page can read across origins. Returns the whole HTTP response for a
+ * request head, or undefined when the head is not such a request.
+ */
+export function egressHttpAnswer(privateKey: KeyObject, head: string): string | undefined {
+  const match = /^GET \/probe\?port=(\d{1,5})&nonce=([0-9a-f]{32}) HTTP\/1\.[01]\r?\n/.exec(head);
+  const port = Number(match?.[1]);
+  if (!match || port < 1 || port > 65535) return undefined;
+  const nonce = match[2] ?? '';
+  const signature = sign(null, signedText(port, nonce), privateKey).toString('base64url');
+  const body = JSON.stringify({ protocol: 'porthole-egress/1', port, nonce, signature });
+  return [
+    'HTTP/1.1 200 OK',
+    'Content-Type: application/json',
+    'Access-Control-Allow-Origin: *',
+    'Cache-Control: no-store',
+    'Connection: close',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** The text a signature covers, for clients that verify it themselves (the web page). */
+export function egressSignedText(port: number, nonce: string): string {
+  return signedText(port, nonce).toString('latin1');
+}

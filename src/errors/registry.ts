@@ -117,6 +117,16 @@ export const errorRegistry = {
     message: 'No checker was named',
     hint: 'Pass --checker URL or set PORTHOLE_CHECKER; run `porthole serve` on a host outside your network (there is no built-in public checker).',
   },
+  E_NO_EGRESS_LISTENER: {
+    kind: 'operational',
+    message: 'This check service runs no egress listener',
+    hint: 'Start the service with `porthole serve --egress-address ADDR --egress-ports 1-65535`, or test against a host running one with --target.',
+  },
+  E_NO_EGRESS_TARGET: {
+    kind: 'usage',
+    message: 'Nothing to test outbound connections against',
+    hint: 'Pass --checker URL (a porthole service with an egress listener) or --target HOST; manifest entries with hosts: need neither.',
+  },
   E_CHECKER_UNREACHABLE: {
     kind: 'operational',
     message: 'The checker could not be reached',

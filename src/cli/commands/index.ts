@@ -1,6 +1,7 @@
 /** Every `porthole` subcommand, built or planned, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
+import { egressCommand } from './egress.js';
 import { firewallCommand } from './firewall.js';
 import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';
@@ -13,6 +14,7 @@ const built: readonly CommandSpec[] = [
   serveCommand,
   checkCommand,
   probeCommand,
+  egressCommand,
   gatewayCommand,
   mapCommand,
   unmapCommand,

@@ -10,16 +10,6 @@ const checkerOption = ['--checker <url>', 'check service URL (default: $PORTHOLE
 /** The planned commands, in the order of the contract. */
 export const plannedCommands: readonly CommandSpec[] = [
   {
-    name: 'egress',
-    summary: 'which outbound ports this network allows',
-    options: [
-      checkerOption,
-      ['--target <host>', 'a host running the porthole egress listener'],
-      ['--ports <spec>', 'ports to test'],
-      ['--manifest <file>', "test the manifest's outbound entries"],
-    ],
-  },
-  {
     name: 'doctor',
     args: '[source]',
     summary: 'the whole diagnosis, hop by hop, with evidence and fixes',

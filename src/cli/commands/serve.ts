@@ -1,9 +1,36 @@
 /** `porthole serve`: the check service, until interrupted. */
 import { PortholeError } from '../../errors/index.js';
-import { parseCidrList } from '../../net/address.js';
+import { parseCidrList, parseIp } from '../../net/address.js';
+import { formatPortSpec, mergeRanges, parsePortSpec } from '../../net/portSpec.js';
 import type { CommandSpec } from '../commandSpec.js';
 import { packageVersion } from '../version.js';
 import { positiveInteger } from './probe.js';
+
+/** The egress listener's settings from the flags; undefined when none was asked for. */
+function egressOptions(options: Readonly<Record<string, unknown>>, listenHost: string) {
+  const tcpText = typeof options.egressPorts === 'string' ? options.egressPorts : undefined;
+  const udpText = typeof options.egressUdpPorts === 'string' ? options.egressUdpPorts : undefined;
+  if (tcpText === undefined && udpText === undefined) {
+    if (options.egressAddress !== undefined) {
+      throw new PortholeError('E_USAGE', {
+        detail: '--egress-address without --egress-ports',
+        hint: 'Add --egress-ports SPEC (e.g. 1-65535).',
+      });
+    }
+    return undefined;
+  }
+  const ranges = [
+    ...(tcpText ? parsePortSpec(tcpText) : []),
+    ...(udpText ? parsePortSpec(udpText).map((range) => ({ ...range, protocol: 'udp' as const })) : []),
+  ];
+  const address = typeof options.egressAddress === 'string' ? options.egressAddress : listenHost;
+  parseIp(address);
+  return {
+    address,
+    tcp: mergeRanges(ranges.filter((range) => range.protocol === 'tcp')),
+    udp: mergeRanges(ranges.filter((range) => range.protocol === 'udp')),
+  };
+}
 
 /** The `serve` command. */
 export const serveCommand: CommandSpec = {
@@ -11,8 +38,9 @@ export const serveCommand: CommandSpec = {
   summary: 'run the check service (HTTP API, web page, metrics)',
   options: [
     ['--listen <addr:port>', 'address and port of the HTTP API', '127.0.0.1:8080'],
-    ['--egress-ports <spec>', 'TCP ports the egress listener answers on (not available yet)'],
-    ['--egress-address <addr>', 'address the egress listener binds (not available yet)'],
+    ['--egress-ports <spec>', 'TCP ports the egress listener answers on (up to 1-65535; `/udp` items are UDP)'],
+    ['--egress-udp-ports <spec>', 'UDP ports the egress listener echoes on'],
+    ['--egress-address <addr>', 'address the egress listener answers on (default: the --listen address)'],
     ['--allow-targets <cidrs>', 'non-public ranges the service may probe (labs)'],
     ['--trust-proxy <cidrs>', 'proxies whose X-Forwarded-For is believed'],
     ['--data <dir>', 'directory for the SQLite record of checks (default: $XDG_DATA_HOME/porthole)'],
@@ -31,10 +59,8 @@ export const serveCommand: CommandSpec = {
   run: async ({ options, output, env, signal }) => {
     // Fastify, SQLite and prom-client load only when serving: other commands start faster.
     const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
-    if (options.egressPorts !== undefined || options.egressAddress !== undefined) {
-      throw new PortholeError('E_NOT_AVAILABLE', { detail: 'the egress listener (--egress-ports, --egress-address)' });
-    }
     const { host, port } = parseListen(String(options.listen));
+    const egress = egressOptions(options, host);
     const stunPort =
       options.stunPort === undefined
         ? undefined
@@ -57,7 +83,20 @@ export const serveCommand: CommandSpec = {
       ...(stunPort
         ? { stun: { primary: stunPrimary, port: stunPort, ...(stunAlternate ? { alternate: stunAlternate } : {}) } }
         : {}),
+      ...(egress ? { egress } : {}),
     });
+    if (running.egress) {
+      const listener = running.egress;
+      const served = [
+        listener.tcp.length > 0 ? formatPortSpec(listener.tcp) : '',
+        listener.udp.length > 0 ? formatPortSpec(listener.udp) : '',
+      ]
+        .filter(Boolean)
+        .join(',');
+      output.notice(
+        `egress listener on ${listener.address}: ${served} (${listener.mode === 'redirect' ? 'one socket per transport, nftables redirect' : 'a socket per port'})`,
+      );
+    }
     output.notice(
       `porthole check service listening on ${running.url}${stunPort ? `; STUN on ${stunPrimary}${stunAlternate ? ` and ${stunAlternate}` : ''} port ${stunPort}${stunAlternate ? ` and ${stunPort + 1}` : ''}` : ''}`,
     );

@@ -1,0 +1,172 @@
+/**
+ * What an egress run tests: the asked ports against a porthole egress listener, or a
+ * manifest's outbound entries (entries without hosts against the listener, entries with
+ * hosts against every address their names resolve to). Name resolution is a finding of its
+ * own: an appliance whose pool names do not resolve fails however open the firewall is.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { ManifestEntry } from '../manifest/types.js';
+import { formatIp } from '../net/address.js';
+import { type PortEntry, type PortRange, portEntries } from '../net/portSpec.js';
+import type { EgressResult, SweepTarget } from './sweep.js';
+
+/** Longest a name may take to resolve. */
+const RESOLVE_TIMEOUT_MS = 5000;
+
+/** The outcome of resolving one name. */
+export interface NameResolution {
+  readonly name: string;
+  /** The manifest entry that named it. */
+  readonly entry?: string;
+  readonly addresses: readonly string[];
+  readonly ms: number;
+  /** Set when the name did not resolve: `ENOTFOUND` (no such name), `EAI_AGAIN` / `ETIMEOUT` (no answer). */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** Resolves a name the way applications do (getaddrinfo: /etc/hosts, then DNS), bounded in time. */
+export async function resolveName(name: string, entry?: string): Promise<NameResolution> {
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  const base = { name, ...(entry ? { entry } : {}) };
+  if (isIP(name)) return { ...base, addresses: [name], ms: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const found = await Promise.race([
+      lookup(name, { all: true, verbatim: true }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(Object.assign(new Error(`no answer in ${RESOLVE_TIMEOUT_MS} ms`), { code: 'ETIMEOUT' })),
+          RESOLVE_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    return { ...base, addresses: [...new Set(found.map((item) => item.address))], ms: ms() };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EDNS';
+    const message =
+      code === 'ENOTFOUND'
+        ? 'no such name (the DNS answered that it does not exist)'
+        : code === 'EAI_AGAIN' || code === 'ETIMEOUT'
+          ? 'the DNS server did not answer'
+          : (error as Error).message;
+    return { ...base, addresses: [], ms: ms(), error: { code, message } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A porthole egress listener to test against. */
+export interface EgressService {
+  readonly host: string;
+  /** What it answers on; undefined when unknown (--target): every port is tried. */
+  readonly tcp?: readonly PortRange[];
+  readonly udp?: readonly PortRange[];
+}
+
+/** The targets of a run, and the ports that cannot be tested (with why). */
+export interface EgressPlan {
+  readonly targets: SweepTarget[];
+  readonly untested: EgressResult[];
+  readonly names: NameResolution[];
+}
+
+function served(service: EgressService, entry: PortEntry): boolean {
+  const ranges = entry.protocol === 'tcp' ? service.tcp : service.udp;
+  return ranges === undefined || ranges.some((range) => entry.port >= range.start && entry.port <= range.end);
+}
+
+/** Splits ports into what the listener answers on and what it cannot test. */
+function againstService(service: EgressService, ranges: readonly PortRange[], entry?: string) {
+  const testable: PortEntry[] = [];
+  const untested: EgressResult[] = [];
+  for (const port of portEntries(ranges)) {
+    if (served(service, port)) testable.push(port);
+    else {
+      untested.push({
+        host: service.host,
+        ...(entry ? { entry } : {}),
+        ...port,
+        state: 'untested',
+        reason: 'not-served',
+        ms: 0,
+        attempts: 0,
+      });
+    }
+  }
+  const target: SweepTarget = {
+    host: service.host,
+    ...(entry ? { entry } : {}),
+    entries: testable,
+    handshake: 'banner',
+  };
+  return { target, untested };
+}
+
+/** The plan for `--ports`. */
+export function planForPorts(service: EgressService, ranges: readonly PortRange[]): EgressPlan {
+  const { target, untested } = againstService(service, ranges);
+  return { targets: target.entries.length > 0 ? [target] : [], untested, names: [] };
+}
+
+/** The plan for a manifest's outbound entries; resolves their names. */
+export async function planForManifest(
+  entries: readonly ManifestEntry[],
+  service: EgressService | undefined,
+): Promise<EgressPlan> {
+  const targets: SweepTarget[] = [];
+  const untested: EgressResult[] = [];
+  const names: NameResolution[] = [];
+  for (const entry of entries.filter((item) => item.direction === 'outbound')) {
+    if (entry.peers.length === 0) {
+      if (!service) continue; // The caller checks that a service was named when one is needed.
+      const planned = againstService(service, entry.ports, entry.name);
+      if (planned.target.entries.length > 0) targets.push(planned.target);
+      untested.push(...planned.untested);
+      continue;
+    }
+    const ports = [...portEntries(entry.ports)];
+    const resolutions = await Promise.all(
+      entry.peers.map((peer) =>
+        peer.kind === 'fqdn'
+          ? resolveName(peer.text, entry.name)
+          : peer.cidr.prefix === (peer.cidr.address.family === 4 ? 32 : 128)
+            ? Promise.resolve({ name: peer.text, entry: entry.name, addresses: [formatIp(peer.cidr.address)], ms: 0 })
+            : Promise.resolve({ name: peer.text, entry: entry.name, addresses: [], ms: 0 }),
+      ),
+    );
+    for (const [index, resolution] of resolutions.entries()) {
+      const peer = entry.peers[index];
+      if (peer?.kind === 'fqdn') names.push(resolution);
+      if (peer?.kind === 'cidr' && resolution.addresses.length === 0) {
+        for (const port of ports) {
+          untested.push({
+            host: peer.text,
+            entry: entry.name,
+            ...port,
+            state: 'untested',
+            reason: 'range-not-host',
+            ms: 0,
+            attempts: 0,
+          });
+        }
+      }
+      for (const address of resolution.addresses) {
+        targets.push({
+          host: address,
+          ...(peer?.kind === 'fqdn' ? { name: peer.text } : {}),
+          entry: entry.name,
+          entries: ports,
+          handshake: 'connect',
+        });
+      }
+    }
+  }
+  return { targets, untested, names };
+}
+
+/** True when some outbound entry has no hosts, so a listener (--checker/--target) is needed. */
+export function needsService(entries: readonly ManifestEntry[]): boolean {
+  return entries.some((entry) => entry.direction === 'outbound' && entry.peers.length === 0);
+}
