@@ -178,6 +178,8 @@ export function teardown(state: LabState): void {
     }
   }
   for (const ns of namespaces) runSyncQuiet('ip', ['netns', 'del', ns]);
+  // Per-namespace resolver files (`ip netns exec` mounts them over /etc/resolv.conf).
+  for (const ns of namespaces) rmSync(join(NETNS_ETC, ns), { recursive: true, force: true });
   rmSync(state.dir, { recursive: true, force: true });
   rmSync(statePath(state.id), { force: true });
 }
@@ -269,6 +271,8 @@ export async function startLab(labOptions: LabOptions, startOptions: StartOption
     await buildNetwork(lab);
     await startCoturn(lab);
     if (options.upnp || options.natpmp) await startMiniupnpd(lab);
+    if (options.topology === 'venue' && options.intercept) await startPortal(lab);
+    if (Object.keys(options.dnsRecords).length > 0) await startDns(lab);
     return lab;
   } catch (error) {
     lab.stop();
@@ -410,6 +414,51 @@ export async function startMiniupnpd(lab: Lab): Promise<void> {
   // PRODUCT.md: wait for "Listening for NAT-PMP" (or the HTTP listener when only UPnP is on).
   const readyLine = options.natpmp ? /Listening for NAT-PMP\/PCP traffic on port/ : /HTTP listening on port/;
   await waitFor(lab, 'miniupnpd', pid, () => readyLine.test(lab.log('miniupnpd')));
+}
+
+/** Where `ip netns exec` looks for a namespace's own /etc files. */
+const NETNS_ETC = '/etc/netns';
+
+/**
+ * The venue's captive portal on the router: every connection the redirect brings it gets an
+ * HTTP redirect to a login page, whatever port it was for, as hotel and venue portals do.
+ */
+async function startPortal(lab: Lab): Promise<void> {
+  const script = `require('net').createServer((s) => { s.on('error', () => {}); s.end('HTTP/1.1 302 Found\\r\\nLocation: http://portal.venue.example/login\\r\\nContent-Length: 0\\r\\n\\r\\n'); }).listen(${PLAN.portalPort}, () => console.log('portal listening'));`;
+  const pid = lab.startBackground('router', 'portal', process.execPath, ['-e', script]);
+  await waitFor(lab, 'portal', pid, () => lab.log('portal').includes('portal listening'));
+}
+
+/**
+ * dnsmasq on the internet host, authoritative for the lab's zone (other names in it do not
+ * exist), and the LAN hosts' resolver pointed at it.
+ */
+async function startDns(lab: Lab): Promise<void> {
+  const { dnsRecords } = lab.state.options;
+  const pid = lab.startBackground('internet', 'dnsmasq', 'dnsmasq', [
+    '--keep-in-foreground',
+    '--conf-file=/dev/null',
+    '--no-resolv',
+    '--no-hosts',
+    '--user=root',
+    `--pid-file=${join(lab.state.dir, 'dnsmasq.pid')}`,
+    `--listen-address=${PLAN.internetHost}`,
+    '--bind-interfaces',
+    `--local=/${PLAN.dnsZone}/`,
+    '--log-facility=-',
+    '--log-queries',
+    ...Object.entries(dnsRecords).map(([name, address]) => `--host-record=${name},${address}`),
+  ]);
+  for (const host of ['lan', 'lan2'] as const) {
+    const dir = join(NETNS_ETC, lab.namespace(host));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'resolv.conf'), `nameserver ${PLAN.internetHost}\noptions timeout:1 attempts:2\n`);
+  }
+  const [firstName] = Object.keys(dnsRecords);
+  await waitFor(lab, 'dnsmasq', pid, async () => {
+    const answer = await lab.exec('lan', 'getent', ['ahostsv4', firstName ?? ''], { timeoutMs: 3000 });
+    return answer.code === 0;
+  });
 }
 
 /** A bare namespace (loopback only) with a ruleset of its own, for tests of firewall text. */

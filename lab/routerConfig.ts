@@ -54,6 +54,11 @@ export function routerRuleset(options: ResolvedLabOptions): string {
           `iifname "${lan}" drop`,
         ]
       : [`iifname "${lan}" accept`];
+  // A captive portal: what the venue does not let out, the router answers itself.
+  const intercept =
+    options.topology === 'venue' && options.intercept
+      ? `\n    iifname "${lan}" fib daddr type != local tcp dport != { 53${options.egressTcpPorts.map((port) => `, ${port}`).join('')} } redirect to :${PLAN.portalPort}`
+      : '';
   return `table inet ${LAB_TABLE} {
   chain input {
     type filter hook input priority 0; policy accept;
@@ -73,7 +78,7 @@ export function routerRuleset(options: ResolvedLabOptions): string {
   chain ${MINIUPNPD_CHAINS.forward} {
   }
   chain prerouting {
-    type nat hook prerouting priority dstnat; policy accept;
+    type nat hook prerouting priority dstnat; policy accept;${intercept}
     jump ${MINIUPNPD_CHAINS.prerouting}
   }
   chain postrouting {

@@ -24,6 +24,13 @@ export interface LabOptions {
   readonly inbound?: InboundPolicy;
   /** venue only: the outbound TCP ports the router lets out (DNS always goes out). */
   readonly egressTcpPorts?: readonly number[];
+  /**
+   * venue only: the router captures every outbound TCP connection it does not let out and
+   * answers it itself with its own bytes, as a captive portal or transparent proxy does.
+   */
+  readonly intercept?: boolean;
+  /** Names a DNS server (dnsmasq) on the internet host answers; LAN hosts resolve through it. */
+  readonly dnsRecords?: Readonly<Record<string, string>>;
 }
 
 /** The address plan. The documentation ranges stand in for the internet; none is routed outside. */
@@ -53,6 +60,10 @@ export const PLAN = {
   /** miniupnpd's HTTP port, fixed so the description URL is known (upnpc -u needs it). */
   igdHttpPort: 5000,
   natpmpPort: 5351,
+  /** Where the venue router's captive portal listens (intercept: true). */
+  portalPort: 10999,
+  /** The zone dnsmasq is authoritative for: other names under it do not exist. */
+  dnsZone: 'example.net',
 } as const;
 
 /** The venue's default allowed outbound TCP ports: web and the seed 003 appliance's 745. */
@@ -72,6 +83,8 @@ export function resolveOptions(options: LabOptions): ResolvedLabOptions {
     natpmp: options.natpmp ?? true,
     inbound: options.inbound ?? 'drop',
     egressTcpPorts: options.egressTcpPorts ?? DEFAULT_VENUE_EGRESS,
+    intercept: options.intercept ?? false,
+    dnsRecords: options.dnsRecords ?? {},
   };
 }
 

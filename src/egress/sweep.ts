@@ -21,6 +21,7 @@ import {
   MAX_EGRESS_LINE,
   newEgressNonce,
 } from './bannerCodec.js';
+import { collectGarbage } from './heap.js';
 
 /** The verdict on one port. */
 export type EgressState = 'allowed' | 'blocked' | 'intercepted' | 'untested';
@@ -74,11 +75,13 @@ export interface SweepOptions {
 
 /** Defaults, close to nmap -T4's timing (initial 500 ms, min 100 ms, max 1250 ms). */
 export const SWEEP_DEFAULTS = {
-  concurrency: 1024,
+  concurrency: 2048,
   initialTimeoutMs: 1000,
   minTimeoutMs: 100,
   maxTimeoutMs: 1500,
 } as const;
+/** Verdicts between two garbage collections (see heap.ts). */
+const GC_EVERY = 2048;
 /** How often the in-flight attempts are checked against the current deadline. */
 const REAP_INTERVAL_MS = 10;
 
@@ -152,7 +155,9 @@ class Sweeper {
     readonly timing: SweepTiming,
     private readonly publicKey: KeyObject | undefined,
   ) {
-    this.reaper = setInterval(() => this.reap(), REAP_INTERVAL_MS);
+    // setImmediate: the check runs after this loop turn's I/O, so an answer that has arrived
+    // is seen before its attempt is judged silent.
+    this.reaper = setInterval(() => setImmediate(() => this.reap()), REAP_INTERVAL_MS);
   }
 
   stop(): void {
@@ -195,12 +200,16 @@ class Sweeper {
           finish({ state: 'intercepted', reason: 'closed' });
           return;
         }
+        if (error.code === 'EMFILE' || error.code === 'ENFILE') {
+          finish({ state: 'untested', reason: 'emfile' });
+          return;
+        }
         const reason = TCP_REFUSALS[error.code ?? ''] ?? 'unreachable';
-        if (reason !== 'timeout') this.timing.sample(performance.now() - started);
+        if (reason !== 'timeout') this.timing.sample(performance.now() - attempt.started);
         finish({ state: 'blocked', reason });
       });
       socket.once('connect', () => {
-        this.timing.sample(performance.now() - started);
+        this.timing.sample(performance.now() - attempt.started);
         if (handshake === 'connect') {
           finish({ state: 'allowed', reason: 'handshake' });
           return;
@@ -231,6 +240,10 @@ class Sweeper {
           ),
         );
         socket.write(encodeEgressHello(port, nonce));
+      });
+      // The clock starts when the SYN leaves, not when the attempt was queued behind others.
+      socket.once('connectionAttempt', () => {
+        attempt.started = performance.now();
       });
       this.inFlight.add(attempt);
       socket.connect({ host, port });
@@ -264,7 +277,11 @@ class Sweeper {
         );
       });
       socket.on('error', (error: NodeJS.ErrnoException) =>
-        finish({ state: 'blocked', reason: error.code === 'ECONNREFUSED' ? 'refused' : 'unreachable' }),
+        finish(
+          error.code === 'EMFILE' || error.code === 'ENFILE'
+            ? { state: 'untested', reason: 'emfile' }
+            : { state: 'blocked', reason: error.code === 'ECONNREFUSED' ? 'refused' : 'unreachable' },
+        ),
       );
       const send = () => {
         sent++;
@@ -295,22 +312,71 @@ interface Job {
   outcome?: Outcome;
 }
 
-async function runJobs(jobs: Job[], concurrency: number, work: (job: Job) => Promise<void>, signal?: AbortSignal) {
+/** Attempts in flight until the first round trip is known: the first samples then measure the network, not our own queue. */
+const PILOT_CONCURRENCY = 32;
+/** Ports tried first: most networks let them out, so the first round trip is learnt at once. */
+const PILOT_PORTS = new Set([443, 80, 53]);
+/** Out of descriptors: this run's cap shrinks to this share of what was in flight. */
+const EMFILE_BACKOFF = 0.75;
+
+/**
+ * Runs jobs with a cap on those in flight: PILOT_CONCURRENCY until the timing has a sample
+ * (or the initial deadline passed), then `concurrency`. A job that hit the descriptor limit
+ * (EMFILE) goes back in the queue and the cap shrinks, so a low `ulimit -n` slows a sweep
+ * down instead of failing it.
+ */
+function runJobs(
+  jobs: readonly Job[],
+  concurrency: number,
+  timing: SweepTiming,
+  initialTimeoutMs: number,
+  work: (job: Job) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const queue = [
+    ...jobs.filter((job) => PILOT_PORTS.has(job.entry.port)),
+    ...jobs.filter((job) => !PILOT_PORTS.has(job.entry.port)),
+  ];
+  const started = performance.now();
+  let cap = concurrency;
   let next = 0;
-  const worker = async () => {
-    while (next < jobs.length && !signal?.aborted) {
-      const job = jobs[next++] as Job;
-      await work(job);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, worker));
+  let active = 0;
+  return new Promise((resolve, reject) => {
+    const limit = () =>
+      timing.samples > 0 || performance.now() - started > initialTimeoutMs ? cap : Math.min(cap, PILOT_CONCURRENCY);
+    const pump = () => {
+      if (signal?.aborted) {
+        if (active === 0) resolve();
+        return;
+      }
+      while (active < limit() && next < queue.length) {
+        const job = queue[next++] as Job;
+        active++;
+        work(job).then(
+          () => {
+            active--;
+            if (job.outcome?.reason === 'emfile') {
+              cap = Math.max(8, Math.floor(active * EMFILE_BACKOFF));
+              job.attempts--;
+              queue.push(job);
+            }
+            pump();
+          },
+          (error) => reject(error),
+        );
+      }
+      if (active === 0 && next >= queue.length) resolve();
+    };
+    pump();
+  });
 }
 
 /** Sweeps every target's ports; results come back sorted by host, protocol and port. */
 export async function sweepEgress(targets: readonly SweepTarget[], options: SweepOptions = {}): Promise<SweepReport> {
   throwIfAborted(options.signal);
+  const initialTimeoutMs = options.initialTimeoutMs ?? SWEEP_DEFAULTS.initialTimeoutMs;
   const timing = new SweepTiming(
-    options.initialTimeoutMs ?? SWEEP_DEFAULTS.initialTimeoutMs,
+    initialTimeoutMs,
     options.minTimeoutMs ?? SWEEP_DEFAULTS.minTimeoutMs,
     options.maxTimeoutMs ?? SWEEP_DEFAULTS.maxTimeoutMs,
   );
@@ -328,14 +394,16 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
         : handshake === 'connect'
           ? { state: 'untested', reason: 'udp-needs-listener', ms: 0 }
           : await sweeper.udp(host, job.entry.port, factor);
+    if (job.outcome.reason === 'emfile') return;
     options.onProgress?.(++done, total);
+    if (done % GC_EVERY === 0) collectGarbage();
   };
   try {
-    await runJobs(jobs, concurrency, attempt(1), options.signal);
+    await runJobs(jobs, concurrency, timing, initialTimeoutMs, attempt(1), options.signal);
     const silent = jobs.filter((job) => job.outcome?.reason === 'timeout');
     total += silent.length;
     options.onProgress?.(done, total);
-    await runJobs(silent, concurrency, attempt(2), options.signal);
+    await runJobs(silent, concurrency, timing, initialTimeoutMs, attempt(2), options.signal);
     throwIfAborted(options.signal);
     const results = jobs
       .map(({ target, entry, attempts, outcome }) => ({

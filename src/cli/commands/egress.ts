@@ -19,13 +19,12 @@ export const egressCommand: CommandSpec = {
     ['--target <host>', 'a host running the porthole egress listener (answers are checked by nonce, not key)'],
     ['--ports <spec>', 'ports to test, e.g. 1-65535 or 80,443,53/udp'],
     ['--manifest <file>', "test the manifest's outbound entries (hosts: names are resolved and each address tested)"],
-    ['--concurrency <n>', 'connection attempts in flight at once', '1024'],
+    ['--concurrency <n>', 'connection attempts in flight at once (fewer when the descriptor limit is reached)', '2048'],
     ['--timeout <ms>', 'longest wait for an answer before any round trip is known', '1000'],
   ],
   run: async ({ options, output, env, signal }) => {
     const { planForManifest, planForPorts, needsService } = await import('../../egress/plan.js');
     const { sweepEgress } = await import('../../egress/sweep.js');
-    const { loadManifest } = await import('../../manifest/parse.js');
     const { parsePortSpec } = await import('../../net/portSpec.js');
     if ((options.ports === undefined) === (options.manifest === undefined)) {
       throw new PortholeError('E_USAGE', {
@@ -36,9 +35,13 @@ export const egressCommand: CommandSpec = {
     if (options.checker !== undefined && options.target !== undefined) {
       throw new PortholeError('E_USAGE', { detail: 'name --checker or --target, not both' });
     }
-    const concurrency = Math.max(1, positiveInteger(options.concurrency, '--concurrency', 1024, 16_384));
+    const concurrency = Math.max(1, positiveInteger(options.concurrency, '--concurrency', 2048, 16_384));
     const timeout = Math.max(10, positiveInteger(options.timeout, '--timeout', 1000, 60_000));
-    const manifest = typeof options.manifest === 'string' ? await loadManifest(options.manifest) : undefined;
+    // yaml and zod load only for a manifest: a 65535-port sweep keeps its memory for sockets.
+    const manifest =
+      typeof options.manifest === 'string'
+        ? await (await import('../../manifest/parse.js')).loadManifest(options.manifest)
+        : undefined;
     const wantService = manifest ? needsService(manifest.entries) : true;
     const service = wantService ? await findService(options, env, signal) : undefined;
     const plan = manifest
