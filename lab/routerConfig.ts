@@ -46,10 +46,13 @@ export function routerRuleset(options: ResolvedLabOptions): string {
   const egress =
     options.topology === 'venue'
       ? [
-          `iifname "${lan}" udp dport 53 accept`,
-          `iifname "${lan}" tcp dport 53 accept`,
+          // DNS to the venue's resolver only, as venues that force their own resolver do.
+          `iifname "${lan}" ip daddr ${PLAN.internetHost} meta l4proto { tcp, udp } th dport 53 accept`,
           ...(options.egressTcpPorts.length > 0
             ? [`iifname "${lan}" tcp dport { ${options.egressTcpPorts.join(', ')} } accept`]
+            : []),
+          ...(options.egressUdpPorts.length > 0
+            ? [`iifname "${lan}" udp dport { ${options.egressUdpPorts.join(', ')} } accept`]
             : []),
           `iifname "${lan}" drop`,
         ]

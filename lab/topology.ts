@@ -22,8 +22,10 @@ export interface LabOptions {
   readonly natpmp?: boolean;
   /** Unsolicited inbound traffic at the router's WAN. */
   readonly inbound?: InboundPolicy;
-  /** venue only: the outbound TCP ports the router lets out (DNS always goes out). */
+  /** venue only: the outbound TCP ports the router lets out (DNS goes out to the lab's resolver only). */
   readonly egressTcpPorts?: readonly number[];
+  /** venue only: the outbound UDP ports the router lets out (none by default). */
+  readonly egressUdpPorts?: readonly number[];
   /**
    * venue only: the router captures every outbound TCP connection it does not let out and
    * answers it itself with its own bytes, as a captive portal or transparent proxy does.
@@ -83,6 +85,7 @@ export function resolveOptions(options: LabOptions): ResolvedLabOptions {
     natpmp: options.natpmp ?? true,
     inbound: options.inbound ?? 'drop',
     egressTcpPorts: options.egressTcpPorts ?? DEFAULT_VENUE_EGRESS,
+    egressUdpPorts: options.egressUdpPorts ?? [],
     intercept: options.intercept ?? false,
     dnsRecords: options.dnsRecords ?? {},
   };

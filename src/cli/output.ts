@@ -2,6 +2,7 @@
  * How porthole speaks: exactly one JSON document on stdout with --json, otherwise human
  * text, coloured only on a TTY and never when NO_COLOR is set (https://no-color.org).
  */
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { type PortholeError, toPortholeError } from '../errors/index.js';
 
@@ -26,6 +27,42 @@ const STYLES = {
 /** A style name for `Output.style`. */
 export type Style = keyof typeof STYLES;
 
+/** Arrays longer than this are written one item per line, in pieces (a 65535-port sweep). */
+const LONG_ARRAY = 1000;
+const PIECE = 1000;
+
+/**
+ * Writes one JSON document, indented. A top-level array field with many items is written
+ * one compact item per line and in pieces, so the whole text never sits in memory twice.
+ */
+async function writeJson(out: Writable, json: unknown): Promise<void> {
+  const long =
+    json !== null && typeof json === 'object' && !Array.isArray(json)
+      ? Object.entries(json).some(([, value]) => Array.isArray(value) && value.length > LONG_ARRAY)
+      : false;
+  if (!long) {
+    out.write(`${JSON.stringify(json, null, 2)}\n`);
+    return;
+  }
+  const entries = Object.entries(json as Record<string, unknown>).filter(([, value]) => value !== undefined);
+  out.write('{\n');
+  for (const [index, [key, value]] of entries.entries()) {
+    const comma = index < entries.length - 1 ? ',' : '';
+    if (!Array.isArray(value) || value.length <= LONG_ARRAY) {
+      out.write(`  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}${comma}\n`);
+      continue;
+    }
+    out.write(`  ${JSON.stringify(key)}: [\n`);
+    for (let start = 0; start < value.length; start += PIECE) {
+      const piece = value.slice(start, start + PIECE).map((item) => `    ${JSON.stringify(item)}`);
+      // Wait for a slow reader: the pieces must not pile up in memory.
+      if (!out.write(`${piece.join(',\n')}${start + PIECE < value.length ? ',' : ''}\n`)) await once(out, 'drain');
+    }
+    out.write(`  ]${comma}\n`);
+  }
+  out.write('}\n');
+}
+
 /** The writer every command gets. */
 export class Output {
   readonly json: boolean;
@@ -49,8 +86,8 @@ export class Output {
   }
 
   /** Prints a command's result: the JSON document, or the human text. */
-  result(json: unknown, human: () => string): void {
-    if (this.json) this.#options.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  async result(json: unknown, human: () => string): Promise<void> {
+    if (this.json) await writeJson(this.#options.stdout, json);
     else this.#options.stdout.write(ensureNewline(human()));
   }
 

@@ -81,7 +81,7 @@ export const SWEEP_DEFAULTS = {
   maxTimeoutMs: 1500,
 } as const;
 /** Verdicts between two garbage collections (see heap.ts). */
-const GC_EVERY = 2048;
+const GC_EVERY = 1024;
 /** How often the in-flight attempts are checked against the current deadline. */
 const REAP_INTERVAL_MS = 10;
 
@@ -395,7 +395,8 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
           ? { state: 'untested', reason: 'udp-needs-listener', ms: 0 }
           : await sweeper.udp(host, job.entry.port, factor);
     if (job.outcome.reason === 'emfile') return;
-    options.onProgress?.(++done, total);
+    done++;
+    options.onProgress?.(done, total);
     if (done % GC_EVERY === 0) collectGarbage();
   };
   try {
@@ -428,6 +429,8 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
               : 1
             : a.port - b.port,
       );
+    // The sockets' garbage goes before the caller builds its report on top of it.
+    collectGarbage();
     return { results, rttMs: timing.smoothedRttMs, timeoutMs: timing.timeoutMs(), retried: silent.length };
   } finally {
     sweeper.stop();

@@ -93,15 +93,27 @@ export async function nmapStates(
   host: HostName,
   address: string,
   ports: string,
+  options: { timing?: string; timeoutMs?: number } = {},
 ): Promise<Map<number, string>> {
   const result = await lab.exec(
     host,
     'nmap',
-    ['-sT', '-Pn', '-n', '-p', ports, '--max-retries', '1', '-oG', '-', address],
-    {
-      timeoutMs: 60_000,
-    },
+    [
+      '-sT',
+      '-Pn',
+      '-n',
+      ...(options.timing ? [options.timing] : []),
+      '-p',
+      ports,
+      '--max-retries',
+      '1',
+      '-oG',
+      '-',
+      address,
+    ],
+    { timeoutMs: options.timeoutMs ?? 60_000 },
   );
+  if (result.code !== 0) throw new Error(`nmap failed (${result.code}): ${result.stderr}`);
   const states = new Map<number, string>();
   for (const match of result.stdout.matchAll(/(\d+)\/(open|closed|filtered)\/tcp/g)) {
     states.set(Number(match[1]), match[2] ?? '');

@@ -91,6 +91,15 @@ describe('porthole command-line frame', () => {
     assert.equal((JSON.parse(stdout) as { error: { code: string } }).error.code, 'E_UNKNOWN_COMMAND');
   });
 
+  it('egress needs one of --ports and --manifest, and something to test against', async () => {
+    const both = await run(['egress', '--ports', '80', '--manifest', 'x.yaml', '--json']);
+    assert.equal(both.status, 2);
+    assert.equal((JSON.parse(both.stdout) as { error: { code: string } }).error.code, 'E_USAGE');
+    const nowhere = await run(['egress', '--ports', '80', '--json']);
+    assert.equal(nowhere.status, 2);
+    assert.equal((JSON.parse(nowhere.stdout) as { error: { code: string } }).error.code, 'E_NO_EGRESS_TARGET');
+  });
+
   it('a command not built yet says so with exit 2 and never a fake result', async () => {
     const { status, stdout, stderr } = await run(['expose', '7001']);
     assert.equal(status, 2);

@@ -33,13 +33,14 @@ describe('lab router rulesets', () => {
     });
   }
 
-  it('venue lets out exactly the configured TCP ports and DNS, and drops the rest', () => {
+  it('venue lets out exactly the configured ports and DNS to its resolver, and drops the rest', () => {
     const rules = chainRules(
-      routerRuleset(resolveOptions({ topology: 'venue', egressTcpPorts: [80, 443, 745] })),
+      routerRuleset(resolveOptions({ topology: 'venue', egressTcpPorts: [80, 443, 745], egressUdpPorts: [4500] })),
       'forward',
     );
     assert.ok(rules.includes('iifname "br0" tcp dport { 80, 443, 745 } accept'));
-    assert.ok(rules.includes('iifname "br0" udp dport 53 accept'));
+    assert.ok(rules.includes('iifname "br0" udp dport { 4500 } accept'));
+    assert.ok(rules.includes('iifname "br0" ip daddr 203.0.113.254 meta l4proto { tcp, udp } th dport 53 accept'));
     assert.ok(rules.includes('iifname "br0" drop'));
     assert.ok(!rules.includes('iifname "br0" accept'));
   });

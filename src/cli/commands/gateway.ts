@@ -1,21 +1,10 @@
 /** `porthole gateway`, `map`, `unmap` and `mappings`: router port mapping from the command line. */
 import { PortholeError } from '../../errors/index.js';
-import {
-  clientFor,
-  clientsFor,
-  discoverGateways,
-  discoverPrimaryGateway,
-  enoughToMap,
-  forgetMappings,
-  type GatewayInfo,
-  keepMapping,
-  type Mapping,
-  type MappingMethod,
-  mappingStatePath,
-  mapWithBest,
-  readMappingState,
-  recordMapping,
-} from '../../gateway/index.js';
+import type { GatewayInfo, Mapping, MappingMethod } from '../../gateway/index.js';
+
+/** The gateway module (an XML parser among it) loads only when a gateway command runs. */
+const gatewayModule = () => import('../../gateway/index.js');
+
 import { parsePortRangeText, parsePortSpec } from '../../net/portSpec.js';
 import type { CommandSpec } from '../commandSpec.js';
 import { positiveInteger } from './probe.js';
@@ -96,6 +85,7 @@ export const gatewayCommand: CommandSpec = {
   name: 'gateway',
   summary: 'routers found and what they speak (UPnP IGD, NAT-PMP, PCP)',
   run: async ({ signal }) => {
+    const { clientFor, discoverGateways } = await gatewayModule();
     const gateways = await discoverGateways({ signal });
     // The external address from UPnP when NAT-PMP did not give one.
     const withIp = await Promise.all(
@@ -144,6 +134,8 @@ export const mapCommand: CommandSpec = {
     ['--keep', 'renew until interrupted, re-make after a router restart, then remove'],
   ],
   run: async ({ args, options, output, env, signal }) => {
+    const { discoverPrimaryGateway, enoughToMap, keepMapping, mappingStatePath, mapWithBest, recordMapping } =
+      await gatewayModule();
     const { protocol, port } = singlePort(args[0] ?? '');
     const external = typeof options.external === 'string' ? parsePortRangeText(options.external) : undefined;
     const lifetimeSeconds = positiveInteger(options.lease, '--lease', DEFAULT_LEASE_SECONDS, 604_800);
@@ -189,6 +181,8 @@ export const unmapCommand: CommandSpec = {
   args: '<port>',
   summary: 'remove the router mappings of PORT[/PROTO] for this host',
   run: async ({ args, env, signal }) => {
+    const { clientFor, discoverPrimaryGateway, forgetMappings, mappingStatePath, readMappingState } =
+      await gatewayModule();
     const { protocol, port } = singlePort(args[0] ?? '');
     const path = mappingStatePath(env);
     const gateway = await discoverPrimaryGateway({ signal });
@@ -245,6 +239,7 @@ export const mappingsCommand: CommandSpec = {
   name: 'mappings',
   summary: 'list router mappings (UPnP lists all; NAT-PMP and PCP ones porthole made)',
   run: async ({ env, signal }) => {
+    const { clientFor, clientsFor, discoverPrimaryGateway, mappingStatePath, readMappingState } = await gatewayModule();
     const gateway = await discoverPrimaryGateway({ signal });
     const fromRouter = (await clientFor(gateway, 'upnp')?.list({ signal })) ?? [];
     const stored = readMappingState(mappingStatePath(env)).filter((m) => m.gateway === gateway.address);

@@ -1,0 +1,203 @@
+/**
+ * Egress in the lab: a venue that lets out only 80, 443 and 745 (TCP) and 4500 (UDP), the
+ * porthole service on the internet host with its egress listener on every port of a second
+ * address, a DNS server for the appliance's pool names, and a venue whose router answers every
+ * port itself (a captive portal).
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PLAN } from '../../lab/topology.js';
+import { labSkip, listen, nmapStates, porthole, startServe, useLab } from './support.js';
+
+const PAGE = fileURLToPath(new URL('./fixtures/pageEgress.ts', import.meta.url));
+const LISTENER = PLAN.internetAlt;
+const SERVICE = `http://${PLAN.internetHost}`;
+
+interface EgressJson {
+  target: string | null;
+  signed: boolean;
+  summary: { allowed: number; blocked: number; intercepted: number; untested: number };
+  results: {
+    host: string;
+    name?: string;
+    entry?: string;
+    port: number;
+    protocol: string;
+    state: string;
+    reason: string;
+  }[];
+  names: { name: string; addresses: string[]; error?: { code: string } }[];
+}
+
+function parse(stdout: string): EgressJson {
+  return JSON.parse(stdout) as EgressJson;
+}
+
+function portsIn(json: EgressJson, state: string, protocol = 'tcp'): number[] {
+  return json.results.filter((r) => r.state === state && r.protocol === protocol).map((r) => r.port);
+}
+
+async function serveEgress(env: { readonly lab: import('../../lab/lab.js').Lab }): Promise<void> {
+  // The service on :80 (a port the venue lets out), its egress listener on every port of the
+  // second address: one socket per transport and an nftables redirect.
+  await startServe(env.lab, 'checker', [
+    '--listen',
+    `${PLAN.internetHost}:80`,
+    '--egress-address',
+    LISTENER,
+    '--egress-ports',
+    '1-65535',
+    '--egress-udp-ports',
+    '4500,5060',
+    '--data',
+    `${env.lab.state.dir}/checker-data`,
+    '--log-level',
+    'silent',
+  ]);
+}
+
+describe('lab: egress from a venue letting out 80, 443 and 745', { skip: labSkip() }, () => {
+  const env = useLab({
+    topology: 'venue',
+    egressTcpPorts: [80, 443, 745],
+    egressUdpPorts: [4500],
+    dnsRecords: { 'svr1.example.net': PLAN.internetHost, 'svr2.example.net': PLAN.internetHost },
+  });
+  before(async () => {
+    await serveEgress(env);
+    // The vendor's pool server, a plain TCP service on the first address.
+    await listen(env.lab, 'internet', 745, 'vendor-745');
+  });
+
+  it('a full 1-65535 sweep finds exactly 80, 443 and 745 allowed, and nmap -sT the same open set', async () => {
+    const run = await porthole(
+      env.lab,
+      'lan',
+      ['egress', '--target', LISTENER, '--ports', '1-65535', '--json'],
+      240_000,
+    );
+    assert.equal(run.code, 1, run.stderr);
+    const json = parse(run.stdout);
+    assert.deepEqual(portsIn(json, 'allowed'), [80, 443, 745]);
+    assert.equal(json.summary.blocked, 65532);
+    assert.equal(json.summary.intercepted, 0);
+    assert.ok(json.results.filter((r) => r.state === 'blocked').every((r) => r.reason === 'timeout'));
+    const nmap = await nmapStates(env.lab, 'lan', LISTENER, '1-65535', { timing: '-T4', timeoutMs: 240_000 });
+    const open = [...nmap].filter(([, state]) => state === 'open').map(([port]) => port);
+    assert.deepEqual(open, [80, 443, 745], 'nmap -sT from the same namespace');
+  });
+
+  it('with --checker the answers are verified against the service key, TCP and UDP', async () => {
+    const run = await porthole(env.lab, 'lan', [
+      'egress',
+      '--checker',
+      SERVICE,
+      '--ports',
+      '80,443,745,8080,22,4500/udp,5060/udp,9999/udp',
+      '--json',
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    const json = parse(run.stdout);
+    assert.equal(json.target, LISTENER);
+    assert.equal(json.signed, true);
+    const by = (port: number, protocol = 'tcp') => json.results.find((r) => r.port === port && r.protocol === protocol);
+    for (const port of [80, 443, 745]) assert.deepEqual([by(port)?.state, by(port)?.reason], ['allowed', 'signed']);
+    for (const port of [8080, 22]) assert.deepEqual([by(port)?.state, by(port)?.reason], ['blocked', 'timeout']);
+    assert.deepEqual([by(4500, 'udp')?.state, by(4500, 'udp')?.reason], ['allowed', 'signed']);
+    assert.deepEqual([by(5060, 'udp')?.state, by(5060, 'udp')?.reason], ['blocked', 'timeout']);
+    assert.deepEqual([by(9999, 'udp')?.state, by(9999, 'udp')?.reason], ['untested', 'not-served']);
+  });
+
+  it("a manifest's hosts are resolved through the lab's DNS; an unknown name is a DNS failure", async () => {
+    const file = `${env.lab.state.dir}/appliance.yaml`;
+    writeFileSync(
+      file,
+      [
+        'name: venue-appliance',
+        'ports:',
+        '  - name: server-pool',
+        '    direction: outbound',
+        '    protocol: tcp',
+        '    port: 745',
+        '    hosts: [svr1.example.net, svr2.example.net, svr9.example.net]',
+        '  - name: web',
+        '    direction: outbound',
+        '    protocol: tcp',
+        '    port: 443',
+        '  - name: updates',
+        '    direction: outbound',
+        '    protocol: tcp',
+        '    port: 8443',
+        '    hosts: [svr1.example.net]',
+        '',
+      ].join('\n'),
+    );
+    const run = await porthole(env.lab, 'lan', ['egress', '--checker', SERVICE, '--manifest', file, '--json']);
+    assert.equal(run.code, 1, run.stderr);
+    const json = parse(run.stdout);
+    const names = Object.fromEntries(json.names.map((n) => [n.name, n]));
+    assert.deepEqual(names['svr1.example.net']?.addresses, [PLAN.internetHost]);
+    assert.deepEqual(names['svr2.example.net']?.addresses, [PLAN.internetHost]);
+    assert.equal(names['svr9.example.net']?.error?.code, 'ENOTFOUND');
+    const pool = json.results.filter((r) => r.entry === 'server-pool');
+    assert.deepEqual(
+      pool.map((r) => [r.name, r.host, r.port, r.state, r.reason]),
+      [
+        ['svr1.example.net', PLAN.internetHost, 745, 'allowed', 'handshake'],
+        ['svr2.example.net', PLAN.internetHost, 745, 'allowed', 'handshake'],
+      ],
+    );
+    const web = json.results.find((r) => r.entry === 'web');
+    assert.deepEqual([web?.host, web?.state, web?.reason], [LISTENER, 'allowed', 'signed']);
+    const updates = json.results.find((r) => r.entry === 'updates');
+    assert.deepEqual([updates?.state, updates?.reason], ['blocked', 'timeout']);
+    const human = await porthole(env.lab, 'lan', ['egress', '--checker', SERVICE, '--manifest', file]);
+    assert.match(human.stdout, /DNS {2}svr9\.example\.net: no such name/);
+  });
+
+  it('the /egress page in Chromium on the venue LAN shows 80 and 443 reachable and 8080 blocked', async () => {
+    const shot = `${env.lab.state.dir}/egress-page.png`;
+    const result = await env.lab.exec('lan', process.execPath, ['--import', 'tsx', PAGE, `${SERVICE}/egress`, shot], {
+      timeoutMs: 90_000,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const seen = JSON.parse(result.stdout) as {
+      rows: { port: number; state: string; text: string }[];
+      address: string;
+    };
+    const row = (port: number) => seen.rows.find((r) => r.port === port);
+    assert.equal(seen.address, LISTENER);
+    assert.equal(row(80)?.state, 'reachable', row(80)?.text);
+    assert.equal(row(443)?.state, 'reachable', row(443)?.text);
+    assert.equal(row(745)?.state, 'reachable', row(745)?.text);
+    assert.equal(row(8080)?.state, 'blocked', row(8080)?.text);
+    assert.equal(row(25)?.state, 'untestable', 'browsers refuse port 25 everywhere: not called blocked');
+    assert.match(row(25)?.text ?? '', /not testable from a browser/);
+  });
+});
+
+describe('lab: a venue whose router answers every other port itself (captive portal)', { skip: labSkip() }, () => {
+  const env = useLab({ topology: 'venue', egressTcpPorts: [80, 443, 745], intercept: true });
+  before(async () => serveEgress(env));
+
+  it('the portal is reported intercepted, not allowed, where nmap -sT sees open ports', async () => {
+    const run = await porthole(env.lab, 'lan', [
+      'egress',
+      '--checker',
+      SERVICE,
+      '--ports',
+      '80,443,745,8080,22,1000-1100',
+      '--json',
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    const json = parse(run.stdout);
+    assert.deepEqual(portsIn(json, 'allowed'), [80, 443, 745]);
+    assert.equal(json.summary.intercepted, 103);
+    assert.ok(json.results.filter((r) => r.state === 'intercepted').every((r) => r.reason === 'foreign-answer'));
+    const nmap = await nmapStates(env.lab, 'lan', LISTENER, '8080,22');
+    assert.equal(nmap.get(8080), 'open', 'a connect scan cannot tell the portal from the server');
+    assert.equal(nmap.get(22), 'open');
+  });
+});
