@@ -9,6 +9,8 @@ export interface CommandOutcome {
   readonly json: unknown;
   readonly human: () => string;
   readonly exitCode: CheckExit;
+  /** Print the JSON on one line (it ends a stream of JSON lines, as `expose --keep --json` writes). */
+  readonly jsonLine?: boolean;
 }
 
 /** What a command's `run` receives. */

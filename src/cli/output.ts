@@ -86,9 +86,15 @@ export class Output {
   }
 
   /** Prints a command's result: the JSON document, or the human text. */
-  async result(json: unknown, human: () => string): Promise<void> {
-    if (this.json) await writeJson(this.#options.stdout, json);
+  async result(json: unknown, human: () => string, jsonLine = false): Promise<void> {
+    if (this.json && jsonLine) this.#options.stdout.write(`${JSON.stringify(json)}\n`);
+    else if (this.json) await writeJson(this.#options.stdout, json);
     else this.#options.stdout.write(ensureNewline(human()));
+  }
+
+  /** One JSON line on stdout (status while a command keeps running, with --json). */
+  jsonLine(json: unknown): void {
+    this.#options.stdout.write(`${JSON.stringify(json)}\n`);
   }
 
   /** A notice a person should see even without --verbose (a server's address): always stderr. */

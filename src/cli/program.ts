@@ -96,7 +96,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       env: environment.env,
       signal: environment.signal ?? new AbortController().signal,
     });
-    await output.result(outcome.json, outcome.human);
+    await output.result(outcome.json, outcome.human, outcome.jsonLine === true);
     exitCode = outcome.exitCode;
   };
   for (const spec of commands) register(program, spec, runSpec);

@@ -100,11 +100,11 @@ describe('porthole command-line frame', () => {
     assert.equal((JSON.parse(nowhere.stdout) as { error: { code: string } }).error.code, 'E_NO_EGRESS_TARGET');
   });
 
-  it('a command not built yet says so with exit 2 and never a fake result', async () => {
-    const { status, stdout, stderr } = await run(['expose', '7001']);
-    assert.equal(status, 2);
+  it('expose refuses a firewall it cannot apply before touching anything', async () => {
+    const { status, stdout, stderr } = await run(['expose', '7001', '--firewall', 'ufw']);
     assert.equal(stdout, '');
-    assert.match(stderr, /E_NOT_AVAILABLE.*porthole expose/);
+    assert.match(stderr, /E_FIREWALL_UNSUPPORTED/);
+    assert.ok(status === 2 || status === 3);
   });
 
   it('colours only on a TTY, and never with NO_COLOR', async () => {
@@ -197,12 +197,13 @@ describe('the built executable', () => {
 
   it('runs as `porthole` with a shebang and returns the contract exit codes', async () => {
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile(bin, ['expose', '7001', '--json'], (error, stdout) => {
+      const env = { ...process.env, PORTHOLE_CHECKER: '' };
+      execFile(bin, ['egress', '--ports', '80', '--json'], { env }, (error, stdout) => {
         resolve({ code: error ? (error.code as number) : 0, stdout });
       });
     });
     assert.equal(result.code, 2);
-    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, 'E_NOT_AVAILABLE');
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, 'E_NO_EGRESS_TARGET');
   });
 });
 

@@ -1,12 +1,12 @@
-/** Every `porthole` subcommand, built or planned, in the order of the contract. */
+/** Every `porthole` subcommand, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
+import { doctorCommand, exposeCommand } from './doctor.js';
 import { egressCommand } from './egress.js';
 import { firewallCommand } from './firewall.js';
 import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';
 import { natCommand } from './nat.js';
-import { plannedCommands } from './planned.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve.js';
 
@@ -22,6 +22,8 @@ const built: readonly CommandSpec[] = [
   natCommand,
   manifestCommand,
   firewallCommand,
+  doctorCommand,
+  exposeCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -42,6 +44,6 @@ const ORDER = [
 ];
 
 /** The registered commands, in the order `--help` lists them. */
-export const commands: readonly CommandSpec[] = [...built, ...plannedCommands].sort(
+export const commands: readonly CommandSpec[] = [...built].sort(
   (a, b) => ORDER.indexOf(a.name) - ORDER.indexOf(b.name),
 );

@@ -1,0 +1,149 @@
+/**
+ * `porthole expose`: make the manifest's exposed ports reachable and prove it. Opens the host
+ * firewall when asked, maps each exposed entry on the router (a range takes the first free
+ * external port of the range), then runs the doctor to verify from outside. With `keep`, the
+ * mappings are renewed and re-made after a router restart, the path is re-verified on an
+ * interval, and on stop everything made is removed: mappings first, then firewall rules.
+ */
+import { sleep } from '../deadline/index.js';
+import type { KeeperEvent, Mapping, MappingClient } from '../gateway/index.js';
+import type { ManifestEntry } from '../manifest/types.js';
+import type { DoctorOptions } from './facts.js';
+import { type DoctorReport, runDoctor } from './index.js';
+
+/** What expose is asked. */
+export interface ExposeOptions extends DoctorOptions {
+  /** Open the host firewall with this backend (only nftables applies). */
+  readonly firewall?: 'nftables';
+  readonly keep: boolean;
+  /** Lifetime asked for each mapping, seconds. */
+  readonly lifetimeSeconds: number;
+  /** With keep: re-verify this often, seconds. */
+  readonly verifyEverySeconds: number;
+  /** Status lines while keeping (renewals, restarts, re-verifications). */
+  readonly onStatus?: (status: Record<string, unknown>) => void;
+}
+
+/** What expose did. */
+export interface ExposeResult extends DoctorReport {
+  readonly mappings: readonly Mapping[];
+  readonly firewall: { readonly applied: boolean; readonly removed: boolean } | null;
+  readonly kept: boolean;
+  readonly ms: number;
+}
+
+/** One mapping request per exposed entry and transport; a range asks for its first free port. */
+function requestsOf(entries: readonly ManifestEntry[]) {
+  return entries
+    .filter((entry) => entry.direction === 'inbound' && entry.expose)
+    .flatMap((entry) =>
+      entry.ports.map((range) => ({
+        protocol: range.protocol,
+        internalPort: range.start,
+        ...(range.end > range.start ? { external: { start: range.start, end: range.end } } : {}),
+        description: `porthole ${entry.name}`,
+      })),
+    );
+}
+
+/** Runs expose; with `keep`, until the signal aborts. */
+export async function runExpose(options: ExposeOptions, source: string): Promise<ExposeResult> {
+  const started = performance.now();
+  const gateway = await import('../gateway/index.js');
+  const { statePath } = options;
+  let firewall: { applied: boolean; removed: boolean } | null = null;
+  if (options.firewall === 'nftables') {
+    const { applyNftables } = await import('../firewall/apply.js');
+    const { planRules, resolveManifestNames } = await import('../firewall/index.js');
+    await applyNftables(planRules(options.manifest, await resolveManifestNames(options.manifest)));
+    firewall = { applied: true, removed: false };
+  }
+  const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const undo = async () => {
+    for (const { mapping, client } of made) await client.unmap(mapping).catch(() => {});
+    if (statePath) gateway.forgetMappings(statePath, (m) => made.some(({ mapping }) => sameMapping(m, mapping)));
+    if (firewall?.applied) {
+      const { removeNftables } = await import('../firewall/apply.js');
+      await removeNftables(options.manifest.name).catch(() => {});
+      firewall = { applied: true, removed: true };
+    }
+  };
+  try {
+    const router = await gateway.discoverPrimaryGateway({
+      ...(options.signal ? { signal: options.signal } : {}),
+      graceMs: 300,
+    });
+    for (const request of requestsOf(options.manifest.entries)) {
+      const { mapping, client } = await gateway.mapWithBest(
+        router,
+        { ...request, lifetimeSeconds: options.lifetimeSeconds },
+        options.signal ? { signal: options.signal } : {},
+      );
+      made.push({ mapping, client });
+      if (statePath) gateway.recordMapping(statePath, mapping);
+    }
+  } catch (error) {
+    // Nothing half-made stays behind: mappings made so far and firewall rules go.
+    await undo();
+    throw error;
+  }
+  const verify = () => runDoctor(options, source);
+  let report = await verify();
+  if (!options.keep) {
+    return {
+      ...report,
+      mappings: made.map((m) => m.mapping),
+      firewall,
+      kept: false,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+  const status = (kind: string, extra: Record<string, unknown>) =>
+    options.onStatus?.({ at: new Date().toISOString(), kind, ...extra });
+  status('verified', { reachable: report.reachable, publicAddress: report.publicAddress });
+  const current = made.map((m) => m.mapping);
+  const keepers = made.map(({ mapping, client }, index) =>
+    gateway.keepMapping(client, mapping, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEvent: (event: KeeperEvent) => {
+        if ('mapping' in event) current[index] = event.mapping;
+        status(
+          event.kind,
+          'mapping' in event
+            ? { mapping: event.mapping, ...('evidence' in event ? { evidence: event.evidence } : {}) }
+            : { error: event.error },
+        );
+      },
+    }),
+  );
+  const verifier = (async () => {
+    while (!options.signal?.aborted) {
+      await sleep(options.verifyEverySeconds * 1000, options.signal ? { signal: options.signal } : {}).catch(() => {});
+      if (options.signal?.aborted) break;
+      report = await verify();
+      status('verified', {
+        reachable: report.reachable,
+        publicAddress: report.publicAddress,
+        failing: report.findings.filter((f) => f.status === 'fail').map((f) => f.id),
+      });
+    }
+  })();
+  await Promise.all([...keepers, verifier]);
+  // The keepers removed the mappings on abort; forget them and take the firewall rules away.
+  if (statePath) gateway.forgetMappings(statePath, (m) => current.some((mapping) => sameMapping(m, mapping)));
+  if (firewall?.applied) {
+    const { removeNftables } = await import('../firewall/apply.js');
+    await removeNftables(options.manifest.name);
+    firewall = { applied: true, removed: true };
+  }
+  return { ...report, mappings: current, firewall, kept: true, ms: Math.round(performance.now() - started) };
+}
+
+function sameMapping(a: Mapping, b: Mapping): boolean {
+  return (
+    a.protocol === b.protocol &&
+    a.externalPort === b.externalPort &&
+    a.internalPort === b.internalPort &&
+    a.gateway === b.gateway
+  );
+}

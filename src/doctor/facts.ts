@@ -1,0 +1,342 @@
+/**
+ * The doctor's evidence, gathered with as much concurrency as the dependencies allow:
+ *
+ *   phase 1  listeners (per port) · host firewall ruleset · gateway + its mappings · NAT
+ *   phase 2  outside-in check (needs the listeners and the mappings' external ports) ·
+ *            DNS name (needs the public address) · outbound needs (manifest)
+ *   phase 3  hairpin (needs the public address and an open port)
+ *
+ * Nothing here judges: judge.ts turns these facts into findings, purely. Every step records
+ * how long it took, and a step that fails records its error instead of stopping the others.
+ */
+import type { CheckResponse } from '../checker/client.js';
+import type { AbortOptions } from '../deadline/index.js';
+import type { NameResolution } from '../egress/plan.js';
+import type { EgressResult } from '../egress/sweep.js';
+import type { PortAnswer } from '../firewall/inspect.js';
+import type { GatewayInfo, MappingEntry } from '../gateway/index.js';
+import type { Manifest } from '../manifest/types.js';
+import type { NatDiagnosis } from '../nat/diagnose.js';
+import type { Transport } from '../net/portSpec.js';
+import { findListeners, type PortListener } from './listeners.js';
+
+/** A step's outcome: its value, or the error that stopped it, and its time. */
+export type Step<T> =
+  | { readonly ok: true; readonly value: T; readonly ms: number }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string }; readonly ms: number }
+  | { readonly ok: 'skipped'; readonly why: string; readonly ms: 0 };
+
+/** The outside-in probe of one port. */
+export interface OutsideValue {
+  readonly externalPort: number;
+  readonly result: CheckResponse['results'][number];
+  /** The public address the checker probed. */
+  readonly target: string;
+  /** porthole answered on the port itself (nothing else listened), with a proof. */
+  readonly ownListener: boolean;
+}
+
+/** What was found about one port of the manifest. */
+export interface PortFacts {
+  readonly entry: string;
+  readonly protocol: Transport;
+  readonly port: number;
+  /** Sockets bound to the port here (undefined value: /proc unreadable). */
+  readonly listeners: Step<readonly PortListener[] | undefined>;
+  readonly firewall: Step<PortAnswer>;
+  /** The outside-in probe of the public address (on the mapped external port). */
+  readonly outside: Step<OutsideValue>;
+  readonly hairpin: Step<{ readonly state: string; readonly reason: string }>;
+}
+
+/** Everything the doctor saw. */
+export interface Facts {
+  readonly manifest: string;
+  readonly ports: PortFacts[];
+  readonly gateway: Step<GatewayInfo>;
+  /** The mappings the router lists (UPnP) plus those porthole recorded making. */
+  readonly mappings: Step<readonly (MappingEntry & { readonly source: string })[]>;
+  readonly nat: Step<NatDiagnosis>;
+  readonly name: Step<NameResolution>;
+  readonly egress: Step<{ readonly results: readonly EgressResult[]; readonly names: readonly NameResolution[] }>;
+  readonly checker: string | undefined;
+}
+
+/** What the doctor is asked. */
+export interface DoctorOptions extends AbortOptions {
+  readonly manifest: Manifest;
+  readonly checker?: URL;
+  readonly stun?: { address: string; port: number };
+  /** The DNS name that should point at the public address. */
+  readonly name?: string;
+  /** Where porthole's own mapping records live (XDG state). */
+  readonly statePath?: string;
+}
+
+function errorOf(error: unknown): { code: string; message: string } {
+  const known = error as { code?: unknown; message?: unknown };
+  return {
+    code: typeof known.code === 'string' ? known.code : 'E_INTERNAL',
+    message: typeof known.message === 'string' ? known.message : String(error),
+  };
+}
+
+/** Runs one step, timing it and catching its failure. */
+export async function step<T>(work: () => Promise<T>): Promise<Step<T>> {
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    const value = await work();
+    return { ok: true, value, ms: ms() };
+  } catch (error) {
+    return { ok: false, error: errorOf(error), ms: ms() };
+  }
+}
+
+/** A step that did not run, and why. */
+export function skipped<T>(why: string): Step<T> {
+  return { ok: 'skipped', why, ms: 0 };
+}
+
+/** The (entry, port, protocol) triples the doctor checks: every exposed inbound port. */
+export function exposedPorts(manifest: Manifest): { entry: string; protocol: Transport; port: number }[] {
+  const ports: { entry: string; protocol: Transport; port: number }[] = [];
+  for (const entry of manifest.entries) {
+    if (entry.direction !== 'inbound' || !entry.expose) continue;
+    for (const range of entry.ports) {
+      for (let port = range.start; port <= range.end; port++)
+        ports.push({ entry: entry.name, protocol: range.protocol, port });
+    }
+  }
+  return ports;
+}
+
+async function gatherMappings(
+  gateway: GatewayInfo,
+  statePath: string | undefined,
+  options: AbortOptions,
+): Promise<(MappingEntry & { source: string })[]> {
+  const { clientFor, readMappingState } = await import('../gateway/index.js');
+  const listed = (await clientFor(gateway, 'upnp')?.list(options)) ?? [];
+  const recorded = statePath
+    ? readMappingState(statePath)
+        .filter((mapping) => mapping.gateway === gateway.address)
+        .map((mapping) => ({
+          protocol: mapping.protocol,
+          externalPort: mapping.externalPort,
+          internalAddress: mapping.internalAddress,
+          internalPort: mapping.internalPort,
+          description: mapping.description ?? '',
+          lifetime: mapping.lifetime,
+          enabled: true,
+          source: `porthole's record (${mapping.method})`,
+        }))
+    : [];
+  const seen = new Set(listed.map((entry) => `${entry.protocol}/${entry.externalPort}`));
+  return [
+    ...listed.map((entry) => ({ ...entry, source: 'the router (UPnP list)' })),
+    ...recorded.filter((entry) => !seen.has(`${entry.protocol}/${entry.externalPort}`)),
+  ];
+}
+
+/** The external port a mapping for this host's port uses (the port itself when none is known). */
+function externalPortOf(
+  mappings: Step<readonly (MappingEntry & { source: string })[]>,
+  lanAddress: string | undefined,
+  protocol: Transport,
+  port: number,
+): number {
+  if (mappings.ok !== true) return port;
+  const mine = mappings.value.find(
+    (entry) => entry.protocol === protocol && entry.internalPort === port && entry.internalAddress === lanAddress,
+  );
+  return mine?.externalPort ?? port;
+}
+
+/** Gathers every fact; never throws for what it finds, only when aborted. */
+export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
+  const { signal } = options;
+  const ports = exposedPorts(options.manifest);
+  // Phase 1.
+  const listenersP = Promise.all(ports.map((p) => step(() => findListeners(p.protocol, p.port))));
+  const firewallP = step(async () => {
+    const { defaultInterface, inspectPort, readLiveRuleset } = await import('../firewall/inspect.js');
+    const [ruleset, iface] = await Promise.all([readLiveRuleset(), defaultInterface()]);
+    return ports.map((p) =>
+      inspectPort(ruleset, { protocol: p.protocol, port: p.port, ...(iface ? { interface: iface } : {}) }),
+    );
+  });
+  const gatewayP = step(async () => {
+    const { discoverPrimaryGateway } = await import('../gateway/index.js');
+    // A longer grace than `map` uses: the doctor wants every protocol the router speaks.
+    return discoverPrimaryGateway({ ...(signal ? { signal } : {}), graceMs: 300 });
+  });
+  const mappingsP = gatewayP.then((gateway) =>
+    gateway.ok === true
+      ? step(() => gatherMappings(gateway.value, options.statePath, { signal }))
+      : Promise.resolve(skipped<(MappingEntry & { source: string })[]>('no gateway')),
+  );
+  const natP =
+    options.stun || options.checker
+      ? step(async () => {
+          const { diagnoseNat } = await import('../nat/diagnose.js');
+          return diagnoseNat({
+            signal,
+            ...(options.stun ? { stun: options.stun } : {}),
+            ...(options.checker ? { checker: options.checker } : {}),
+          });
+        })
+      : Promise.resolve(skipped<NatDiagnosis>('no --stun server or checker to learn the public address from'));
+  const [listeners, firewall, gateway, mappings, nat] = await Promise.all([
+    listenersP,
+    firewallP,
+    gatewayP,
+    mappingsP,
+    natP,
+  ]);
+  const lanAddress = gateway.ok === true ? gateway.value.internalAddress : undefined;
+  const publicIp = nat.ok === true ? nat.value.publicIp : gateway.ok === true ? gateway.value.externalIp : undefined;
+
+  // Phase 2.
+  const outsideP = options.checker
+    ? checkFromOutside(
+        options.checker,
+        ports,
+        listeners,
+        (p) => externalPortOf(mappings, lanAddress, p.protocol, p.port),
+        signal,
+      )
+    : Promise.resolve(ports.map(() => skipped<OutsideValue>('no checker (--checker or PORTHOLE_CHECKER)')));
+  const nameP = options.name
+    ? step(async () => (await import('../egress/plan.js')).resolveName(options.name ?? ''))
+    : Promise.resolve(skipped<NameResolution>('no --name given'));
+  const egressP = gatherEgress(options);
+  const [outside, name, egress] = await Promise.all([outsideP, nameP, egressP]);
+
+  // Phase 3: hairpin, from here to the public address, for ports that are open from outside.
+  const hairpin = await Promise.all(
+    ports.map((p, index) => {
+      const seen = outside[index];
+      if (!publicIp || p.protocol !== 'tcp' || !seen || seen.ok !== true || seen.value.result.state !== 'open') {
+        return Promise.resolve(skipped<{ state: string; reason: string }>('the port is not open from outside'));
+      }
+      return step(async () => {
+        const { probeTcp } = await import('../probe/tcp.js');
+        const result = await probeTcp(publicIp, seen.value.externalPort, { timeoutMs: 1000, signal });
+        return { state: result.state, reason: result.reason };
+      });
+    }),
+  );
+
+  const inspect = (index: number): Step<PortAnswer> => {
+    if (firewall.ok !== true) return firewall;
+    const answer = firewall.value[index];
+    return answer ? { ok: true, ms: firewall.ms, value: answer } : skipped('not run');
+  };
+  return {
+    manifest: options.manifest.name,
+    ports: ports.map((p, index) => ({
+      ...p,
+      listeners: listeners[index] ?? skipped('not run'),
+      firewall: inspect(index),
+      outside: outside[index] ?? skipped('not run'),
+      hairpin: hairpin[index] ?? skipped('not run'),
+    })),
+    gateway,
+    mappings,
+    nat,
+    name,
+    egress,
+    checker: options.checker?.origin,
+  };
+}
+
+/**
+ * Asks the checker to probe the public address. Where nothing listens on a port (and porthole
+ * may bind it), porthole answers there itself with a proof, so the network path is tested
+ * even while the server is down, and the answer proves it reached this machine.
+ */
+async function checkFromOutside(
+  checker: URL,
+  ports: readonly { entry: string; protocol: Transport; port: number }[],
+  listeners: readonly Step<readonly PortListener[] | undefined>[],
+  externalPort: (p: { protocol: Transport; port: number }) => number,
+  signal: AbortSignal | undefined,
+) {
+  const { requestCheck } = await import('../checker/client.js');
+  const { newProofKey, startProofListeners } = await import('../probe/index.js');
+  const free = ports.filter((_, index) => {
+    const seen = listeners[index];
+    return seen?.ok === true && seen.value !== undefined && seen.value.length === 0;
+  });
+  const key = newProofKey();
+  const own = new Set<string>();
+  let proof: Awaited<ReturnType<typeof startProofListeners>> | undefined;
+  if (free.length > 0) {
+    proof = await startProofListeners(
+      free.map((p) => ({ protocol: p.protocol, port: p.port })),
+      key,
+    ).catch(() => undefined);
+    for (const bound of proof?.bound ?? []) own.add(`${bound.port}/${bound.protocol}`);
+  }
+  try {
+    const asked = ports.map((p) => ({ ...p, externalPort: externalPort(p) }));
+    const spec = asked.map((p) => `${p.externalPort}/${p.protocol}`).join(',');
+    const response = await step(() => requestCheck(checker, spec, own.size > 0 ? key : undefined, { signal }));
+    return asked.map((p): Step<OutsideValue> => {
+      if (response.ok !== true) return response.ok === false ? response : skipped('not run');
+      const result = response.value.results.find((r) => r.port === p.externalPort && r.protocol === p.protocol);
+      if (!result)
+        return {
+          ok: false as const,
+          error: { code: 'E_CHECKER_REFUSED', message: 'the checker left the port out' },
+          ms: response.ms,
+        };
+      return {
+        ok: true as const,
+        ms: response.ms,
+        value: {
+          externalPort: p.externalPort,
+          result,
+          target: response.value.target,
+          ownListener: own.has(`${p.port}/${p.protocol}`),
+        },
+      };
+    });
+  } finally {
+    await proof?.close();
+  }
+}
+
+/** The manifest's outbound needs, when it has some and the checker runs an egress listener. */
+async function gatherEgress(options: DoctorOptions): Promise<Facts['egress']> {
+  const outbound = options.manifest.entries.filter((entry) => entry.direction === 'outbound');
+  if (outbound.length === 0) return skipped('the manifest names no outbound needs');
+  return step(async () => {
+    const { needsService, planForManifest } = await import('../egress/plan.js');
+    const { sweepEgress } = await import('../egress/sweep.js');
+    let service:
+      | (import('../egress/plan.js').EgressService & { publicKey?: import('node:crypto').KeyObject })
+      | undefined;
+    if (needsService(outbound) && options.checker) {
+      const { requestEgressInfo } = await import('../checker/client.js');
+      const { parsePortSpec } = await import('../net/portSpec.js');
+      const { createPublicKey } = await import('node:crypto');
+      const info = await requestEgressInfo(options.checker, options).catch(() => undefined);
+      if (info) {
+        service = {
+          host: info.address,
+          tcp: info.tcp ? parsePortSpec(info.tcp) : [],
+          udp: info.udp ? parsePortSpec(info.udp) : [],
+          publicKey: createPublicKey({ key: Buffer.from(info.publicKey, 'base64'), format: 'der', type: 'spki' }),
+        };
+      }
+    }
+    const plan = await planForManifest(outbound, service);
+    const report = await sweepEgress(plan.targets, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(service?.publicKey ? { publicKey: service.publicKey } : {}),
+    });
+    return { results: [...report.results, ...plan.untested], names: plan.names };
+  });
+}

@@ -1,0 +1,479 @@
+/**
+ * Facts → findings, purely. Each finding says what was checked, what was seen (evidence), and
+ * when it fails, the cause by name and the exact fix: a command, or the router setting with
+ * its values. Seed 000's four causes (nothing listening, the server's port differs, the host
+ * firewall, the forward wrong or missing) plus carrier NAT and a router that refuses mapping
+ * each have their own cause; the outside-in finding names the one that explains it.
+ */
+import type { Facts, PortFacts, Step } from './facts.js';
+
+/** A finding's status, per the contract. */
+export type FindingStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+/** The causes the doctor names. */
+export type Cause =
+  | 'not-listening'
+  | 'listens-on-loopback'
+  | 'host-firewall'
+  | 'no-mapping'
+  | 'mapping-wrong-port'
+  | 'mapping-wrong-host'
+  | 'router-refuses-mapping'
+  | 'cgnat'
+  | 'upstream-filter'
+  | 'dns-unresolved'
+  | 'dns-mismatch'
+  | 'egress-blocked';
+
+/** One finding of the report. */
+export interface Finding {
+  readonly id: string;
+  readonly status: FindingStatus;
+  readonly summary: string;
+  readonly evidence: readonly string[];
+  /** What to do, when the finding fails or warns about something fixable. */
+  readonly fix: string | null;
+  readonly cause: Cause | null;
+  /** Time the check took, milliseconds (a step shared by ports is counted for each). */
+  readonly ms: number;
+}
+
+/** The doctor's verdict. */
+export interface DoctorReport {
+  readonly reachable: boolean;
+  readonly publicAddress: string | null;
+  readonly lanAddress: string | null;
+  readonly findings: readonly Finding[];
+}
+
+function finding(
+  id: string,
+  status: FindingStatus,
+  summary: string,
+  evidence: readonly string[],
+  ms: number,
+  extra: { fix?: string; cause?: Cause } = {},
+): Finding {
+  return { id, status, summary, evidence, fix: extra.fix ?? null, cause: extra.cause ?? null, ms };
+}
+
+function notRun(id: string, step: Step<unknown>, what: string): Finding | undefined {
+  if (step.ok === 'skipped') return finding(id, 'skip', `${what}: not checked (${step.why})`, [], 0);
+  if (step.ok === false)
+    return finding(id, 'warn', `${what}: could not check (${step.error.message})`, [step.error.code], step.ms);
+  return undefined;
+}
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+const label = (p: PortFacts) => `${p.port}/${p.protocol}`;
+const upper = (p: PortFacts) => p.protocol.toUpperCase();
+
+function listenerFinding(p: PortFacts): Finding {
+  const id = `listener:${label(p)}`;
+  const skippedFinding = notRun(id, p.listeners, `listener on ${label(p)}`);
+  if (skippedFinding || p.listeners.ok !== true) return skippedFinding as Finding;
+  const sockets = p.listeners.value;
+  if (sockets === undefined) {
+    return finding(id, 'skip', `listener on ${label(p)}: this system does not show its sockets`, [], p.listeners.ms);
+  }
+  const describe = sockets.map(
+    (s) =>
+      `${s.address}:${s.port}/${s.protocol}${s.process ? ` held by ${s.process.name} (pid ${s.process.pid})` : ''}`,
+  );
+  if (sockets.length === 0) {
+    return finding(
+      id,
+      'fail',
+      `nothing listens on ${label(p)} on this host`,
+      [`no ${p.protocol === 'tcp' ? 'LISTEN' : 'bound'} socket for port ${p.port} in /proc/net/${p.protocol}{,6}`],
+      p.listeners.ms,
+      {
+        cause: 'not-listening',
+        fix: `Start the server, and check that it is configured for ${p.protocol.toUpperCase()} port ${p.port} (if it uses another port, forward and check that one instead).`,
+      },
+    );
+  }
+  if (sockets.every((s) => LOOPBACK.test(s.address))) {
+    return finding(
+      id,
+      'fail',
+      `${label(p)} listens on loopback only: nothing outside this host can reach it`,
+      describe,
+      p.listeners.ms,
+      {
+        cause: 'listens-on-loopback',
+        fix: `Configure the server to listen on 0.0.0.0 (all addresses) or on the LAN address, not 127.0.0.1.`,
+      },
+    );
+  }
+  return finding(
+    id,
+    'ok',
+    `${describe[0]}${describe.length > 1 ? ` (and ${describe.length - 1} more)` : ''} listens`,
+    describe,
+    p.listeners.ms,
+  );
+}
+
+function firewallFinding(p: PortFacts, source: string): Finding {
+  const id = `firewall:${label(p)}`;
+  const skippedFinding = notRun(id, p.firewall, `host firewall for ${label(p)}`);
+  if (skippedFinding || p.firewall.ok !== true) return skippedFinding as Finding;
+  const answer = p.firewall.value;
+  const evidence = [
+    `packet: ${answer.packet}`,
+    ...answer.trail,
+    ...(answer.decidedBy ? [`decided by: ${JSON.stringify(answer.decidedBy)}`] : []),
+    ...(answer.certain ? [] : [`uncertain: ${answer.uncertainRules.join('; ')}`]),
+  ];
+  if (answer.verdict === 'accept') {
+    return finding(
+      id,
+      answer.certain ? 'ok' : 'warn',
+      `the host firewall accepts ${label(p)}${answer.certain ? '' : ' (some rules could not be judged)'}`,
+      evidence,
+      p.firewall.ms,
+    );
+  }
+  return finding(
+    id,
+    'fail',
+    `the host firewall ${answer.verdict === 'drop' ? 'drops' : 'rejects'} ${label(p)} from the internet`,
+    evidence,
+    p.firewall.ms,
+    {
+      cause: 'host-firewall',
+      fix: `Open it: \`porthole firewall ${source} --target nftables --apply\` (or, for that port alone: nft insert rule <table> <input chain> ${p.protocol} dport ${p.port} accept).`,
+    },
+  );
+}
+
+type MappingList = Facts['mappings'] extends Step<infer T> ? T : never;
+
+function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgnat: boolean): Finding {
+  const id = `mapping:${label(p)}`;
+  const where = lan ?? 'this host';
+  const routerSetting = `On the router, forward external port ${p.port}/${upper(p)} to internal IP ${where}, internal port ${p.port}, protocol ${upper(p)}.`;
+  if (cgnat) {
+    return finding(
+      id,
+      'warn',
+      `a router mapping for ${label(p)} cannot help behind carrier-grade NAT`,
+      [],
+      facts.mappings.ms,
+    );
+  }
+  if (facts.gateway.ok !== true) {
+    return notRun(id, facts.gateway, `router mapping for ${label(p)}`) as Finding;
+  }
+  const gateway = facts.gateway.value;
+  const list: MappingList = facts.mappings.ok === true ? facts.mappings.value : [];
+  const describe = (m: MappingList[number]) =>
+    `${m.externalPort}/${m.protocol} → ${m.internalAddress}:${m.internalPort} (${m.source}${m.description ? `, "${m.description}"` : ''})`;
+  const mine = list.find((m) => m.protocol === p.protocol && m.internalAddress === lan && m.internalPort === p.port);
+  if (mine) return finding(id, 'ok', `the router maps ${describe(mine)}`, list.map(describe), facts.mappings.ms);
+  const onPort = list.find((m) => m.protocol === p.protocol && m.externalPort === p.port);
+  if (onPort && onPort.internalAddress !== lan) {
+    return finding(
+      id,
+      'fail',
+      `external port ${label(p)} is forwarded to another host: ${describe(onPort)}`,
+      list.map(describe),
+      facts.mappings.ms,
+      {
+        cause: 'mapping-wrong-host',
+        fix: `Point it at this host: ${routerSetting} (It now goes to ${onPort.internalAddress}; remove that forward first.)`,
+      },
+    );
+  }
+  if (onPort) {
+    return finding(
+      id,
+      'fail',
+      `external port ${label(p)} is forwarded to the wrong internal port: ${describe(onPort)}`,
+      list.map(describe),
+      facts.mappings.ms,
+      {
+        cause: 'mapping-wrong-port',
+        fix: `Re-make it for port ${p.port}: \`porthole unmap ${p.port}/${p.protocol}\` then \`porthole map ${p.port}/${p.protocol}\`. ${routerSetting} (It now goes to internal port ${onPort.internalPort}.)`,
+      },
+    );
+  }
+  const outside = p.outside.ok === true ? p.outside.value : undefined;
+  if (outside?.result.state === 'open' && outside.result.verified !== false) {
+    return finding(
+      id,
+      'ok',
+      `a forward for ${label(p)} exists (the router does not list it, but the check from outside reached this host)`,
+      list.map(describe),
+      facts.mappings.ms,
+    );
+  }
+  if (gateway.protocols.length === 0) {
+    return finding(
+      id,
+      'fail',
+      `the router ${gateway.address} refuses automatic mapping (no UPnP IGD, NAT-PMP or PCP answered) and no forward for ${label(p)} reaches this host`,
+      [`router ${gateway.address}: no mapping protocol`, ...list.map(describe)],
+      facts.mappings.ms,
+      {
+        cause: 'router-refuses-mapping',
+        fix: `${routerSetting} Or enable UPnP IGD or NAT-PMP/PCP on the router and run \`porthole expose ${p.port}/${p.protocol}\`.`,
+      },
+    );
+  }
+  return finding(
+    id,
+    'fail',
+    `no mapping forwards ${label(p)} to this host`,
+    list.length > 0 ? list.map(describe) : ['the router lists no mapping for it'],
+    facts.mappings.ms,
+    {
+      cause: 'no-mapping',
+      fix: `Map it: \`porthole expose ${p.port}/${p.protocol}\` (or \`porthole map ${p.port}/${p.protocol}\`). ${routerSetting}`,
+    },
+  );
+}
+
+function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts): Finding {
+  const id = `outside-in:${label(p)}`;
+  const skippedFinding = notRun(id, p.outside, `check from outside of ${label(p)}`);
+  if (skippedFinding || p.outside.ok !== true) return skippedFinding as Finding;
+  const { result, target, externalPort, ownListener } = p.outside.value;
+  const at = `${target}:${externalPort}/${p.protocol}`;
+  const evidence = [
+    `checker ${facts.checker ?? ''} probed ${at}: ${result.state} (${result.reason}, ${result.ms} ms)${result.verified === true ? ', proof verified' : ''}`,
+  ];
+  if (result.state === 'open' && result.verified !== false) {
+    return finding(
+      id,
+      'ok',
+      ownListener
+        ? `the path from the internet works: the checker reached porthole's own listener at ${at} with proof (start the server to serve there)`
+        : `reachable from the internet at ${at}${result.verified === true ? ', proven to reach this host' : ''}`,
+      evidence,
+      p.outside.ms,
+    );
+  }
+  if (result.state === 'open') {
+    return finding(
+      id,
+      'fail',
+      `${at} answers, but not from this host (the proof did not match)`,
+      evidence,
+      p.outside.ms,
+      {
+        cause: 'mapping-wrong-host',
+        fix: `The forward for ${externalPort}/${p.protocol} goes to another device; point it at this host.`,
+      },
+    );
+  }
+  // porthole answered on the port itself: the server not running cannot explain this one.
+  const root = others.find(
+    (f) => f.status === 'fail' && f.cause !== null && !(ownListener && f.id.startsWith('listener:')),
+  );
+  if (root) {
+    return finding(
+      id,
+      'fail',
+      `not reachable from the internet at ${at} (${result.state}): explained by ${root.id}`,
+      evidence,
+      p.outside.ms,
+      {
+        cause: root.cause as Cause,
+        fix: root.fix ?? '',
+      },
+    );
+  }
+  return finding(
+    id,
+    'fail',
+    `not reachable from the internet at ${at} (${result.state}), though every hop here looks right`,
+    evidence,
+    p.outside.ms,
+    {
+      cause: 'upstream-filter',
+      fix: `Something past the router filters the port (the ISP, or a second router in front of this one). Try another external port: \`porthole map ${p.port}/${p.protocol} --external ${p.port + 10000}\`, or ask the ISP.`,
+    },
+  );
+}
+
+function hairpinFinding(p: PortFacts): Finding | undefined {
+  const id = `hairpin:${label(p)}`;
+  if (p.hairpin.ok === 'skipped') return undefined;
+  if (p.hairpin.ok === false) return notRun(id, p.hairpin, `hairpin for ${label(p)}`);
+  const { state, reason } = p.hairpin.value;
+  return state === 'open'
+    ? finding(
+        id,
+        'ok',
+        `devices on this network reach ${label(p)} through the public address too (hairpin)`,
+        [`${state} (${reason})`],
+        p.hairpin.ms,
+      )
+    : finding(
+        id,
+        'warn',
+        `the router does not loop the public address back (hairpin): from inside, use the LAN address`,
+        [`${state} (${reason})`],
+        p.hairpin.ms,
+        {
+          fix: 'Devices on this LAN should connect to the server by its LAN address (or a local DNS override); outside users are not affected.',
+        },
+      );
+}
+
+function natFinding(facts: Facts): Finding {
+  const skippedFinding = notRun('nat', facts.nat, 'public address and NAT');
+  if (skippedFinding || facts.nat.ok !== true) return skippedFinding as Finding;
+  const nat = facts.nat.value;
+  const evidence = [...nat.sightings.map((s) => `${s.source}: ${s.address} (${s.detail})`), ...nat.evidence];
+  if (nat.cgnat) {
+    return finding(
+      'nat',
+      'fail',
+      `carrier-grade NAT: this network has no public address of its own (${nat.summary})`,
+      evidence,
+      facts.nat.ms,
+      {
+        cause: 'cgnat',
+        fix: 'No router mapping can open a port here. Ask the ISP for a public IPv4 address (or a port forward on their NAT), use IPv6 if both ends have it, or use a relay.',
+      },
+    );
+  }
+  return finding(
+    'nat',
+    nat.doubleNat ? 'warn' : 'ok',
+    `public address ${nat.publicIp ?? 'unknown'}: ${nat.summary}`,
+    evidence,
+    facts.nat.ms,
+  );
+}
+
+function gatewayFinding(facts: Facts): Finding {
+  const skippedFinding = notRun('gateway', facts.gateway, 'router');
+  if (skippedFinding || facts.gateway.ok !== true) return skippedFinding as Finding;
+  const gateway = facts.gateway.value;
+  const evidence = [`router ${gateway.address} on ${gateway.interface}, this host ${gateway.internalAddress}`];
+  if (gateway.protocols.length === 0) {
+    return finding(
+      'gateway',
+      'warn',
+      `the router ${gateway.address} answers no UPnP IGD, NAT-PMP or PCP: forwards must be made by hand`,
+      evidence,
+      facts.gateway.ms,
+    );
+  }
+  return finding(
+    'gateway',
+    'ok',
+    `router ${gateway.address} speaks ${gateway.protocols.join(', ')}${gateway.externalIp ? `; external address ${gateway.externalIp}` : ''}`,
+    evidence,
+    facts.gateway.ms,
+  );
+}
+
+function nameFinding(facts: Facts, publicIp: string | undefined): Finding | undefined {
+  if (facts.name.ok === 'skipped') return undefined;
+  const skippedFinding = notRun('dns', facts.name, 'DNS name');
+  if (skippedFinding || facts.name.ok !== true) return skippedFinding;
+  const resolution = facts.name.value;
+  if (resolution.error || resolution.addresses.length === 0) {
+    return finding(
+      'dns',
+      'fail',
+      `${resolution.name} does not resolve: ${resolution.error?.message ?? 'no address'}`,
+      [],
+      facts.name.ms,
+      {
+        cause: 'dns-unresolved',
+        fix: `Create an A record for ${resolution.name} pointing at ${publicIp ?? 'the public address'} (or update the dynamic DNS client).`,
+      },
+    );
+  }
+  const evidence = [`${resolution.name} → ${resolution.addresses.join(', ')}`];
+  if (!publicIp)
+    return finding(
+      'dns',
+      'warn',
+      `${resolution.name} resolves, but the public address is unknown`,
+      evidence,
+      facts.name.ms,
+    );
+  if (resolution.addresses.includes(publicIp)) {
+    return finding('dns', 'ok', `${resolution.name} points at the public address ${publicIp}`, evidence, facts.name.ms);
+  }
+  return finding(
+    'dns',
+    'fail',
+    `${resolution.name} points at ${resolution.addresses.join(', ')}, not at the public address ${publicIp}`,
+    evidence,
+    facts.name.ms,
+    {
+      cause: 'dns-mismatch',
+      fix: `Point ${resolution.name}'s A record at ${publicIp} (it is stale, or names another network).`,
+    },
+  );
+}
+
+function egressFinding(facts: Facts): Finding | undefined {
+  if (facts.egress.ok === 'skipped') return undefined;
+  const skippedFinding = notRun('egress', facts.egress, 'outbound needs');
+  if (skippedFinding || facts.egress.ok !== true) return skippedFinding;
+  const { results, names } = facts.egress.value;
+  const failedNames = names.filter((n) => n.error);
+  const bad = results.filter((r) => r.state === 'blocked' || r.state === 'intercepted');
+  const evidence = [
+    ...names.map((n) => (n.error ? `DNS ${n.name}: ${n.error.message}` : `DNS ${n.name} → ${n.addresses.join(', ')}`)),
+    ...results.map((r) => `${r.entry ?? ''} ${r.name ?? r.host}:${r.port}/${r.protocol} ${r.state} (${r.reason})`),
+  ];
+  if (failedNames.length === 0 && bad.length === 0) {
+    return finding(
+      'egress',
+      'ok',
+      `the manifest's outbound needs get out (${results.length} tested)`,
+      evidence,
+      facts.egress.ms,
+    );
+  }
+  const what = [
+    ...bad.map((r) => `${r.protocol.toUpperCase()} ${r.port} to ${r.name ?? r.host} (${r.state})`),
+    ...failedNames.map((n) => `DNS for ${n.name}`),
+  ];
+  return finding('egress', 'fail', `outbound needs fail: ${what.join(', ')}`, evidence, facts.egress.ms, {
+    cause: 'egress-blocked',
+    fix: `Ask the network's administrator to allow: ${what.join('; ')}.`,
+  });
+}
+
+/** Judges the facts. `source` is how the user named the ports (for the fixes' commands). */
+export function judge(facts: Facts, source: string): DoctorReport {
+  const lan = facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined;
+  const nat = natFinding(facts);
+  const cgnat = nat.cause === 'cgnat';
+  const publicIp =
+    facts.nat.ok === true
+      ? facts.nat.value.publicIp
+      : facts.ports.find((p) => p.outside.ok === true)?.outside.ok === true
+        ? (facts.ports.find((p) => p.outside.ok === true)?.outside as { value: { target: string } }).value.target
+        : undefined;
+  const findings: Finding[] = [gatewayFinding(facts), nat];
+  let reachable = facts.ports.length > 0;
+  for (const p of facts.ports) {
+    const listener = listenerFinding(p);
+    const firewall = firewallFinding(p, source);
+    const mapping = mappingFinding(p, facts, lan, cgnat);
+    const outside = outsideFinding(p, [...(cgnat ? [nat] : []), listener, firewall, mapping], facts);
+    const hairpin = hairpinFinding(p);
+    findings.push(listener, firewall, mapping, outside, ...(hairpin ? [hairpin] : []));
+    const served = listener.status === 'ok' || listener.status === 'skip';
+    if (!(served && outside.status === 'ok' && p.outside.ok === true && !p.outside.value.ownListener))
+      reachable = false;
+  }
+  const name = nameFinding(facts, publicIp);
+  const egress = egressFinding(facts);
+  if (name) findings.push(name);
+  if (egress) findings.push(egress);
+  if (findings.some((f) => f.status === 'fail')) reachable = false;
+  return { reachable, publicAddress: publicIp ?? null, lanAddress: lan ?? null, findings };
+}
