@@ -451,12 +451,9 @@ export function judge(facts: Facts, source: string): DoctorReport {
   const lan = facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined;
   const nat = natFinding(facts);
   const cgnat = nat.cause === 'cgnat';
+  const probed = facts.ports.map((p) => p.outside).find((step) => step.ok === true);
   const publicIp =
-    facts.nat.ok === true
-      ? facts.nat.value.publicIp
-      : facts.ports.find((p) => p.outside.ok === true)?.outside.ok === true
-        ? (facts.ports.find((p) => p.outside.ok === true)?.outside as { value: { target: string } }).value.target
-        : undefined;
+    facts.nat.ok === true ? facts.nat.value.publicIp : probed?.ok === true ? probed.value.target : undefined;
   const findings: Finding[] = [gatewayFinding(facts), nat];
   let reachable = facts.ports.length > 0;
   for (const p of facts.ports) {
