@@ -6,7 +6,7 @@
  * interval, and on stop everything made is removed: mappings first, then firewall rules.
  */
 import { sleep } from '../deadline/index.js';
-import type { KeeperEvent, Mapping, MappingClient } from '../gateway/index.js';
+import type { KeeperEvent, Mapping, MappingClient, MappingMethod } from '../gateway/index.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { DoctorOptions } from './facts.js';
 import { type DoctorReport, runDoctor } from './index.js';
@@ -20,6 +20,8 @@ export interface ExposeOptions extends DoctorOptions {
   readonly lifetimeSeconds: number;
   /** With keep: re-verify this often, seconds. */
   readonly verifyEverySeconds: number;
+  /** Map with this protocol only. */
+  readonly via?: MappingMethod;
   /** Status lines while keeping (renewals, restarts, re-verifications). */
   readonly onStatus?: (status: Record<string, unknown>) => void;
 }
@@ -77,7 +79,7 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
       const { mapping, client } = await gateway.mapWithBest(
         router,
         { ...request, lifetimeSeconds: options.lifetimeSeconds },
-        options.signal ? { signal: options.signal } : {},
+        { ...(options.signal ? { signal: options.signal } : {}), ...(options.via ? { via: options.via } : {}) },
       );
       made.push({ mapping, client });
       if (statePath) gateway.recordMapping(statePath, mapping);

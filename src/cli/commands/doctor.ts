@@ -98,6 +98,7 @@ export const exposeCommand: CommandSpec = {
     ['--firewall <backend>', 'also open the host firewall (nftables)'],
     ['--keep', 'renew, re-make after a router restart, re-verify, and remove everything on exit'],
     ['--lease <seconds>', 'mapping lifetime asked of the router', '7200'],
+    ['--via <method>', 'map with this protocol only: pcp, natpmp or upnp'],
     ['--interval <seconds>', 'with --keep: re-verify from outside this often', '300'],
   ],
   run: async ({ args, options, env, output, signal }) => {
@@ -111,6 +112,10 @@ export const exposeCommand: CommandSpec = {
         hint: 'Use --firewall nftables, or write the rules with `porthole firewall FILE --target T` and apply them yourself.',
       });
     }
+    const via = options.via === undefined ? undefined : String(options.via);
+    if (via !== undefined && via !== 'pcp' && via !== 'natpmp' && via !== 'upnp') {
+      throw new PortholeError('E_USAGE', { detail: `--via ${via}`, hint: 'Use --via pcp, natpmp or upnp.' });
+    }
     const inputs = await doctorInputs(source, options, env, true);
     const keep = options.keep === true;
     const result = await runExpose(
@@ -119,7 +124,8 @@ export const exposeCommand: CommandSpec = {
         signal,
         keep,
         ...(options.firewall === 'nftables' ? { firewall: 'nftables' as const } : {}),
-        lifetimeSeconds: Math.max(120, positiveInteger(options.lease, '--lease', 7200, 604_800)),
+        lifetimeSeconds: Math.max(2, positiveInteger(options.lease, '--lease', 7200, 604_800)),
+        ...(via ? { via } : {}),
         verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
         onStatus: (status) => {
           if (output.json) output.jsonLine(status);

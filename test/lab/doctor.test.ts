@@ -1,0 +1,239 @@
+/**
+ * The doctor and expose, end to end in the lab: expose makes 7001 reachable and proves it; each
+ * of seed 000's causes, carrier NAT and a router that refuses mapping makes `porthole doctor`
+ * exit 1 with exactly that cause failing (and the outside-in finding explained by it); expose
+ * --keep survives a router restart and lease expiries and removes what it made on Ctrl-C.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Lab } from '../../lab/lab.js';
+import { PLAN } from '../../lab/topology.js';
+import { sleep } from '../../src/deadline/index.js';
+import { connect, labSkip, listen, porthole, startServe, useLab } from './support.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const CHECKER = `http://${PLAN.internetHost}:8080`;
+const COMMON = ['--checker', CHECKER, '--stun', PLAN.internetHost];
+
+interface Report {
+  reachable: boolean;
+  publicAddress: string | null;
+  findings: { id: string; status: string; cause: string | null; fix: string | null; summary: string; ms: number }[];
+}
+
+async function serveChecker(lab: Lab): Promise<void> {
+  await startServe(lab, 'checker', [
+    '--listen',
+    `${PLAN.internetHost}:8080`,
+    '--allow-targets',
+    PLAN.internetSubnet,
+    '--data',
+    `${lab.state.dir}/checker-data`,
+    '--log-level',
+    'silent',
+  ]);
+}
+
+async function doctor(
+  lab: Lab,
+  extra: string[] = [],
+): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const run = await porthole(lab, 'lan', ['doctor', '7001', ...COMMON, ...extra, '--json'], 60_000);
+  return { code: run.code, report: JSON.parse(run.stdout) as Report, stderr: run.stderr };
+}
+
+/** The failing findings as `id=cause`, sorted. */
+function failing(report: Report): string[] {
+  return report.findings
+    .filter((f) => f.status === 'fail')
+    .map((f) => `${f.id}=${f.cause}`)
+    .sort();
+}
+
+function stopServer(lab: Lab, pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+  void lab;
+}
+
+describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () => {
+  const env = useLab({ topology: 'home' });
+  let server = 0;
+  before(async () => serveChecker(env.lab));
+  after(() => stopServer(env.lab, server));
+
+  it('nothing listening: only the listener fails; porthole answers on the port itself and proves the path', async () => {
+    const { lab } = env;
+    const mapped = await porthole(lab, 'lan', ['map', '7001', '--json']);
+    assert.equal(mapped.code, 0, mapped.stderr);
+    const { code, report } = await doctor(lab);
+    assert.equal(code, 1);
+    assert.deepEqual(failing(report), ['listener:7001/tcp=not-listening']);
+    const outside = report.findings.find((f) => f.id === 'outside-in:7001/tcp');
+    assert.equal(outside?.status, 'ok');
+    assert.match(outside?.summary ?? '', /porthole's own listener .* with proof/);
+    assert.match(report.findings.find((f) => f.id === 'listener:7001/tcp')?.fix ?? '', /Start the server/);
+    assert.equal((await porthole(lab, 'lan', ['unmap', '7001'])).code, 0);
+  });
+
+  it('expose 7001 with the server running: reachable, verified from outside, the public address given', async () => {
+    const { lab } = env;
+    server = lab.startBackground('lan', 'server-7001', 'socat', [
+      'TCP-LISTEN:7001,fork,reuseaddr',
+      'SYSTEM:echo media-server',
+    ]);
+    await sleep(300);
+    const run = await porthole(lab, 'lan', ['expose', '7001', ...COMMON, '--json'], 60_000);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const result = JSON.parse(run.stdout) as Report & { mappings: { externalPort: number; internalAddress: string }[] };
+    assert.equal(result.reachable, true);
+    assert.equal(result.publicAddress, lab.addresses.publicIp);
+    assert.deepEqual(
+      result.mappings.map((m) => [m.externalPort, m.internalAddress]),
+      [[7001, lab.addresses.lan]],
+    );
+    assert.deepEqual(failing(result), []);
+    assert.equal(result.findings.find((f) => f.id === 'outside-in:7001/tcp')?.status, 'ok');
+    const seen = await connect(lab, 'internet', lab.addresses.publicIp, 7001);
+    assert.equal(seen.data, 'media-server', 'the internet reaches the real server');
+    const human = await porthole(lab, 'lan', ['doctor', '7001', ...COMMON]);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /✔ outside-in:7001\/tcp/);
+    assert.match(human.stdout, /Reachable at 203\.0\.113\.1/);
+  });
+
+  it('host firewall dropping 7001: the firewall finding fails with the rule and the fix', async () => {
+    const { lab } = env;
+    const drop =
+      'table inet hostfw { chain input { type filter hook input priority 0; policy accept; tcp dport 7001 drop; }; }';
+    const applied = await lab.exec('lan', 'nft', ['-f', '-'], { input: drop });
+    assert.equal(applied.code, 0, applied.stderr);
+    try {
+      const { code, report } = await doctor(lab);
+      assert.equal(code, 1);
+      assert.deepEqual(failing(report), ['firewall:7001/tcp=host-firewall', 'outside-in:7001/tcp=host-firewall']);
+      assert.match(
+        report.findings.find((f) => f.id === 'firewall:7001/tcp')?.fix ?? '',
+        /porthole firewall 7001 --target nftables --apply/,
+      );
+    } finally {
+      await lab.exec('lan', 'nft', ['delete', 'table', 'inet', 'hostfw']);
+    }
+  });
+
+  it('a mapping to the wrong internal port: the mapping finding names both ports and the fix', async () => {
+    const { lab } = env;
+    assert.equal((await porthole(lab, 'lan', ['unmap', '7001'])).code, 0);
+    const wrong = await lab.exec('lan', 'upnpc', [
+      '-u',
+      lab.addresses.igdDescriptionUrl,
+      '-a',
+      lab.addresses.lan,
+      '7002',
+      '7001',
+      'tcp',
+    ]);
+    assert.equal(wrong.code, 0, wrong.stdout + wrong.stderr);
+    try {
+      const { code, report } = await doctor(lab);
+      assert.equal(code, 1);
+      assert.deepEqual(failing(report), [
+        'mapping:7001/tcp=mapping-wrong-port',
+        'outside-in:7001/tcp=mapping-wrong-port',
+      ]);
+      const fix = report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix ?? '';
+      assert.match(fix, /internal IP 192\.168\.77\.10, internal port 7001, protocol TCP/);
+      assert.match(fix, /now goes to internal port 7002/);
+    } finally {
+      await lab.exec('lan', 'upnpc', ['-u', lab.addresses.igdDescriptionUrl, '-d', '7001', 'tcp']);
+    }
+  });
+
+  it('expose --keep survives lease expiries and a router restart, and Ctrl-C removes its mappings and firewall rules', async () => {
+    const { lab } = env;
+    const pid = lab.startBackground('lan', 'expose-keep', process.execPath, [
+      '--import',
+      'tsx',
+      CLI,
+      'expose',
+      '7001',
+      ...COMMON,
+      '--keep',
+      '--json',
+      '--via',
+      'natpmp',
+      '--lease',
+      '6',
+      '--interval',
+      '5',
+      '--firewall',
+      'nftables',
+    ]);
+    const reachable = async (want: boolean, seconds: number) => {
+      for (let i = 0; i < seconds * 2; i++) {
+        if (((await connect(lab, 'internet', lab.addresses.publicIp, 7001, 1)).outcome === 'connected') === want)
+          return true;
+        await sleep(500);
+      }
+      return false;
+    };
+    assert.ok(await reachable(true, 15), `exposed:\n${lab.log('expose-keep')}`);
+    const ruleset = async () => (await lab.exec('lan', 'nft', ['list', 'tables'])).stdout;
+    assert.match(await ruleset(), /porthole/, 'the host firewall table is in place');
+    // Two 6 s leases pass: renewals keep it.
+    await sleep(13_000);
+    assert.ok(await reachable(true, 2), `kept across lease expiries:\n${lab.log('expose-keep')}`);
+    await lab.restartRouterDaemon();
+    assert.ok(await reachable(true, 8), `re-made after the router restart:\n${lab.log('expose-keep')}`);
+    assert.match(lab.log('expose-keep'), /"kind":"(router-restarted|remade)"/);
+    assert.match(lab.log('expose-keep'), /"kind":"verified","reachable":true/);
+    process.kill(pid, 'SIGINT');
+    assert.ok(await reachable(false, 8), `removed on Ctrl-C:\n${lab.log('expose-keep')}`);
+    for (let i = 0; i < 20 && /porthole/.test(await ruleset()); i++) await sleep(250);
+    assert.doesNotMatch(await ruleset(), /porthole/, 'the host firewall rules are gone');
+    const router = await lab.exec('router', 'nft', ['list', 'ruleset']);
+    assert.doesNotMatch(router.stdout, /dport 7001/, "no mapping left in the router's ruleset");
+  });
+});
+
+describe('lab: doctor with a router that refuses mapping', { skip: labSkip() }, () => {
+  const env = useLab({ topology: 'home', upnp: false, natpmp: false });
+  before(async () => {
+    await serveChecker(env.lab);
+    await listen(env.lab, 'lan', 7001, 'media-server');
+  });
+
+  it('no UPnP, NAT-PMP or PCP and no manual forward: the mapping finding says so and gives the router setting', async () => {
+    const { code, report } = await doctor(env.lab);
+    assert.equal(code, 1);
+    assert.deepEqual(failing(report), [
+      'mapping:7001/tcp=router-refuses-mapping',
+      'outside-in:7001/tcp=router-refuses-mapping',
+    ]);
+    assert.equal(report.findings.find((f) => f.id === 'gateway')?.status, 'warn');
+    assert.match(
+      report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix ?? '',
+      /forward external port 7001\/TCP to internal IP 192\.168\.77\.10, internal port 7001, protocol TCP/,
+    );
+  });
+});
+
+describe('lab: doctor behind carrier-grade NAT', { skip: labSkip() }, () => {
+  const env = useLab({ topology: 'cgnat' });
+  before(async () => {
+    await serveChecker(env.lab);
+    await listen(env.lab, 'lan', 7001, 'media-server');
+  });
+
+  it('the NAT finding names carrier-grade NAT; the mapping is not blamed', async () => {
+    const { code, report } = await doctor(env.lab);
+    assert.equal(code, 1);
+    assert.deepEqual(failing(report), ['nat=cgnat', 'outside-in:7001/tcp=cgnat']);
+    assert.equal(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.status, 'warn');
+    assert.match(report.findings.find((f) => f.id === 'nat')?.fix ?? '', /public IPv4 address/);
+  });
+});
