@@ -453,7 +453,13 @@ export function judge(facts: Facts, source: string): DoctorReport {
   const cgnat = nat.cause === 'cgnat';
   const probed = facts.ports.map((p) => p.outside).find((step) => step.ok === true);
   const publicIp =
-    facts.nat.ok === true ? facts.nat.value.publicIp : probed?.ok === true ? probed.value.target : undefined;
+    facts.nat.ok === true
+      ? facts.nat.value.publicIp
+      : probed?.ok === true
+        ? probed.value.target
+        : facts.gateway.ok === true
+          ? facts.gateway.value.externalIp
+          : undefined;
   const findings: Finding[] = [gatewayFinding(facts), nat];
   let reachable = facts.ports.length > 0;
   for (const p of facts.ports) {

@@ -1,0 +1,203 @@
+/**
+ * The doctor's judgement, purely: facts in, findings out. Each cause is produced by its own
+ * facts, the outside-in failure names the finding that explains it, and nothing else fails.
+ * Also the /proc/net parser the listener check reads.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Facts, PortFacts, Step } from '../../src/doctor/facts.js';
+import { judge } from '../../src/doctor/judge.js';
+import { decodeProcAddress, parseProcNet } from '../../src/doctor/listeners.js';
+
+const ok = <T>(value: T): Step<T> => ({ ok: true, value, ms: 1 });
+const LAN = '192.168.1.10';
+
+function port(overrides: Partial<PortFacts> = {}): PortFacts {
+  return {
+    entry: 'web',
+    protocol: 'tcp',
+    port: 7001,
+    listeners: ok([{ protocol: 'tcp', address: '0.0.0.0', port: 7001, inode: 1, process: { pid: 9, name: 'server' } }]),
+    firewall: ok({
+      verdict: 'accept',
+      decidedBy: undefined,
+      certain: true,
+      uncertainRules: [],
+      trail: [],
+      protocol: 'tcp',
+      port: 7001,
+      packet: 'inbound tcp/7001',
+      sources: [],
+    }),
+    outside: ok({
+      externalPort: 7001,
+      target: '198.51.100.7',
+      ownListener: false,
+      result: { port: 7001, protocol: 'tcp', state: 'open', reason: 'syn-ack', ms: 1, verified: null },
+    }),
+    hairpin: { ok: 'skipped', why: 'test', ms: 0 },
+    ...overrides,
+  };
+}
+
+function facts(overrides: Partial<Facts> = {}, portOverrides: Partial<PortFacts> = {}): Facts {
+  return {
+    manifest: '7001',
+    ports: [port(portOverrides)],
+    gateway: ok({
+      address: '192.168.1.1',
+      interface: 'eth0',
+      internalAddress: LAN,
+      protocols: ['upnp'],
+      externalIp: '198.51.100.7',
+      ms: 1,
+      warnings: [],
+    }),
+    mappings: ok([
+      {
+        protocol: 'tcp',
+        externalPort: 7001,
+        internalAddress: LAN,
+        internalPort: 7001,
+        description: '',
+        lifetime: 0,
+        enabled: true,
+        source: 'router',
+      },
+    ]),
+    nat: { ok: 'skipped', why: 'test', ms: 0 },
+    name: { ok: 'skipped', why: 'test', ms: 0 },
+    egress: { ok: 'skipped', why: 'test', ms: 0 },
+    checker: 'http://checker.test',
+    ...overrides,
+  };
+}
+
+const failing = (report: ReturnType<typeof judge>) =>
+  report.findings
+    .filter((f) => f.status === 'fail')
+    .map((f) => `${f.id}=${f.cause}`)
+    .sort();
+
+describe('doctor judgement', () => {
+  it('all well: reachable, nothing fails, the public address from the outside-in probe', () => {
+    const report = judge(facts(), '7001');
+    assert.equal(report.reachable, true);
+    assert.deepEqual(failing(report), []);
+    assert.equal(report.publicAddress, '198.51.100.7');
+  });
+
+  it('a server on loopback only is its own cause', () => {
+    const report = judge(
+      facts({}, { listeners: ok([{ protocol: 'tcp', address: '127.0.0.1', port: 7001, inode: 1 }]) }),
+      '7001',
+    );
+    assert.deepEqual(failing(report), ['listener:7001/tcp=listens-on-loopback']);
+    assert.equal(report.reachable, false);
+  });
+
+  it('a mapping to another host names that host and the router setting', () => {
+    const report = judge(
+      facts(
+        {
+          mappings: ok([
+            {
+              protocol: 'tcp',
+              externalPort: 7001,
+              internalAddress: '192.168.1.99',
+              internalPort: 7001,
+              description: '',
+              lifetime: 0,
+              enabled: true,
+              source: 'router',
+            },
+          ]),
+        },
+        {
+          outside: ok({
+            externalPort: 7001,
+            target: '198.51.100.7',
+            ownListener: false,
+            result: { port: 7001, protocol: 'tcp', state: 'closed', reason: 'conn-refused', ms: 1, verified: null },
+          }),
+        },
+      ),
+      '7001',
+    );
+    assert.deepEqual(failing(report), [
+      'mapping:7001/tcp=mapping-wrong-host',
+      'outside-in:7001/tcp=mapping-wrong-host',
+    ]);
+    assert.match(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix ?? '', /It now goes to 192\.168\.1\.99/);
+  });
+
+  it('a forward the router does not list counts once the outside-in check reached this host', () => {
+    const report = judge(
+      facts({
+        mappings: ok([]),
+        gateway: ok({
+          address: '192.168.1.1',
+          interface: 'eth0',
+          internalAddress: LAN,
+          protocols: [],
+          externalIp: undefined,
+          ms: 1,
+          warnings: [],
+        }),
+      }),
+      '7001',
+    );
+    assert.equal(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.status, 'ok');
+    assert.equal(report.reachable, true);
+  });
+
+  it('every hop right but filtered from outside: something upstream, with a concrete next step', () => {
+    const report = judge(
+      facts(
+        {},
+        {
+          outside: ok({
+            externalPort: 7001,
+            target: '198.51.100.7',
+            ownListener: false,
+            result: { port: 7001, protocol: 'tcp', state: 'filtered', reason: 'no-response', ms: 1500, verified: null },
+          }),
+        },
+      ),
+      '7001',
+    );
+    assert.deepEqual(failing(report), ['outside-in:7001/tcp=upstream-filter']);
+    assert.match(report.findings.find((f) => f.cause === 'upstream-filter')?.fix ?? '', /--external 17001/);
+  });
+
+  it('a DNS name pointing elsewhere fails with the record to set; without a checker nothing is claimed reachable', () => {
+    const report = judge(
+      facts(
+        { name: ok({ name: 'media.example.net', addresses: ['192.0.2.50'], ms: 2 }) },
+        { outside: { ok: 'skipped', why: 'no checker', ms: 0 } },
+      ),
+      '7001',
+    );
+    assert.deepEqual(failing(report), ['dns=dns-mismatch']);
+    assert.equal(report.reachable, false);
+    assert.equal(report.findings.find((f) => f.id === 'outside-in:7001/tcp')?.status, 'skip');
+  });
+});
+
+describe('/proc/net parsing', () => {
+  it('finds LISTEN sockets on a port and decodes their addresses', () => {
+    const text = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 00000000:1B59 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0',
+      '   1: 0100007F:1B5A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4243 1 0 100 0 0 10 0',
+      '   2: 0A4DA8C0:1B59 0100A8C0:D431 01 00000000:00000000 00:00000000 00000000     0        0 4244 1 0 100 0 0 10 0',
+    ].join('\n');
+    assert.deepEqual(parseProcNet(text, 'tcp', 7001), [
+      { protocol: 'tcp', address: '0.0.0.0', port: 7001, inode: 4242 },
+    ]);
+    assert.deepEqual(parseProcNet(text, 'tcp', 7002), [
+      { protocol: 'tcp', address: '127.0.0.1', port: 7002, inode: 4243 },
+    ]);
+    assert.equal(decodeProcAddress('00000000000000000000000001000000'), '::1');
+  });
+});
