@@ -6,11 +6,18 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchChecker } from './checker.js';
+import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
 
-const sections = [await benchChecker(), await benchEgress(), await benchGateway(), await benchNat()];
+const sections = [
+  await benchChecker(),
+  await benchEgress(),
+  await benchGateway(),
+  await benchNat(),
+  await benchDoctor(),
+];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [
   '# Benchmarks',
