@@ -313,25 +313,13 @@ async function gatherEgress(options: DoctorOptions): Promise<Facts['egress']> {
   const outbound = options.manifest.entries.filter((entry) => entry.direction === 'outbound');
   if (outbound.length === 0) return skipped('the manifest names no outbound needs');
   return step(async () => {
-    const { needsService, planForManifest } = await import('../egress/plan.js');
+    const { egressServiceOf, needsService, planForManifest } = await import('../egress/plan.js');
     const { sweepEgress } = await import('../egress/sweep.js');
-    let service:
-      | (import('../egress/plan.js').EgressService & { publicKey?: import('node:crypto').KeyObject })
-      | undefined;
-    if (needsService(outbound) && options.checker) {
-      const { requestEgressInfo } = await import('../checker/client.js');
-      const { parsePortSpec } = await import('../net/portSpec.js');
-      const { createPublicKey } = await import('node:crypto');
-      const info = await requestEgressInfo(options.checker, options).catch(() => undefined);
-      if (info) {
-        service = {
-          host: info.address,
-          tcp: info.tcp ? parsePortSpec(info.tcp) : [],
-          udp: info.udp ? parsePortSpec(info.udp) : [],
-          publicKey: createPublicKey({ key: Buffer.from(info.publicKey, 'base64'), format: 'der', type: 'spki' }),
-        };
-      }
-    }
+    // Entries without hosts need the checker's listener; without one they are left out.
+    const service =
+      needsService(outbound) && options.checker
+        ? await egressServiceOf(options.checker, options).catch(() => undefined)
+        : undefined;
     const plan = await planForManifest(outbound, service);
     const report = await sweepEgress(plan.targets, {
       ...(options.signal ? { signal: options.signal } : {}),

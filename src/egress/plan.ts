@@ -4,11 +4,15 @@
  * hosts against every address their names resolve to). Name resolution is a finding of its
  * own: an appliance whose pool names do not resolve fails however open the firewall is.
  */
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { requestEgressInfo } from '../checker/client.js';
+import type { AbortOptions } from '../deadline/index.js';
+import { PortholeError } from '../errors/index.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import { formatIp } from '../net/address.js';
-import { type PortEntry, type PortRange, portEntries } from '../net/portSpec.js';
+import { type PortEntry, type PortRange, parsePortSpec, portEntries } from '../net/portSpec.js';
 import type { EgressResult, SweepTarget } from './sweep.js';
 
 /** Longest a name may take to resolve. */
@@ -63,6 +67,27 @@ export interface EgressService {
   /** What it answers on; undefined when unknown (--target): every port is tried. */
   readonly tcp?: readonly PortRange[];
   readonly udp?: readonly PortRange[];
+  /** The key its answers are signed with; undefined when unknown (--target): the nonce is checked. */
+  readonly publicKey?: KeyObject;
+  /** The check service that described it (its origin). */
+  readonly checker?: string;
+}
+
+/** The checker's egress listener, as GET /v1/egress describes it. */
+export async function egressServiceOf(checker: URL, options: AbortOptions = {}): Promise<EgressService> {
+  const info = await requestEgressInfo(checker, options);
+  if (!isIP(info.address)) {
+    throw new PortholeError('E_CHECKER_REFUSED', {
+      detail: `${checker.origin} named egress address "${info.address}"`,
+    });
+  }
+  return {
+    host: info.address,
+    checker: checker.origin,
+    publicKey: createPublicKey({ key: Buffer.from(info.publicKey, 'base64'), format: 'der', type: 'spki' }),
+    tcp: info.tcp ? parsePortSpec(info.tcp) : [],
+    udp: info.udp ? parsePortSpec(info.udp) : [],
+  };
 }
 
 /** The targets of a run, and the ports that cannot be tested (with why). */

@@ -371,7 +371,7 @@ function runJobs(
   });
 }
 
-/** Sweeps every target's ports; results come back sorted by host, protocol and port. */
+/** Sweeps every target's ports; results come back in the order of the targets and their entries. */
 export async function sweepEgress(targets: readonly SweepTarget[], options: SweepOptions = {}): Promise<SweepReport> {
   throwIfAborted(options.signal);
   const initialTimeoutMs = options.initialTimeoutMs ?? SWEEP_DEFAULTS.initialTimeoutMs;
@@ -406,29 +406,17 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
     options.onProgress?.(done, total);
     await runJobs(silent, concurrency, timing, initialTimeoutMs, attempt(2), options.signal);
     throwIfAborted(options.signal);
-    const results = jobs
-      .map(({ target, entry, attempts, outcome }) => ({
-        host: target.host,
-        ...(target.name ? { name: target.name } : {}),
-        ...(target.entry ? { entry: target.entry } : {}),
-        port: entry.port,
-        protocol: entry.protocol,
-        state: outcome?.state ?? 'untested',
-        reason: outcome?.reason ?? 'not-run',
-        ms: outcome?.ms ?? 0,
-        attempts,
-      }))
-      .sort((a, b) =>
-        a.host !== b.host
-          ? (a.name ?? a.host) < (b.name ?? b.host)
-            ? -1
-            : 1
-          : a.protocol !== b.protocol
-            ? a.protocol < b.protocol
-              ? -1
-              : 1
-            : a.port - b.port,
-      );
+    const results = jobs.map(({ target, entry, attempts, outcome }) => ({
+      host: target.host,
+      ...(target.name ? { name: target.name } : {}),
+      ...(target.entry ? { entry: target.entry } : {}),
+      port: entry.port,
+      protocol: entry.protocol,
+      state: outcome?.state ?? 'untested',
+      reason: outcome?.reason ?? 'not-run',
+      ms: outcome?.ms ?? 0,
+      attempts,
+    }));
     // The sockets' garbage goes before the caller builds its report on top of it.
     collectGarbage();
     return { results, rttMs: timing.smoothedRttMs, timeoutMs: timing.timeoutMs(), retried: silent.length };

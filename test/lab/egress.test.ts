@@ -9,33 +9,18 @@ import { writeFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PLAN } from '../../lab/topology.js';
+import type { EgressReport } from '../../src/cli/commands/egress.js';
 import { labSkip, listen, nmapStates, porthole, startServe, useLab } from './support.js';
 
 const PAGE = fileURLToPath(new URL('./fixtures/pageEgress.ts', import.meta.url));
 const LISTENER = PLAN.internetAlt;
 const SERVICE = `http://${PLAN.internetHost}`;
 
-interface EgressJson {
-  target: string | null;
-  signed: boolean;
-  summary: { allowed: number; blocked: number; intercepted: number; untested: number };
-  results: {
-    host: string;
-    name?: string;
-    entry?: string;
-    port: number;
-    protocol: string;
-    state: string;
-    reason: string;
-  }[];
-  names: { name: string; addresses: string[]; error?: { code: string } }[];
+function parse(stdout: string): EgressReport {
+  return JSON.parse(stdout) as EgressReport;
 }
 
-function parse(stdout: string): EgressJson {
-  return JSON.parse(stdout) as EgressJson;
-}
-
-function portsIn(json: EgressJson, state: string, protocol = 'tcp'): number[] {
+function portsIn(json: EgressReport, state: string, protocol = 'tcp'): number[] {
   return json.results.filter((r) => r.state === state && r.protocol === protocol).map((r) => r.port);
 }
 

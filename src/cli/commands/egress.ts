@@ -3,8 +3,8 @@
  * outbound ports this network lets out, told apart from a middlebox that answers for every
  * port (the listener's answer carries our nonce, signed by the service's key).
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
+import type { EgressService, NameResolution } from '../../egress/plan.js';
+import type { EgressResult, EgressState } from '../../egress/sweep.js';
 import { PortholeError } from '../../errors/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
@@ -72,12 +72,13 @@ export const egressCommand: CommandSpec = {
       untested: count('untested'),
     };
     const required = new Set(manifest?.entries.filter((entry) => entry.required).map((entry) => entry.name));
-    const counts = (entry: string | undefined) => !manifest || entry === undefined || required.has(entry);
-    const failedNames = plan.names.filter((name) => name.error && counts(name.entry));
+    // With a manifest, only required entries decide the exit status.
+    const decides = (entry: string | undefined) => !manifest || entry === undefined || required.has(entry);
+    const failedNames = plan.names.filter((name) => name.error && decides(name.entry));
     const problem =
       failedNames.length > 0 ||
-      results.some((result) => (result.state === 'blocked' || result.state === 'intercepted') && counts(result.entry));
-    const json = {
+      results.some((result) => (result.state === 'blocked' || result.state === 'intercepted') && decides(result.entry));
+    const json: EgressReport = {
       target: service?.host ?? null,
       ...(service?.checker ? { checker: service.checker } : {}),
       signed: service?.publicKey !== undefined,
@@ -94,24 +95,14 @@ export const egressCommand: CommandSpec = {
   },
 };
 
-interface FoundService {
-  host: string;
-  checker?: string;
-  publicKey?: KeyObject;
-  tcp?: ReturnType<typeof import('../../net/portSpec.js').parsePortSpec>;
-  udp?: ReturnType<typeof import('../../net/portSpec.js').parsePortSpec>;
-}
-
 /** The listener to test against: the checker's (address, ports, key) or --target's address. */
 async function findService(
   options: Readonly<Record<string, unknown>>,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
-): Promise<FoundService> {
-  const { checkerUrl, requestEgressInfo } = await import('../../checker/client.js');
-  const { parsePortSpec } = await import('../../net/portSpec.js');
+): Promise<EgressService> {
+  const { egressServiceOf, resolveName } = await import('../../egress/plan.js');
   if (typeof options.target === 'string') {
-    const { resolveName } = await import('../../egress/plan.js');
     const resolved = await resolveName(options.target);
     const host = resolved.addresses[0];
     if (!host) {
@@ -123,20 +114,8 @@ async function findService(
     return { host };
   }
   if (options.checker === undefined && !env.PORTHOLE_CHECKER) throw new PortholeError('E_NO_EGRESS_TARGET');
-  const checker = checkerUrl(options.checker, env);
-  const info = await requestEgressInfo(checker, { signal });
-  if (!isIP(info.address)) {
-    throw new PortholeError('E_CHECKER_REFUSED', {
-      detail: `${checker.origin} named egress address "${info.address}"`,
-    });
-  }
-  return {
-    host: info.address,
-    checker: checker.origin,
-    publicKey: createPublicKey({ key: Buffer.from(info.publicKey, 'base64'), format: 'der', type: 'spki' }),
-    tcp: info.tcp ? parsePortSpec(info.tcp) : [],
-    udp: info.udp ? parsePortSpec(info.udp) : [],
-  };
+  const { checkerUrl } = await import('../../checker/client.js');
+  return egressServiceOf(checkerUrl(options.checker, env), { signal });
 }
 
 function progressBar(done: number, total: number): string {
@@ -159,31 +138,24 @@ function compress(ports: readonly number[], limit = 12): string {
     : ranges.join(', ');
 }
 
-type Json = {
-  target: string | null;
-  checker?: string;
-  signed: boolean;
-  manifest?: string;
-  summary: Record<string, number>;
-  results: readonly {
-    host: string;
-    name?: string;
-    entry?: string;
-    port: number;
-    protocol: string;
-    state: string;
-    reason: string;
-  }[];
-  names: readonly { name: string; addresses: readonly string[]; error?: { message: string } }[];
-  rttMs: number | null;
-  timeoutMs: number;
-  retried: number;
-  ms: number;
-};
+/** The JSON document of `porthole egress` (docs/cli.md). */
+export interface EgressReport {
+  readonly target: string | null;
+  readonly checker?: string;
+  readonly signed: boolean;
+  readonly manifest?: string;
+  readonly summary: Readonly<Record<EgressState, number>>;
+  readonly results: readonly EgressResult[];
+  readonly names: readonly NameResolution[];
+  readonly rttMs: number | null;
+  readonly timeoutMs: number;
+  readonly retried: number;
+  readonly ms: number;
+}
 
 const STATE_STYLE = { allowed: 'green', blocked: 'red', intercepted: 'yellow', untested: 'dim' } as const;
 
-function humanReport(output: Output, json: Json): string {
+function humanReport(output: Output, json: EgressReport): string {
   const lines: string[] = [];
   const via = json.checker ? `${json.checker}'s egress listener at ${json.target}` : json.target;
   lines.push(
