@@ -4,9 +4,11 @@
  * answerers. The redirect ruleset is checked as text here and applied in the lab tests.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   decodeEgressUdpHello,
   EGRESS_UDP_HELLO_SIZE,
@@ -198,6 +200,27 @@ describe('egress listener and sweep on loopback', () => {
         [81, 'tcp', 'not-served'],
         [53, 'udp', 'not-served'],
       ],
+    );
+  });
+
+  it('a descriptor limit below the concurrency slows the sweep down instead of failing ports', async (t) => {
+    // prlimit gives the sweep ~40 free descriptors for 200 attempts at once: connect() hits EMFILE.
+    const bin = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+    const args = ['--nofile=64:64', process.execPath, bin, 'egress', '--target', '127.0.0.1', '--ports', '40000-40300'];
+    const run = spawnSync('prlimit', [...args, '--concurrency', '200', '--json'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (run.error) {
+      t.skip(`prlimit is not available: ${run.error.message}`);
+      return;
+    }
+    const report = JSON.parse(run.stdout) as { results: { state: string; reason: string }[] };
+    assert.equal(report.results.length, 301);
+    assert.deepEqual(
+      report.results.filter((r) => r.state === 'untested' || r.reason === 'emfile'),
+      [],
+      'every port got a verdict',
     );
   });
 
