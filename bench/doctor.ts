@@ -22,22 +22,25 @@ export async function benchDoctor(): Promise<string> {
   }
   try {
     const state = { XDG_STATE_HOME: `${lab.state.dir}/state` };
-    lab.startBackground('internet', 'checker', process.execPath, [
-      BIN,
-      'serve',
-      '--listen',
-      `${PLAN.internetHost}:8080`,
-      '--allow-targets',
-      PLAN.internetSubnet,
-      '--data',
-      `${lab.state.dir}/checker-data`,
-      '--log-level',
-      'silent',
-    ]);
+    await lab.startBackgroundUntil(
+      'internet',
+      'checker',
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        '--listen',
+        `${PLAN.internetHost}:8080`,
+        '--allow-targets',
+        PLAN.internetSubnet,
+        '--data',
+        `${lab.state.dir}/checker-data`,
+        '--log-level',
+        'silent',
+      ],
+      'listening on',
+    );
     lab.startBackground('lan', 'server', 'socat', ['TCP-LISTEN:7001,fork,reuseaddr', 'SYSTEM:echo media-server']);
-    for (let i = 0; i < 100 && !lab.log('checker').includes('listening on'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     await lab.exec('lan', process.execPath, [BIN, 'map', '7001'], { env: state });
     const args = [
       BIN,

@@ -25,23 +25,26 @@ export async function benchEgress(): Promise<string> {
     return `${title}\n\nNot measured: ${(error as Error).message}`;
   }
   try {
-    lab.startBackground('internet', 'checker', process.execPath, [
-      BIN,
-      'serve',
-      '--listen',
-      `${PLAN.internetHost}:80`,
-      '--egress-address',
-      PLAN.internetAlt,
-      '--egress-ports',
-      '1-65535',
-      '--data',
-      `${lab.state.dir}/checker-data`,
-      '--log-level',
-      'silent',
-    ]);
-    for (let i = 0; i < 100 && !lab.log('checker').includes('listening on'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await lab.startBackgroundUntil(
+      'internet',
+      'checker',
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        '--listen',
+        `${PLAN.internetHost}:80`,
+        '--egress-address',
+        PLAN.internetAlt,
+        '--egress-ports',
+        '1-65535',
+        '--data',
+        `${lab.state.dir}/checker-data`,
+        '--log-level',
+        'silent',
+      ],
+      'listening on',
+    );
     const ours = await lab.exec(
       'lan',
       TIME,

@@ -104,6 +104,25 @@ export class Lab {
     return child.pid;
   }
 
+  /**
+   * Starts a background program and waits (bounded: 10 s) until its log says `ready`; throws
+   * with the log when it does not.
+   */
+  async startBackgroundUntil(
+    host: HostName,
+    name: string,
+    command: string,
+    args: readonly string[],
+    ready: string,
+  ): Promise<number> {
+    const pid = this.startBackground(host, name, command, args);
+    for (let i = 0; i < 100; i++) {
+      if (this.log(name).includes(ready)) return pid;
+      await sleep(100);
+    }
+    throw new PortholeError('E_LAB_DAEMON', { detail: `${name} did not say "${ready}":\n${this.log(name)}` });
+  }
+
   /** Path of a daemon's log file. */
   logPath(name: string): string {
     return join(this.state.dir, `${name}.log`);

@@ -27,6 +27,11 @@ export function checkerUrl(option: unknown, env: NodeJS.ProcessEnv): URL {
   }
 }
 
+/** The checker URL when one is named (--checker or $PORTHOLE_CHECKER), else undefined: for commands where it is optional. */
+export function optionalCheckerUrl(option: unknown, env: NodeJS.ProcessEnv): URL | undefined {
+  return typeof option === 'string' || env.PORTHOLE_CHECKER ? checkerUrl(option, env) : undefined;
+}
+
 async function call<T>(url: URL, init: RequestInit, options: AbortOptions): Promise<T> {
   const signal = withDeadline(options.signal, CHECK_DEADLINE_MS, `request to ${url.origin}`);
   let response: Response;

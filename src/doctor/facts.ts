@@ -26,6 +26,11 @@ export type Step<T> =
   | { readonly ok: false; readonly error: { readonly code: string; readonly message: string }; readonly ms: number }
   | { readonly ok: 'skipped'; readonly why: string; readonly ms: 0 };
 
+/** A mapping as the router lists it or porthole recorded it, and which of the two said so. */
+export interface SeenMapping extends MappingEntry {
+  readonly source: string;
+}
+
 /** The outside-in probe of one port. */
 export interface OutsideValue {
   readonly externalPort: number;
@@ -55,7 +60,7 @@ export interface Facts {
   readonly ports: PortFacts[];
   readonly gateway: Step<GatewayInfo>;
   /** The mappings the router lists (UPnP) plus those porthole recorded making. */
-  readonly mappings: Step<readonly (MappingEntry & { readonly source: string })[]>;
+  readonly mappings: Step<readonly SeenMapping[]>;
   readonly nat: Step<NatDiagnosis>;
   readonly name: Step<NameResolution>;
   readonly egress: Step<{ readonly results: readonly EgressResult[]; readonly names: readonly NameResolution[] }>;
@@ -115,7 +120,7 @@ async function gatherMappings(
   gateway: GatewayInfo,
   statePath: string | undefined,
   options: AbortOptions,
-): Promise<(MappingEntry & { source: string })[]> {
+): Promise<SeenMapping[]> {
   const { clientFor, readMappingState } = await import('../gateway/index.js');
   const listed = (await clientFor(gateway, 'upnp')?.list(options)) ?? [];
   const recorded = statePath
@@ -141,7 +146,7 @@ async function gatherMappings(
 
 /** The external port a mapping for this host's port uses (the port itself when none is known). */
 function externalPortOf(
-  mappings: Step<readonly (MappingEntry & { source: string })[]>,
+  mappings: Step<readonly SeenMapping[]>,
   lanAddress: string | undefined,
   protocol: Transport,
   port: number,
@@ -174,7 +179,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
   const mappingsP = gatewayP.then((gateway) =>
     gateway.ok === true
       ? step(() => gatherMappings(gateway.value, options.statePath, { signal }))
-      : Promise.resolve(skipped<(MappingEntry & { source: string })[]>('no gateway')),
+      : Promise.resolve(skipped<SeenMapping[]>('no gateway')),
   );
   const natP =
     options.stun || options.checker

@@ -5,7 +5,7 @@
  * firewall, the forward wrong or missing) plus carrier NAT and a router that refuses mapping
  * each have their own cause; the outside-in finding names the one that explains it.
  */
-import type { Facts, PortFacts, Step } from './facts.js';
+import type { Facts, PortFacts, SeenMapping, Step } from './facts.js';
 
 /** A finding's status, per the contract. */
 export type FindingStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -57,11 +57,11 @@ function finding(
   return { id, status, summary, evidence, fix: extra.fix ?? null, cause: extra.cause ?? null, ms };
 }
 
-function notRun(id: string, step: Step<unknown>, what: string): Finding | undefined {
-  if (step.ok === 'skipped') return finding(id, 'skip', `${what}: not checked (${step.why})`, [], 0);
-  if (step.ok === false)
-    return finding(id, 'warn', `${what}: could not check (${step.error.message})`, [step.error.code], step.ms);
-  return undefined;
+/** The finding for a step that did not give a value: skipped (and why), or failed to check. */
+function notRun(id: string, step: Exclude<Step<unknown>, { ok: true }>, what: string): Finding {
+  return step.ok === 'skipped'
+    ? finding(id, 'skip', `${what}: not checked (${step.why})`, [], 0)
+    : finding(id, 'warn', `${what}: could not check (${step.error.message})`, [step.error.code], step.ms);
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
@@ -70,8 +70,7 @@ const upper = (p: PortFacts) => p.protocol.toUpperCase();
 
 function listenerFinding(p: PortFacts): Finding {
   const id = `listener:${label(p)}`;
-  const skippedFinding = notRun(id, p.listeners, `listener on ${label(p)}`);
-  if (skippedFinding || p.listeners.ok !== true) return skippedFinding as Finding;
+  if (p.listeners.ok !== true) return notRun(id, p.listeners, `listener on ${label(p)}`);
   const sockets = p.listeners.value;
   if (sockets === undefined) {
     return finding(id, 'skip', `listener on ${label(p)}: this system does not show its sockets`, [], p.listeners.ms);
@@ -117,8 +116,7 @@ function listenerFinding(p: PortFacts): Finding {
 
 function firewallFinding(p: PortFacts, source: string): Finding {
   const id = `firewall:${label(p)}`;
-  const skippedFinding = notRun(id, p.firewall, `host firewall for ${label(p)}`);
-  if (skippedFinding || p.firewall.ok !== true) return skippedFinding as Finding;
+  if (p.firewall.ok !== true) return notRun(id, p.firewall, `host firewall for ${label(p)}`);
   const answer = p.firewall.value;
   const evidence = [
     `packet: ${answer.packet}`,
@@ -148,8 +146,6 @@ function firewallFinding(p: PortFacts, source: string): Finding {
   );
 }
 
-type MappingList = Facts['mappings'] extends Step<infer T> ? T : never;
-
 function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgnat: boolean): Finding {
   const id = `mapping:${label(p)}`;
   const where = lan ?? 'this host';
@@ -163,12 +159,10 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       facts.mappings.ms,
     );
   }
-  if (facts.gateway.ok !== true) {
-    return notRun(id, facts.gateway, `router mapping for ${label(p)}`) as Finding;
-  }
+  if (facts.gateway.ok !== true) return notRun(id, facts.gateway, `router mapping for ${label(p)}`);
   const gateway = facts.gateway.value;
-  const list: MappingList = facts.mappings.ok === true ? facts.mappings.value : [];
-  const describe = (m: MappingList[number]) =>
+  const list: readonly SeenMapping[] = facts.mappings.ok === true ? facts.mappings.value : [];
+  const describe = (m: SeenMapping) =>
     `${m.externalPort}/${m.protocol} → ${m.internalAddress}:${m.internalPort} (${m.source}${m.description ? `, "${m.description}"` : ''})`;
   const mine = list.find((m) => m.protocol === p.protocol && m.internalAddress === lan && m.internalPort === p.port);
   if (mine) return finding(id, 'ok', `the router maps ${describe(mine)}`, list.map(describe), facts.mappings.ms);
@@ -237,8 +231,7 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
 
 function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts): Finding {
   const id = `outside-in:${label(p)}`;
-  const skippedFinding = notRun(id, p.outside, `check from outside of ${label(p)}`);
-  if (skippedFinding || p.outside.ok !== true) return skippedFinding as Finding;
+  if (p.outside.ok !== true) return notRun(id, p.outside, `check from outside of ${label(p)}`);
   const { result, target, externalPort, ownListener } = p.outside.value;
   const at = `${target}:${externalPort}/${p.protocol}`;
   const evidence = [
@@ -324,8 +317,7 @@ function hairpinFinding(p: PortFacts): Finding | undefined {
 }
 
 function natFinding(facts: Facts): Finding {
-  const skippedFinding = notRun('nat', facts.nat, 'public address and NAT');
-  if (skippedFinding || facts.nat.ok !== true) return skippedFinding as Finding;
+  if (facts.nat.ok !== true) return notRun('nat', facts.nat, 'public address and NAT');
   const nat = facts.nat.value;
   const evidence = [...nat.sightings.map((s) => `${s.source}: ${s.address} (${s.detail})`), ...nat.evidence];
   if (nat.cgnat) {
@@ -351,8 +343,7 @@ function natFinding(facts: Facts): Finding {
 }
 
 function gatewayFinding(facts: Facts): Finding {
-  const skippedFinding = notRun('gateway', facts.gateway, 'router');
-  if (skippedFinding || facts.gateway.ok !== true) return skippedFinding as Finding;
+  if (facts.gateway.ok !== true) return notRun('gateway', facts.gateway, 'router');
   const gateway = facts.gateway.value;
   const evidence = [`router ${gateway.address} on ${gateway.interface}, this host ${gateway.internalAddress}`];
   if (gateway.protocols.length === 0) {
@@ -375,8 +366,7 @@ function gatewayFinding(facts: Facts): Finding {
 
 function nameFinding(facts: Facts, publicIp: string | undefined): Finding | undefined {
   if (facts.name.ok === 'skipped') return undefined;
-  const skippedFinding = notRun('dns', facts.name, 'DNS name');
-  if (skippedFinding || facts.name.ok !== true) return skippedFinding;
+  if (facts.name.ok !== true) return notRun('dns', facts.name, 'DNS name');
   const resolution = facts.name.value;
   if (resolution.error || resolution.addresses.length === 0) {
     return finding(
@@ -418,8 +408,7 @@ function nameFinding(facts: Facts, publicIp: string | undefined): Finding | unde
 
 function egressFinding(facts: Facts): Finding | undefined {
   if (facts.egress.ok === 'skipped') return undefined;
-  const skippedFinding = notRun('egress', facts.egress, 'outbound needs');
-  if (skippedFinding || facts.egress.ok !== true) return skippedFinding;
+  if (facts.egress.ok !== true) return notRun('egress', facts.egress, 'outbound needs');
   const { results, names } = facts.egress.value;
   const failedNames = names.filter((n) => n.error);
   const bad = results.filter((r) => r.state === 'blocked' || r.state === 'intercepted');

@@ -5,12 +5,12 @@
  * --keep survives a router restart and lease expiries and removes what it made on Ctrl-C.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, porthole, startServe, useLab } from './support.js';
+import { connect, labSkip, listen, porthole, startServe, useLab, waitForPublicPort } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
@@ -51,20 +51,10 @@ function failing(report: Report): string[] {
     .sort();
 }
 
-function stopServer(lab: Lab, pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Gone already.
-  }
-  void lab;
-}
-
 describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () => {
   const env = useLab({ topology: 'home' });
-  let server = 0;
+  // The server started below runs in the lab's namespace and goes with the lab.
   before(async () => serveChecker(env.lab));
-  after(() => stopServer(env.lab, server));
 
   it('nothing listening: only the listener fails; porthole answers on the port itself and proves the path', async () => {
     const { lab } = env;
@@ -82,10 +72,7 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
 
   it('expose 7001 with the server running: reachable, verified from outside, the public address given', async () => {
     const { lab } = env;
-    server = lab.startBackground('lan', 'server-7001', 'socat', [
-      'TCP-LISTEN:7001,fork,reuseaddr',
-      'SYSTEM:echo media-server',
-    ]);
+    lab.startBackground('lan', 'server-7001', 'socat', ['TCP-LISTEN:7001,fork,reuseaddr', 'SYSTEM:echo media-server']);
     await sleep(300);
     const run = await porthole(lab, 'lan', ['expose', '7001', ...COMMON, '--json'], 60_000);
     assert.equal(run.code, 0, run.stdout + run.stderr);
@@ -173,26 +160,21 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
       '--firewall',
       'nftables',
     ]);
-    const reachable = async (want: boolean, seconds: number) => {
-      for (let i = 0; i < seconds * 2; i++) {
-        if (((await connect(lab, 'internet', lab.addresses.publicIp, 7001, 1)).outcome === 'connected') === want)
-          return true;
-        await sleep(500);
-      }
-      return false;
-    };
-    assert.ok(await reachable(true, 15), `exposed:\n${lab.log('expose-keep')}`);
+    assert.ok(await waitForPublicPort(lab, 7001, true, 15), `exposed:\n${lab.log('expose-keep')}`);
     const ruleset = async () => (await lab.exec('lan', 'nft', ['list', 'tables'])).stdout;
     assert.match(await ruleset(), /porthole/, 'the host firewall table is in place');
     // Two 6 s leases pass: renewals keep it.
     await sleep(13_000);
-    assert.ok(await reachable(true, 2), `kept across lease expiries:\n${lab.log('expose-keep')}`);
+    assert.ok(await waitForPublicPort(lab, 7001, true, 2), `kept across lease expiries:\n${lab.log('expose-keep')}`);
     await lab.restartRouterDaemon();
-    assert.ok(await reachable(true, 8), `re-made after the router restart:\n${lab.log('expose-keep')}`);
+    assert.ok(
+      await waitForPublicPort(lab, 7001, true, 8),
+      `re-made after the router restart:\n${lab.log('expose-keep')}`,
+    );
     assert.match(lab.log('expose-keep'), /"kind":"(router-restarted|remade)"/);
     assert.match(lab.log('expose-keep'), /"kind":"verified","reachable":true/);
     process.kill(pid, 'SIGINT');
-    assert.ok(await reachable(false, 8), `removed on Ctrl-C:\n${lab.log('expose-keep')}`);
+    assert.ok(await waitForPublicPort(lab, 7001, false, 8), `removed on Ctrl-C:\n${lab.log('expose-keep')}`);
     for (let i = 0; i < 20 && /porthole/.test(await ruleset()); i++) await sleep(250);
     assert.doesNotMatch(await ruleset(), /porthole/, 'the host firewall rules are gone');
     const router = await lab.exec('router', 'nft', ['list', 'ruleset']);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, porthole, useLab } from './support.js';
+import { connect, labSkip, listen, porthole, useLab, waitForPublicPort } from './support.js';
 
 const SUITE = fileURLToPath(new URL('./fixtures/mappingCompliance.ts', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -107,15 +107,7 @@ describe('lab: router mapping on a home router with UPnP IGD, NAT-PMP and PCP', 
       'natpmp',
       '--keep',
     ]);
-    const reachable = async (want: boolean, seconds: number) => {
-      for (let i = 0; i < seconds * 2; i++) {
-        if (((await connect(lab, 'internet', lab.addresses.publicIp, 7001, 1)).outcome === 'connected') === want)
-          return true;
-        await sleep(500);
-      }
-      return false;
-    };
-    assert.ok(await reachable(true, 10), `mapped by the keeper:\n${lab.log('keeper')}`);
+    assert.ok(await waitForPublicPort(lab, 7001, true, 10), `mapped by the keeper:\n${lab.log('keeper')}`);
     await lab.restartRouterDaemon();
     assert.equal(
       (await connect(lab, 'internet', lab.addresses.publicIp, 7001, 1)).outcome,
@@ -123,10 +115,10 @@ describe('lab: router mapping on a home router with UPnP IGD, NAT-PMP and PCP', 
       'the restart lost the mapping',
     );
     // The renewal interval is half the 6 s lifetime: back within 3 s, plus slack for the probe.
-    assert.ok(await reachable(true, 6), `re-made after the restart:\n${lab.log('keeper')}`);
+    assert.ok(await waitForPublicPort(lab, 7001, true, 6), `re-made after the restart:\n${lab.log('keeper')}`);
     assert.match(lab.log('keeper'), /router-restarted|remade/);
     process.kill(pid, 'SIGINT');
-    assert.ok(await reachable(false, 6), `removed on Ctrl-C:\n${lab.log('keeper')}`);
+    assert.ok(await waitForPublicPort(lab, 7001, false, 6), `removed on Ctrl-C:\n${lab.log('keeper')}`);
     assert.match(lab.log('keeper'), /removed/);
     const listed = await lab.exec('lan', 'upnpc', ['-u', lab.addresses.igdDescriptionUrl, '-l']);
     assert.doesNotMatch(listed.stdout, /7001->192\.168\.77\.10:7001/);

@@ -127,6 +127,19 @@ export function natpmpcMap(lab: Lab, port: number, lifetimeSeconds = 60): Promis
   return lab.exec('lan', 'natpmpc', args, { timeoutMs: 15_000 });
 }
 
+/**
+ * Polls (every 500 ms, at most `seconds`) until a connection from the internet host to the
+ * lab's public address on `port` succeeds (`want` true) or stops succeeding (`want` false).
+ */
+export async function waitForPublicPort(lab: Lab, port: number, want: boolean, seconds: number): Promise<boolean> {
+  for (let i = 0; i < seconds * 2; i++) {
+    if (((await connect(lab, 'internet', lab.addresses.publicIp, port, 1)).outcome === 'connected') === want)
+      return true;
+    await sleep(500);
+  }
+  return false;
+}
+
 /** The source address the internet host sees for a connection from `host` (socat echoes it back). */
 export async function addressSeenFrom(lab: Lab, host: HostName): Promise<string> {
   const port = 8081;
@@ -147,10 +160,11 @@ export function porthole(lab: Lab, host: HostName, args: readonly string[], time
 
 /** Starts `porthole serve ARGS` in the internet namespace and waits until it says it listens (bounded: 10 s). */
 export async function startServe(lab: Lab, name: string, args: readonly string[]): Promise<void> {
-  lab.startBackground('internet', name, process.execPath, ['--import', 'tsx', CLI, 'serve', ...args]);
-  for (let i = 0; i < 100; i++) {
-    if (lab.log(name).includes('listening on')) return;
-    await sleep(100);
-  }
-  throw new Error(`porthole serve did not start:\n${lab.log(name)}`);
+  await lab.startBackgroundUntil(
+    'internet',
+    name,
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', ...args],
+    'listening on',
+  );
 }

@@ -2,7 +2,7 @@
  * `porthole doctor [FILE|PORTS]`: the whole diagnosis, hop by hop, with evidence and fixes;
  * exit 0 when reachable, 1 when not.
  */
-import type { DoctorReport } from '../../doctor/index.js';
+import type { DoctorOptions, DoctorReport } from '../../doctor/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
 
@@ -32,18 +32,16 @@ export async function doctorInputs(
   source: string | undefined,
   options: Readonly<Record<string, unknown>>,
   env: NodeJS.ProcessEnv,
-  expose: boolean,
-) {
+): Promise<Omit<DoctorOptions, 'signal'>> {
   const { loadManifestOrPorts } = await import('../../manifest/index.js');
-  const { manifestFromPorts } = await import('../../manifest/index.js');
-  const { checkerUrl } = await import('../../checker/client.js');
+  const { optionalCheckerUrl } = await import('../../checker/client.js');
   const { mappingStatePath } = await import('../../gateway/state.js');
   const { stunServer } = await import('./nat.js');
+  // Without FILE|PORTS the doctor still checks the router, the NAT and the DNS name.
   const manifest = source
     ? await loadManifestOrPorts(source, { expose: true })
-    : { ...manifestFromPorts('1', {}), entries: [] };
-  const checker =
-    typeof options.checker === 'string' || env.PORTHOLE_CHECKER ? checkerUrl(options.checker, env) : undefined;
+    : { name: 'no ports', description: undefined, entries: [], source: '<none>' };
+  const checker = optionalCheckerUrl(options.checker, env);
   const stun = typeof options.stun === 'string' ? await stunServer(options.stun) : undefined;
   return {
     manifest,
@@ -51,7 +49,6 @@ export async function doctorInputs(
     ...(checker ? { checker } : {}),
     ...(stun ? { stun } : {}),
     ...(typeof options.name === 'string' ? { name: options.name } : {}),
-    expose,
   };
 }
 
@@ -68,7 +65,7 @@ export const doctorCommand: CommandSpec = {
   run: async ({ args, options, env, output, signal }) => {
     const { runDoctor } = await import('../../doctor/index.js');
     const source = args[0];
-    const inputs = await doctorInputs(source, options, env, false);
+    const inputs = await doctorInputs(source, options, env);
     const report = await runDoctor({ ...inputs, signal }, source ?? '');
     const ports = report.findings
       .filter((f) => f.id.startsWith('listener:'))
@@ -116,7 +113,7 @@ export const exposeCommand: CommandSpec = {
     if (via !== undefined && via !== 'pcp' && via !== 'natpmp' && via !== 'upnp') {
       throw new PortholeError('E_USAGE', { detail: `--via ${via}`, hint: 'Use --via pcp, natpmp or upnp.' });
     }
-    const inputs = await doctorInputs(source, options, env, true);
+    const inputs = await doctorInputs(source, options, env);
     const keep = options.keep === true;
     const result = await runExpose(
       {

@@ -113,9 +113,10 @@ async function findService(
     }
     return { host };
   }
-  if (options.checker === undefined && !env.PORTHOLE_CHECKER) throw new PortholeError('E_NO_EGRESS_TARGET');
-  const { checkerUrl } = await import('../../checker/client.js');
-  return egressServiceOf(checkerUrl(options.checker, env), { signal });
+  const { optionalCheckerUrl } = await import('../../checker/client.js');
+  const checker = optionalCheckerUrl(options.checker, env);
+  if (!checker) throw new PortholeError('E_NO_EGRESS_TARGET');
+  return egressServiceOf(checker, { signal });
 }
 
 function progressBar(done: number, total: number): string {

@@ -1,6 +1,6 @@
 /** `porthole nat [--stun HOST[:PORT]] [--checker URL]`: public address, NAT behaviour, CGNAT, double NAT. */
 import { lookup } from 'node:dns/promises';
-import { checkerUrl } from '../../checker/client.js';
+import { optionalCheckerUrl } from '../../checker/client.js';
 import { PortholeError } from '../../errors/index.js';
 import { isIpLiteral } from '../../net/address.js';
 import type { CommandSpec } from '../commandSpec.js';
@@ -34,8 +34,7 @@ export const natCommand: CommandSpec = {
   run: async ({ options, env, output, signal }) => {
     const { diagnoseNat } = await import('../../nat/diagnose.js');
     const stun = typeof options.stun === 'string' ? await stunServer(options.stun) : undefined;
-    const checker =
-      typeof options.checker === 'string' || env.PORTHOLE_CHECKER ? checkerUrl(options.checker, env) : undefined;
+    const checker = optionalCheckerUrl(options.checker, env);
     const diagnosis = await diagnoseNat({ signal, ...(stun ? { stun } : {}), ...(checker ? { checker } : {}) });
     for (const warning of diagnosis.stun?.warnings ?? []) output.debug(`warning: ${warning}`);
     const { stun: _stun, ...json } = diagnosis;
