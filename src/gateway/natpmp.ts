@@ -10,7 +10,7 @@ import {
   NATPMP_RESULTS,
   type NatpmpResponse,
 } from './natpmpCodec.js';
-import { gatewayRefusal } from './refusal.js';
+import { gatewayRefusal, rangeExhausted } from './refusal.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
 import { type ExchangeOptions, udpExchange } from './udpExchange.js';
 
@@ -114,10 +114,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
         made.remember(mapping);
         return mapping;
       }
-      throw new PortholeError('E_MAPPING_CONFLICT', {
-        detail: `no port of the range was free: ${skipped.map((s) => s.port).join(', ')}`,
-        data: { skipped },
-      });
+      throw rangeExhausted(skipped);
     },
     async renew(mapping, signalOptions = {}) {
       const answer = await mapOnce(renewalRequest(mapping), mapping.externalPort, signalOptions);

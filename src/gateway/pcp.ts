@@ -10,7 +10,7 @@ import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
 import { createMadeMappings } from './madeMappings.js';
 import { NATPMP_PORT } from './natpmp.js';
 import { decodePcpResponse, encodePcpMap, PCP_OP_MAP, PCP_RESULTS, type PcpResponse } from './pcpCodec.js';
-import { gatewayRefusal } from './refusal.js';
+import { gatewayRefusal, rangeExhausted } from './refusal.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
 import { type ExchangeOptions, udpExchange } from './udpExchange.js';
 
@@ -117,10 +117,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
       made.remember(mapping);
       return mapping;
     }
-    throw new PortholeError('E_MAPPING_CONFLICT', {
-      detail: `no port of the range was free: ${skipped.map((s) => s.port).join(', ')}`,
-      data: { skipped },
-    });
+    throw rangeExhausted(skipped);
   }
 
   return {

@@ -1,4 +1,4 @@
-/** The coded error for a router's refusal of a NAT-PMP or PCP request. */
+/** The coded errors for a router's refusals: of a NAT-PMP or PCP request, and of every port of a range. */
 import { PortholeError } from '../errors/index.js';
 import type { MappingMethod } from './types.js';
 
@@ -18,5 +18,13 @@ export function gatewayRefusal(
     detail: `${method === 'pcp' ? 'PCP' : 'NAT-PMP'} ${what}: ${reason}`,
     ...(options.noPublicAddress ? { hint: NO_PUBLIC_ADDRESS_HINT } : {}),
     data: { method, result, ...options.data },
+  });
+}
+
+/** E_MAPPING_CONFLICT when every port of an asked range was taken; `skipped` says by what. */
+export function rangeExhausted(skipped: readonly { port: number; why: string }[]): PortholeError {
+  return new PortholeError('E_MAPPING_CONFLICT', {
+    detail: `no port of the range was free: ${skipped.map((s) => s.port).join(', ')}`,
+    data: { skipped },
   });
 }
