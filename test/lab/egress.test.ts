@@ -5,14 +5,21 @@
  * port itself (a captive portal).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type ScratchNamespace, startScratchNamespace } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
 import type { EgressReport } from '../../src/cli/commands/egress.js';
+import { sleep } from '../../src/deadline/index.js';
 import { labSkip, listen, nmapStates, porthole, startServe, useLab } from './support.js';
 
 const PAGE = fileURLToPath(new URL('./fixtures/pageEgress.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const LISTENER = PLAN.internetAlt;
 const SERVICE = `http://${PLAN.internetHost}`;
 
@@ -184,5 +191,65 @@ describe('lab: a venue whose router answers every other port itself (captive por
     const nmap = await nmapStates(env.lab, 'lan', LISTENER, '8080,22');
     assert.equal(nmap.get(8080), 'open', 'a connect scan cannot tell the portal from the server');
     assert.equal(nmap.get(22), 'open');
+  });
+});
+
+describe('lab: the egress redirect is the service’s own and goes with it', { skip: labSkip() }, () => {
+  let scratch: ScratchNamespace;
+  before(async () => {
+    scratch = await startScratchNamespace();
+  });
+  after(() => scratch?.stop());
+
+  it('a table left by a dead process is removed at start; the service’s own table is removed when it stops', async () => {
+    const tables = async () => (await scratch.exec('nft', ['list', 'tables'])).stdout;
+    const data = mkdtempSync(join(tmpdir(), 'porthole-egress-'));
+    // pid_max is at most 4194304: no process has this pid.
+    const stale = await scratch.exec('nft', ['add', 'table', 'ip', 'porthole_egress_4194304']);
+    assert.equal(stale.code, 0, stale.stderr);
+    const serve = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        scratch.name,
+        process.execPath,
+        '--import',
+        'tsx',
+        CLI,
+        'serve',
+        '--listen',
+        '127.0.0.1:18080',
+        '--egress-address',
+        '127.0.0.1',
+        '--egress-ports',
+        '1-2000',
+        '--data',
+        data,
+        '--log-level',
+        'silent',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let said = '';
+    serve.stderr.on('data', (chunk) => {
+      said += chunk;
+    });
+    const exited = once(serve, 'exit');
+    try {
+      for (let i = 0; i < 100 && !said.includes('listening on'); i++) await sleep(100);
+      assert.match(
+        said,
+        /egress listener on 127\.0\.0\.1: 1-2000\/tcp \(one socket per transport, nftables redirect\)/,
+      );
+      const running = await tables();
+      assert.match(running, new RegExp(`table ip porthole_egress_${serve.pid}\\b`));
+      assert.doesNotMatch(running, /porthole_egress_4194304/, 'the dead process’s table was removed');
+    } finally {
+      serve.kill('SIGINT');
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    rmSync(data, { recursive: true, force: true });
+    assert.doesNotMatch(await tables(), /porthole_egress_/, 'nothing left behind after Ctrl-C');
   });
 });
