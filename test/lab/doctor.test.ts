@@ -52,7 +52,11 @@ function failing(report: Report): string[] {
 }
 
 describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () => {
-  const env = useLab({ topology: 'home' });
+  // The lab's DNS server: one name points at the public address, one at an address from before.
+  const env = useLab({
+    topology: 'home',
+    dnsRecords: { 'media.example.net': PLAN.routerWanPublic, 'stale.example.net': '198.51.100.9' },
+  });
   // The server started below runs in the lab's namespace and goes with the lab.
   before(async () => serveChecker(env.lab));
 
@@ -91,6 +95,18 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
     assert.equal(human.code, 0);
     assert.match(human.stdout, /✔ outside-in:7001\/tcp/);
     assert.match(human.stdout, /Reachable at 203\.0\.113\.1/);
+  });
+
+  it('--name: a name pointing at the public address is ok; a stale or missing one fails with the record to set', async () => {
+    const dns = async (name: string) =>
+      (await doctor(env.lab, ['--name', name])).report.findings.find((f) => f.id === 'dns');
+    const good = await dns('media.example.net');
+    assert.equal(good?.status, 'ok', good?.summary);
+    const stale = await dns('stale.example.net');
+    assert.deepEqual([stale?.status, stale?.cause], ['fail', 'dns-mismatch']);
+    assert.match(stale?.fix ?? '', /A record at 203\.0\.113\.1/);
+    const missing = await dns('gone.example.net');
+    assert.deepEqual([missing?.status, missing?.cause], ['fail', 'dns-unresolved']);
   });
 
   it('host firewall dropping 7001: the firewall finding fails with the rule and the fix', async () => {
