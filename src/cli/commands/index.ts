@@ -1,8 +1,9 @@
 /** Every `porthole` subcommand, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
-import { doctorCommand, exposeCommand } from './doctor.js';
+import { doctorCommand } from './doctor.js';
 import { egressCommand } from './egress.js';
+import { exposeCommand } from './expose.js';
 import { firewallCommand } from './firewall.js';
 import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';

@@ -1,0 +1,82 @@
+/**
+ * `porthole expose (FILE|PORTS)`: open the firewall when asked, map, verify from outside with
+ * the doctor, and with --keep keep it so until interrupted, then remove what was made.
+ */
+import type { CommandSpec } from '../commandSpec.js';
+import { doctorHuman, doctorInputs } from './doctor.js';
+
+/** The `expose` command. */
+export const exposeCommand: CommandSpec = {
+  name: 'expose',
+  args: '<source>',
+  summary: 'make FILE or PORTS reachable from the internet and prove it',
+  options: [
+    ['--checker <url>', 'check service URL (default: $PORTHOLE_CHECKER)'],
+    ['--stun <host[:port]>', 'STUN server for the NAT diagnosis'],
+    ['--name <dnsname>', 'DNS name that should point at the public address'],
+    ['--firewall <backend>', 'also open the host firewall (nftables)'],
+    ['--keep', 'renew, re-make after a router restart, re-verify, and remove everything on exit'],
+    ['--lease <seconds>', 'mapping lifetime asked of the router', '7200'],
+    ['--via <method>', 'map with this protocol only: pcp, natpmp or upnp'],
+    ['--interval <seconds>', 'with --keep: re-verify from outside this often', '300'],
+  ],
+  run: async ({ args, options, env, output, signal }) => {
+    const { runExpose } = await import('../../doctor/expose.js');
+    const { PortholeError } = await import('../../errors/index.js');
+    const { positiveInteger } = await import('./probe.js');
+    const source = args[0] ?? '';
+    if (options.firewall !== undefined && options.firewall !== 'nftables') {
+      throw new PortholeError('E_FIREWALL_UNSUPPORTED', {
+        detail: `--firewall ${String(options.firewall)}: expose applies nftables only`,
+        hint: 'Use --firewall nftables, or write the rules with `porthole firewall FILE --target T` and apply them yourself.',
+      });
+    }
+    const via = options.via === undefined ? undefined : String(options.via);
+    if (via !== undefined && via !== 'pcp' && via !== 'natpmp' && via !== 'upnp') {
+      throw new PortholeError('E_USAGE', { detail: `--via ${via}`, hint: 'Use --via pcp, natpmp or upnp.' });
+    }
+    const inputs = await doctorInputs(source, options, env);
+    const keep = options.keep === true;
+    const result = await runExpose(
+      {
+        ...inputs,
+        signal,
+        keep,
+        ...(options.firewall === 'nftables' ? { firewall: 'nftables' as const } : {}),
+        lifetimeSeconds: Math.max(2, positiveInteger(options.lease, '--lease', 7200, 604_800)),
+        ...(via ? { via } : {}),
+        verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
+        onStatus: (status) => {
+          if (output.json) output.jsonLine(status);
+          else
+            output.notice(
+              `${String(status.at)} ${String(status.kind)}${status.reachable !== undefined ? `: ${status.reachable ? 'reachable' : 'NOT reachable'}` : ''}${status.mapping ? `: ${(status.mapping as { externalIp: string; externalPort: number }).externalIp}:${(status.mapping as { externalPort: number }).externalPort}` : ''}${status.error ? `: ${String(status.error)}` : ''}`,
+            );
+        },
+      },
+      source,
+    );
+    const give = result.publicAddress
+      ? result.mappings.map((m) => `${result.publicAddress}:${m.externalPort}/${m.protocol}`).join(', ')
+      : '';
+    return {
+      exitCode: result.reachable ? 0 : 1,
+      jsonLine: keep,
+      json: {
+        reachable: result.reachable,
+        publicAddress: result.publicAddress,
+        mappings: result.mappings,
+        firewall: result.firewall,
+        kept: result.kept,
+        findings: result.findings,
+        ms: result.ms,
+      },
+      human: () =>
+        [
+          doctorHuman(output, `porthole expose ${source}:`, result),
+          ...(result.reachable && give ? [`Give your users: ${give}`] : []),
+          ...(keep ? ['Stopped: the mappings and firewall rules made were removed.'] : []),
+        ].join('\n'),
+    };
+  },
+};
