@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type EgressListener, type EgressListenerOptions, startEgressListener } from '../egress/listener.js';
 import { PortholeError } from '../errors/index.js';
 import { type StunResponderOptions, startStunResponder } from '../nat/responder.js';
+import { bindError } from '../net/bindError.js';
 import { buildChecker, type CheckerOptions } from './app.js';
 import { openCheckStore } from './store.js';
 
@@ -72,12 +73,7 @@ export async function startChecker(options: ServeOptions): Promise<RunningChecke
     return { url, ...(egress ? { egress } : {}), close: stop };
   } catch (error) {
     await stop();
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new PortholeError('E_PORT_IN_USE', { detail: `${options.host}:${options.port}`, cause: error });
-    if (code === 'EACCES')
-      throw new PortholeError('E_PERMISSION', { detail: `listening on ${options.host}:${options.port}`, cause: error });
-    throw error;
+    throw error instanceof PortholeError ? error : bindError(error, `${options.host}:${options.port}`);
   }
 }
 

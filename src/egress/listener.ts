@@ -8,6 +8,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { PortholeError } from '../errors/index.js';
+import { bindError } from '../net/bindError.js';
 import { type PortRange, portEntries } from '../net/portSpec.js';
 import {
   decodeEgressHello,
@@ -92,20 +93,6 @@ function serveConnection(socket: Socket, key: KeyObject, fixedPort: number | und
     // middlebox that moved the connection to another port.
     socket.end(encodeEgressAnswer(key, fixedPort ?? hello.port, hello.nonce));
   });
-}
-
-function bindError(error: NodeJS.ErrnoException, where: string): PortholeError {
-  if (error.code === 'EADDRINUSE') return new PortholeError('E_PORT_IN_USE', { detail: where, cause: error });
-  if (error.code === 'EACCES')
-    return new PortholeError('E_PERMISSION', { detail: `listening on ${where}`, cause: error });
-  if (error.code === 'EADDRNOTAVAIL') {
-    return new PortholeError('E_ADDRESS', {
-      detail: `${where}: the address is not on this machine`,
-      hint: "Give --egress-address one of this machine's addresses (ip -brief address).",
-      cause: error,
-    });
-  }
-  return new PortholeError('E_INTERNAL', { detail: `listening on ${where}: ${error.message}`, cause: error });
 }
 
 function listenTcp(address: string, port: number, onSocket: (socket: Socket, server: Server) => void): Promise<Server> {

@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { PortholeError } from '../errors/index.js';
+import { bindError } from '../net/bindError.js';
 import type { PortEntry } from '../net/portSpec.js';
 import { decodeTcpProbe, decodeUdpProbe, encodeTcpProof, encodeUdpProof, MAX_TCP_LINE } from './proofCodec.js';
 
@@ -115,12 +115,7 @@ export async function startProofListeners(
     }
   } catch (error) {
     await close();
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new PortholeError('E_PORT_IN_USE', { detail: (error as Error).message, cause: error });
-    }
-    if (code === 'EACCES') throw new PortholeError('E_PERMISSION', { detail: (error as Error).message, cause: error });
-    throw error;
+    throw bindError(error, (error as Error).message);
   }
   return { bound, answered, close };
 }
