@@ -10,10 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { Lab } from '../../lab/lab.js';
+import { fileURLToPath } from 'node:url';
+import { type Lab, startMiniupnpd } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
-import { labSkip, listen, porthole, startServe, useLab } from './support.js';
+import { labSkip, listen, porthole, startServe, useLab, waitForPublicPort } from './support.js';
 
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
 
 interface Report {
@@ -132,6 +134,42 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
     const after = await doctor(lab, 'lan', 7101);
     assert.equal(after.code, 0, JSON.stringify(after.report.findings.filter((f) => f.status !== 'ok')));
     assert.equal(after.report.reachable, true);
+  });
+
+  it("a stale record is not believed: the router's live answer decides, and a restart is noticed within 30 s by default", async () => {
+    const { lab } = env;
+    await listen(lab, 'lan', 7201, 'kept');
+    // Default lease and interval: only the 30 s check can notice the restart in time.
+    const pid = lab.startBackground('lan', 'expose-7201', process.execPath, [
+      '--import',
+      'tsx',
+      CLI,
+      'expose',
+      '7201',
+      '--checker',
+      CHECKER,
+      '--keep',
+      '--json',
+    ]);
+    try {
+      assert.ok(await waitForPublicPort(lab, 7201, true, 15), `exposed:\n${lab.log('expose-7201')}`);
+      // The router loses power: its mappings are gone, porthole's record is not.
+      await lab.stopRouterDaemon();
+      const stale = await doctor(lab, 'lan', 7201);
+      const mapping = find(stale.report, 'mapping:7201/tcp');
+      assert.notEqual(mapping?.status, 'ok', JSON.stringify(mapping));
+      assert.notEqual(find(stale.report, 'outside-in:7201/tcp')?.cause, 'upstream-filter');
+      assert.equal(stale.report.reachable, false);
+      await startMiniupnpd(lab);
+      const back = performance.now();
+      assert.ok(await waitForPublicPort(lab, 7201, true, 40), `re-made after the restart:\n${lab.log('expose-7201')}`);
+      const seconds = (performance.now() - back) / 1000;
+      assert.ok(seconds <= 35, `noticed the restart after ${seconds.toFixed(1)} s`);
+      assert.match(lab.log('expose-7201'), /"kind":"(router-restarted|remade)"/);
+    } finally {
+      process.kill(pid, 'SIGINT');
+    }
+    assert.ok(await waitForPublicPort(lab, 7201, false, 8), `removed on Ctrl-C:\n${lab.log('expose-7201')}`);
   });
 });
 
