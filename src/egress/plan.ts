@@ -5,7 +5,7 @@
  * own: an appliance whose pool names do not resolve fails however open the firewall is.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
+import { getServers, lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { requestEgressInfo } from '../checker/client.js';
 import type { AbortOptions } from '../deadline/index.js';
@@ -90,9 +90,13 @@ export async function egressServiceOf(checker: URL, options: AbortOptions = {}):
   };
 }
 
-/** The targets of a run, and the ports that cannot be tested (with why). */
+/** The targets of a run, and the results known without dialling. */
 export interface EgressPlan {
   readonly targets: SweepTarget[];
+  /**
+   * Results decided without a connection attempt: ports that cannot be tested (`untested`,
+   * with why), names that did not resolve, and the resolver need, judged by resolution.
+   */
   readonly untested: EgressResult[];
   readonly names: NameResolution[];
 }
@@ -135,6 +139,80 @@ export function planForPorts(service: EgressService, ranges: readonly PortRange[
   return { targets: target.entries.length > 0 ? [target] : [], untested, names: [] };
 }
 
+/**
+ * True for an entry that stands for "names resolve through the network's resolver" (seed 003:
+ * DNS "referred to by your router's DHCP config"): outbound to port 53 only, no hosts. The
+ * appliance talks to whatever resolver the network hands out, not to our listener, so the
+ * need is judged by resolving names, not by dialling port 53 somewhere.
+ */
+export function isResolverNeed(entry: ManifestEntry): boolean {
+  return (
+    entry.direction === 'outbound' &&
+    entry.peers.length === 0 &&
+    entry.ports.length > 0 &&
+    entry.ports.every((range) => range.start === 53 && range.end === 53)
+  );
+}
+
+/** `ENOTFOUND` is an answer (the name does not exist); silence and errors are not. */
+function resolverAnswered(resolution: NameResolution): boolean {
+  return resolution.addresses.length > 0 || resolution.error?.code === 'ENOTFOUND';
+}
+
+/**
+ * The resolver need's verdict from the names resolved for the run: allowed when the resolver
+ * answered for some name, blocked when it answered for none, untested with no name to ask.
+ */
+export function judgeResolverNeed(
+  entry: ManifestEntry,
+  names: readonly NameResolution[],
+  resolver: string,
+): EgressResult[] {
+  const answered = names.filter(resolverAnswered);
+  const verdict: Pick<EgressResult, 'state' | 'reason'> =
+    names.length === 0
+      ? { state: 'untested', reason: 'no-names-to-resolve' }
+      : answered.length > 0
+        ? {
+            state: 'allowed',
+            reason: answered.some((name) => name.addresses.length > 0) ? 'names-resolve' : 'resolver-answers',
+          }
+        : { state: 'blocked', reason: 'resolver-silent' };
+  const ms = Math.max(0, ...names.map((name) => name.ms));
+  return [...portEntries(entry.ports)].map((port) => ({
+    host: resolver,
+    entry: entry.name,
+    ...port,
+    ...verdict,
+    ms,
+    attempts: names.length,
+  }));
+}
+
+/** The resolver this machine asks (resolv.conf's first server), for the report. */
+function systemResolver(): string {
+  try {
+    return getServers()[0] ?? 'the system resolver';
+  } catch {
+    return 'the system resolver';
+  }
+}
+
+/** Results for a name that did not resolve: its ports were not dialled, and why. */
+function unresolved(resolution: NameResolution, entry: string, ports: readonly PortEntry[]): EgressResult[] {
+  const reason = resolution.error?.code === 'ENOTFOUND' ? 'no-such-name' : 'dns-no-answer';
+  return ports.map((port) => ({
+    host: resolution.name,
+    name: resolution.name,
+    entry,
+    ...port,
+    state: 'untested',
+    reason,
+    ms: resolution.ms,
+    attempts: 0,
+  }));
+}
+
 /** The plan for a manifest's outbound entries; resolves their names. */
 export async function planForManifest(
   entries: readonly ManifestEntry[],
@@ -143,7 +221,8 @@ export async function planForManifest(
   const targets: SweepTarget[] = [];
   const untested: EgressResult[] = [];
   const names: NameResolution[] = [];
-  for (const entry of entries.filter((item) => item.direction === 'outbound')) {
+  const outbound = entries.filter((item) => item.direction === 'outbound');
+  for (const entry of outbound.filter((item) => !isResolverNeed(item))) {
     if (entry.peers.length === 0) {
       if (!service) continue; // The caller checks that a service was named when one is needed.
       const planned = againstService(service, entry.ports, entry.name);
@@ -152,7 +231,7 @@ export async function planForManifest(
       continue;
     }
     const ports = [...portEntries(entry.ports)];
-    const resolutions = await Promise.all(
+    const resolutions: NameResolution[] = await Promise.all(
       entry.peers.map((peer) =>
         peer.kind === 'fqdn'
           ? resolveName(peer.text, entry.name)
@@ -163,7 +242,11 @@ export async function planForManifest(
     );
     for (const [index, resolution] of resolutions.entries()) {
       const peer = entry.peers[index];
-      if (peer?.kind === 'fqdn') names.push(resolution);
+      if (peer?.kind === 'fqdn') {
+        names.push(resolution);
+        // A name that does not resolve is a DNS failure of its own, never a port verdict.
+        if (resolution.error) untested.push(...unresolved(resolution, entry.name, ports));
+      }
       if (peer?.kind === 'cidr' && resolution.addresses.length === 0) {
         for (const port of ports) {
           untested.push({
@@ -188,10 +271,15 @@ export async function planForManifest(
       }
     }
   }
+  const resolver = systemResolver();
+  for (const entry of outbound.filter(isResolverNeed)) untested.push(...judgeResolverNeed(entry, names, resolver));
   return { targets, untested, names };
 }
 
-/** True when some outbound entry has no hosts, so a listener (--checker/--target) is needed. */
+/**
+ * True when some outbound entry has no hosts, so a listener (--checker/--target) is needed.
+ * The resolver need is judged by resolution and needs none.
+ */
 export function needsService(entries: readonly ManifestEntry[]): boolean {
-  return entries.some((entry) => entry.direction === 'outbound' && entry.peers.length === 0);
+  return entries.some((entry) => entry.direction === 'outbound' && entry.peers.length === 0 && !isResolverNeed(entry));
 }

@@ -21,6 +21,7 @@ import {
   MAX_EGRESS_LINE,
   newEgressNonce,
 } from './bannerCodec.js';
+import { canaryTargets, judgeByCanaries } from './canary.js';
 import { collectGarbage } from './heap.js';
 
 /** The verdict on one port. */
@@ -40,7 +41,9 @@ export interface EgressResult {
   /**
    * Why: `signed` (answer signed by the service's key), `nonce` (our nonce came back; no key
    * to check), `handshake` (a named host accepted; it is not a porthole listener), `refused`,
-   * `timeout`, `unreachable`, `foreign-answer`, `no-answer`, `closed`.
+   * `timeout`, `unreachable`, `foreign-answer`, `no-answer`, `closed`, `answers-for-anyone` (a
+   * handshake where the canary on the same port answered too: canary.ts); plan.ts adds the DNS
+   * verdicts (`no-such-name`, `dns-no-answer`, `names-resolve`, `resolver-silent`, ...).
    */
   readonly reason: string;
   /** Time from the attempt to its verdict, milliseconds (of the last attempt). */
@@ -303,6 +306,11 @@ export interface SweepReport {
   /** The connect deadline it ended with. */
   readonly timeoutMs: number;
   readonly retried: number;
+  /**
+   * The canaries dialled beside handshake-only targets (canary.ts): an address that cannot
+   * answer, on the same port; `allowed` here means the network answers for anyone.
+   */
+  readonly canaries: EgressResult[];
 }
 
 interface Job {
@@ -382,7 +390,12 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
   );
   const sweeper = new Sweeper(timing, options.publicKey);
   const concurrency = options.concurrency ?? SWEEP_DEFAULTS.concurrency;
-  const jobs: Job[] = targets.flatMap((target) => target.entries.map((entry) => ({ target, entry, attempts: 0 })));
+  // Canaries go in the same run: they cost one attempt per port, in parallel with the targets.
+  const canaries = canaryTargets(targets);
+  const toJobs = (list: readonly SweepTarget[]): Job[] =>
+    list.flatMap((target) => target.entries.map((entry) => ({ target, entry, attempts: 0 })));
+  const targetJobs = toJobs(targets);
+  const jobs: Job[] = [...targetJobs, ...toJobs(canaries)];
   let done = 0;
   let total = jobs.length;
   const attempt = (factor: number) => async (job: Job) => {
@@ -406,7 +419,7 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
     options.onProgress?.(done, total);
     await runJobs(silent, concurrency, timing, initialTimeoutMs, attempt(2), options.signal);
     throwIfAborted(options.signal);
-    const results = jobs.map(({ target, entry, attempts, outcome }) => ({
+    const resultOf = ({ target, entry, attempts, outcome }: Job): EgressResult => ({
       host: target.host,
       ...(target.name ? { name: target.name } : {}),
       ...(target.entry ? { entry: target.entry } : {}),
@@ -416,10 +429,18 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
       reason: outcome?.reason ?? 'not-run',
       ms: outcome?.ms ?? 0,
       attempts,
-    }));
+    });
+    const canaryResults = jobs.slice(targetJobs.length).map(resultOf);
+    const results = judgeByCanaries(targetJobs.map(resultOf), canaryResults);
     // The sockets' garbage goes before the caller builds its report on top of it.
     collectGarbage();
-    return { results, rttMs: timing.smoothedRttMs, timeoutMs: timing.timeoutMs(), retried: silent.length };
+    return {
+      results,
+      rttMs: timing.smoothedRttMs,
+      timeoutMs: timing.timeoutMs(),
+      retried: silent.length,
+      canaries: canaryResults,
+    };
   } finally {
     sweeper.stop();
   }
