@@ -63,6 +63,15 @@ describe('lab: egress through a venue proxy that answers every connection on 745
       '--log-level',
       'silent',
     ]);
+    // The same service on a port the venue drops, as a vendor that serves its checker on 8080.
+    await startServe(env.lab, 'checker-8080', [
+      '--listen',
+      `${PLAN.internetHost}:8080`,
+      '--data',
+      `${env.lab.state.dir}/checker-8080-data`,
+      '--log-level',
+      'silent',
+    ]);
     await listen(env.lab, 'internet', 745, 'vendor-745');
     await startVenueProxy(env.lab, 745);
     file = `${env.lab.state.dir}/appliance.yaml`;
@@ -132,5 +141,25 @@ describe('lab: egress through a venue proxy that answers every connection on 745
       [['allowed', 'names-resolve']],
     );
     assert.equal(json.summary.allowed, 1, 'only the DNS need is allowed');
+  });
+
+  it('a checker on a port the venue drops: exit 3 within seconds, and a hint to serve it on 443 or 80', async () => {
+    const blocked = `http://${PLAN.internetHost}:8080`;
+    const reachable = await connect(env.lab, 'internet', PLAN.internetHost, 8080, 1);
+    assert.equal(reachable.outcome, 'connected', 'the checker runs on 8080; only the venue drops it');
+    for (const args of [
+      ['egress', '--checker', blocked, '--ports', '80,443'],
+      ['check', '7001', '--checker', blocked],
+    ]) {
+      const started = performance.now();
+      const run = await porthole(env.lab, 'lan', [...args, '--json']);
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(run.code, 3, `${args[0]}: ${run.stdout}${run.stderr}`);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; hint: string } };
+      assert.equal(error.code, 'E_CHECKER_UNREACHABLE');
+      assert.match(error.message, /no answer to a connection on port 8080 in 3 s/);
+      assert.match(error.hint, /the network may block port 8080 outbound; run the checker on 443 or 80/);
+      assert.ok(seconds < 6, `${args[0]} answered in ${seconds.toFixed(1)} s (fetch alone waits 10 s)`);
+    }
   });
 });
