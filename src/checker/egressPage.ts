@@ -63,7 +63,7 @@ and on any ports you add, and shows which ones get through. It takes a few secon
 </table>
 <p id="summary" class="detail" aria-live="polite"></p>
 <p class="detail">Open: our test server answered, so this network lets that port out.
-Blocked: nothing came back, or the connection was refused.
+Blocked: nothing came back, or the connection failed at once.
 Answered by something else: a device on this network (a proxy or a login page) answered in our server's place, so
 the port does not really reach the internet. Browsers never connect to some ports (mail, SSH, FTP…) on any
 network; those are marked <em>cannot be tested from a browser</em>, not blocked.</p>
@@ -130,11 +130,14 @@ async function probe(host, port) {
       return { state: 'blocked', reason: 'timeout', detail: 'No answer within ' + (TIMEOUT_MS / 1000) + ' seconds.' };
     }
     // A fast failure: refused, or something answered without our server's permission header.
+    // A second look without CORS tells the second from the first when the answer is a page;
+    // a portal's redirect to its login page cannot be told from a refusal inside the browser
+    // (following it leaves the page's allowed addresses), so the words cover both.
     try {
       await fetch(url, { mode: 'no-cors', cache: 'no-store', signal: AbortSignal.timeout(SECOND_LOOK_MS) });
       return { state: 'intercepted', reason: 'foreign-answer', detail: 'Something on this network answered that is not our test server.' };
     } catch {
-      return { state: 'blocked', reason: 'refused', detail: 'The connection was refused (after ' + ms + ' ms).' };
+      return { state: 'blocked', reason: 'failed-fast', detail: 'The connection failed at once (after ' + ms + ' ms): refused, or turned away by something on this network, such as a login page.' };
     }
   }
 }

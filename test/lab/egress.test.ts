@@ -139,6 +139,15 @@ describe('lab: egress from a venue letting out 80, 443 and 745', { skip: labSkip
       [
         ['svr1.example.net', PLAN.internetHost, 745, 'allowed', 'handshake'],
         ['svr2.example.net', PLAN.internetHost, 745, 'allowed', 'handshake'],
+        ['svr9.example.net', 'svr9.example.net', 745, 'untested', 'no-such-name'],
+      ],
+    );
+    // The handshakes stand because the canary on 745 got no answer: this venue lets 745 out as sent.
+    assert.deepEqual(
+      json.canaries.map((c) => [c.port, c.state]),
+      [
+        [745, 'blocked'],
+        [8443, 'blocked'],
       ],
     );
     const web = json.results.find((r) => r.entry === 'web');
@@ -214,6 +223,53 @@ describe('lab: a venue whose router answers every other port itself (captive por
     const nmap = await nmapStates(env.lab, 'lan', LISTENER, '8080,22');
     assert.equal(nmap.get(8080), 'open', 'a connect scan cannot tell the portal from the server');
     assert.equal(nmap.get(22), 'open');
+  });
+
+  it('a manifest host behind the portal is intercepted (the canary answered too), never allowed by its handshake', async () => {
+    const file = `${env.lab.state.dir}/portal.yaml`;
+    writeFileSync(
+      file,
+      [
+        'name: behind-portal',
+        'ports:',
+        '  - name: updates',
+        '    direction: outbound',
+        '    protocol: tcp',
+        '    port: [8443, 443]',
+        '    hosts: [203.0.113.99]',
+        '',
+      ].join('\n'),
+    );
+    const run = await porthole(env.lab, 'lan', ['egress', '--manifest', file, '--json']);
+    assert.equal(run.code, 1, run.stderr);
+    const json = parse(run.stdout);
+    assert.deepEqual(
+      json.results.map((r) => [r.port, r.state, r.state === 'blocked' ? '' : r.reason]),
+      [
+        [443, 'blocked', ''],
+        [8443, 'intercepted', 'answers-for-anyone'],
+      ],
+    );
+  });
+
+  it('the /egress page in Chromium never calls the portal open: turned away, in words that say so', async () => {
+    const result = await env.lab.exec(
+      'lan',
+      process.execPath,
+      ['--import', 'tsx', PAGE, `${SERVICE}/egress`, '', '7001'],
+      {
+        timeoutMs: 90_000,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const seen = JSON.parse(result.stdout) as { rows: { port: number; state: string; reason: string; text: string }[] };
+    const row = (port: number) => seen.rows.find((r) => r.port === port);
+    assert.equal(row(443)?.state, 'reachable', row(443)?.text);
+    for (const port of [8080, 7001]) {
+      // The portal's redirect leads off the page's allowed addresses: the browser reports a failure.
+      assert.deepEqual([row(port)?.state, row(port)?.reason], ['blocked', 'failed-fast'], row(port)?.text);
+      assert.match(row(port)?.text ?? '', /turned away by something on this network, such as a login page/);
+    }
   });
 });
 
