@@ -4,7 +4,7 @@
  * hosts against every address their names resolve to). Name resolution is a finding of its
  * own: an appliance whose pool names do not resolve fails however open the firewall is.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { getServers, lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { requestEgressInfo } from '../checker/client.js';
@@ -61,6 +61,44 @@ export async function resolveName(name: string, entry?: string): Promise<NameRes
   }
 }
 
+/** The error code of a name whose answer is forged: the resolver gave the same for a made-up name. */
+export const FORGED_ANSWER = 'EFORGED';
+
+/**
+ * A name that cannot exist, beside `name` in its zone: a random label under its parent
+ * (`porthole-canary-1f2e3d4c.example.net` for `svr1.example.net`). A resolver that answers
+ * it answers for anyone (NXDOMAIN rewriting, a venue's DNS interception).
+ */
+export function canaryName(name: string): string {
+  const labels = name.split('.');
+  const parent = labels.length > 2 ? labels.slice(1).join('.') : name;
+  return `porthole-canary-${randomBytes(4).toString('hex')}.${parent}`;
+}
+
+/**
+ * Names judged by the canary name's answer: a name whose addresses were all given to the
+ * made-up name too is forged (`EFORGED`, no addresses); other answers stand.
+ */
+export function judgeNamesByCanary(
+  names: readonly NameResolution[],
+  canary: NameResolution | undefined,
+): NameResolution[] {
+  const forged = new Set(canary?.addresses ?? []);
+  if (forged.size === 0) return [...names];
+  return names.map((name) =>
+    name.addresses.length > 0 && name.addresses.every((address) => forged.has(address))
+      ? {
+          ...name,
+          addresses: [],
+          error: {
+            code: FORGED_ANSWER,
+            message: `the resolver answers for names that do not exist (a made-up name got ${[...forged].join(', ')} too): this answer (${name.addresses.join(', ')}) proves nothing`,
+          },
+        }
+      : name,
+  );
+}
+
 /** A porthole egress listener to test against. */
 export interface EgressService {
   readonly host: string;
@@ -99,6 +137,8 @@ export interface EgressPlan {
    */
   readonly untested: EgressResult[];
   readonly names: NameResolution[];
+  /** The made-up name asked beside the manifest's names; addresses here mean forged answers. */
+  readonly dnsCanary?: NameResolution;
 }
 
 function served(service: EgressService, entry: PortEntry): boolean {
@@ -161,7 +201,8 @@ function resolverAnswered(resolution: NameResolution): boolean {
 
 /**
  * The resolver need's verdict from the names resolved for the run: allowed when the resolver
- * answered for some name, blocked when it answered for none, untested with no name to ask.
+ * answered for some name, intercepted when its only answers were forged (it answers for
+ * anyone), blocked when it answered for none, untested with no name to ask.
  */
 export function judgeResolverNeed(
   entry: ManifestEntry,
@@ -169,15 +210,18 @@ export function judgeResolverNeed(
   resolver: string,
 ): EgressResult[] {
   const answered = names.filter(resolverAnswered);
+  const forged = names.some((name) => name.error?.code === FORGED_ANSWER);
   const verdict: Pick<EgressResult, 'state' | 'reason'> =
     names.length === 0
       ? { state: 'untested', reason: 'no-names-to-resolve' }
-      : answered.length > 0
-        ? {
-            state: 'allowed',
-            reason: answered.some((name) => name.addresses.length > 0) ? 'names-resolve' : 'resolver-answers',
-          }
-        : { state: 'blocked', reason: 'resolver-silent' };
+      : answered.length === 0 && forged
+        ? { state: 'intercepted', reason: 'resolver-answers-for-anyone' }
+        : answered.length > 0
+          ? {
+              state: 'allowed',
+              reason: answered.some((name) => name.addresses.length > 0) ? 'names-resolve' : 'resolver-answers',
+            }
+          : { state: 'blocked', reason: 'resolver-silent' };
   const ms = Math.max(0, ...names.map((name) => name.ms));
   return [...portEntries(entry.ports)].map((port) => ({
     host: resolver,
@@ -200,7 +244,8 @@ function systemResolver(): string {
 
 /** Results for a name that did not resolve: its ports were not dialled, and why. */
 function unresolved(resolution: NameResolution, entry: string, ports: readonly PortEntry[]): EgressResult[] {
-  const reason = resolution.error?.code === 'ENOTFOUND' ? 'no-such-name' : 'dns-no-answer';
+  const code = resolution.error?.code;
+  const reason = code === 'ENOTFOUND' ? 'no-such-name' : code === FORGED_ANSWER ? 'forged-answer' : 'dns-no-answer';
   return ports.map((port) => ({
     host: resolution.name,
     name: resolution.name,
@@ -222,6 +267,10 @@ export async function planForManifest(
   const untested: EgressResult[] = [];
   const names: NameResolution[] = [];
   const outbound = entries.filter((item) => item.direction === 'outbound');
+  // A made-up name in the zone of the first manifest name, asked beside the real ones: a
+  // resolver that answers it answers for anyone, and its answers prove nothing.
+  const firstName = outbound.flatMap((entry) => entry.peers).find((peer) => peer.kind === 'fqdn');
+  const canaryLookup = firstName ? resolveName(canaryName(firstName.text)) : Promise.resolve(undefined);
   for (const entry of outbound.filter((item) => !isResolverNeed(item))) {
     if (entry.peers.length === 0) {
       if (!service) continue; // The caller checks that a service was named when one is needed.
@@ -231,14 +280,22 @@ export async function planForManifest(
       continue;
     }
     const ports = [...portEntries(entry.ports)];
-    const resolutions: NameResolution[] = await Promise.all(
-      entry.peers.map((peer) =>
-        peer.kind === 'fqdn'
-          ? resolveName(peer.text, entry.name)
-          : peer.cidr.prefix === (peer.cidr.address.family === 4 ? 32 : 128)
-            ? Promise.resolve({ name: peer.text, entry: entry.name, addresses: [formatIp(peer.cidr.address)], ms: 0 })
-            : Promise.resolve({ name: peer.text, entry: entry.name, addresses: [], ms: 0 }),
+    const [asked, dnsCanary] = await Promise.all([
+      Promise.all(
+        entry.peers.map((peer) =>
+          peer.kind === 'fqdn'
+            ? resolveName(peer.text, entry.name)
+            : peer.cidr.prefix === (peer.cidr.address.family === 4 ? 32 : 128)
+              ? Promise.resolve({ name: peer.text, entry: entry.name, addresses: [formatIp(peer.cidr.address)], ms: 0 })
+              : Promise.resolve({ name: peer.text, entry: entry.name, addresses: [], ms: 0 }),
+        ),
       ),
+      canaryLookup,
+    ]);
+    const judged = judgeNamesByCanary(asked, dnsCanary);
+    const resolutions = asked.map(
+      (resolution, index): NameResolution =>
+        entry.peers[index]?.kind === 'fqdn' ? (judged[index] ?? resolution) : resolution,
     );
     for (const [index, resolution] of resolutions.entries()) {
       const peer = entry.peers[index];
@@ -273,7 +330,8 @@ export async function planForManifest(
   }
   const resolver = systemResolver();
   for (const entry of outbound.filter(isResolverNeed)) untested.push(...judgeResolverNeed(entry, names, resolver));
-  return { targets, untested, names };
+  const dnsCanary = await canaryLookup;
+  return { targets, untested, names, ...(dnsCanary ? { dnsCanary } : {}) };
 }
 
 /**

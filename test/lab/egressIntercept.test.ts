@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { PLAN } from '../../lab/topology.js';
+import { startVenueDns } from '../../lab/venueDns.js';
 import { startVenueProxy } from '../../lab/venueProxy.js';
 import type { EgressReport } from '../../src/cli/commands/egress.js';
 import { canaryAddress } from '../../src/egress/canary.js';
@@ -160,6 +161,63 @@ describe('lab: egress through a venue proxy that answers every connection on 745
       assert.match(error.message, /no answer to a connection on port 8080 in 3 s/);
       assert.match(error.hint, /the network may block port 8080 outbound; run the checker on 443 or 80/);
       assert.ok(seconds < 6, `${args[0]} answered in ${seconds.toFixed(1)} s (fetch alone waits 10 s)`);
+    }
+  });
+
+  it('a venue DNS that answers every name: forged answers are DNS failures, the DNS need is intercepted', async () => {
+    // Runs last: the interceptor changes every name's answer on the LAN until stopped.
+    const dns = await startVenueDns(env.lab, '203.0.113.77', { 'svr1.example.net': PLAN.internetHost });
+    try {
+      const run = await porthole(env.lab, 'lan', ['egress', '--manifest', file, '--checker', SERVICE, '--json']);
+      assert.equal(run.code, 1, run.stderr);
+      const json = JSON.parse(run.stdout) as EgressReport;
+      assert.deepEqual(json.dnsCanary?.addresses, ['203.0.113.77']);
+      const names = Object.fromEntries(json.names.map((n) => [n.name, n]));
+      assert.deepEqual(names['svr1.example.net']?.addresses, [PLAN.internetHost], 'a true answer stands');
+      for (const name of ['svr2.example.net', 'svr9.example.net']) {
+        assert.equal(names[name]?.error?.code, 'EFORGED', name);
+        const rows = json.results.filter((r) => r.name === name);
+        assert.deepEqual(
+          rows.map((r) => [r.state, r.reason]),
+          [['untested', 'forged-answer']],
+          name,
+        );
+      }
+      // svr1's true answer counts: the resolver does resolve names.
+      assert.deepEqual(
+        json.results.filter((r) => r.entry === 'dns').map((r) => [r.state, r.reason]),
+        [
+          ['allowed', 'names-resolve'],
+          ['allowed', 'names-resolve'],
+        ],
+      );
+      const forgedOnly = `${env.lab.state.dir}/forged-only.yaml`;
+      writeFileSync(
+        forgedOnly,
+        [
+          'name: forged-only',
+          'ports:',
+          '  - name: pool',
+          '    direction: outbound',
+          '    protocol: tcp',
+          '    port: 745',
+          '    hosts: [svr9.example.net]',
+          '  - name: dns',
+          '    direction: outbound',
+          '    protocol: udp',
+          '    port: 53',
+          '',
+        ].join('\n'),
+      );
+      const human = await porthole(env.lab, 'lan', ['egress', '--manifest', forgedOnly]);
+      assert.equal(human.code, 1, human.stderr);
+      assert.match(
+        human.stdout,
+        /the resolver answers for names that do not exist: porthole-canary-[0-9a-f]{8}\.example\.net → 203\.0\.113\.77/,
+      );
+      assert.match(human.stdout, /intercepted +dns → the resolver [\d.]+: 53\/udp +\(resolver-answers-for-anyone\)/);
+    } finally {
+      await dns.stop();
     }
   });
 });

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANSWERS_FOR_ANYONE, canaryAddress, canaryTargets, judgeByCanaries } from '../../src/egress/canary.js';
 import {
+  canaryName,
+  FORGED_ANSWER,
   isResolverNeed,
+  judgeNamesByCanary,
   judgeResolverNeed,
   type NameResolution,
   needsService,
@@ -189,6 +192,51 @@ describe("the manifest's DNS need", () => {
       [
         ['tcp', 'untested', 'no-names-to-resolve'],
         ['udp', 'untested', 'no-names-to-resolve'],
+      ],
+    );
+  });
+
+  it('a made-up name in the same zone, new each run', () => {
+    const first = canaryName('svr1.example.net');
+    assert.match(first, /^porthole-canary-[0-9a-f]{8}\.example\.net$/);
+    assert.notEqual(canaryName('svr1.example.net'), first);
+    assert.match(canaryName('example.net'), /^porthole-canary-[0-9a-f]{8}\.example\.net$/);
+  });
+
+  it("answers the made-up name got too are forged; the resolver's only answers forged: intercepted", () => {
+    const canary = name('porthole-canary-00000000.example.net', ['203.0.113.77']);
+    const judged = judgeNamesByCanary(
+      [
+        name('svr1.example.net', ['203.0.113.5']),
+        name('svr2.example.net', ['203.0.113.77']),
+        name('svr3.example.net', ['203.0.113.77', '203.0.113.6']),
+        name('svr9.example.net', [], 'ENOTFOUND'),
+      ],
+      canary,
+    );
+    assert.deepEqual(
+      judged.map((n) => [n.name, n.addresses, n.error?.code]),
+      [
+        ['svr1.example.net', ['203.0.113.5'], undefined],
+        ['svr2.example.net', [], FORGED_ANSWER],
+        ['svr3.example.net', ['203.0.113.77', '203.0.113.6'], undefined],
+        ['svr9.example.net', [], 'ENOTFOUND'],
+      ],
+    );
+    assert.deepEqual(judgeNamesByCanary(judged, name('porthole-canary-1.example.net', [], 'ENOTFOUND')), judged);
+    const need = dns as NonNullable<typeof dns>;
+    assert.deepEqual(
+      judgeResolverNeed(need, [judged[1] as NameResolution], '192.168.1.1').map((r) => [r.state, r.reason]),
+      [
+        ['intercepted', 'resolver-answers-for-anyone'],
+        ['intercepted', 'resolver-answers-for-anyone'],
+      ],
+    );
+    assert.deepEqual(
+      judgeResolverNeed(need, judged, '192.168.1.1').map((r) => [r.state, r.reason]),
+      [
+        ['allowed', 'names-resolve'],
+        ['allowed', 'names-resolve'],
       ],
     );
   });

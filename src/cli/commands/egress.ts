@@ -86,6 +86,7 @@ export const egressCommand: CommandSpec = {
       summary,
       results,
       names: plan.names,
+      ...(plan.dnsCanary ? { dnsCanary: plan.dnsCanary } : {}),
       rttMs: report.rttMs === undefined ? null : Math.round(report.rttMs * 100) / 100,
       timeoutMs: Math.round(report.timeoutMs),
       retried: report.retried,
@@ -155,6 +156,8 @@ export interface EgressReport {
   readonly summary: Readonly<Record<EgressState, number>>;
   readonly results: readonly EgressResult[];
   readonly names: readonly NameResolution[];
+  /** A made-up name asked beside the manifest's: addresses here mean the resolver answers for anyone. */
+  readonly dnsCanary?: NameResolution;
   readonly rttMs: number | null;
   readonly timeoutMs: number;
   readonly retried: number;
@@ -164,7 +167,13 @@ export interface EgressReport {
 }
 
 /** Reasons of the resolver need's rows, whose host is the resolver asked. */
-const RESOLVER_REASONS = new Set(['names-resolve', 'resolver-answers', 'resolver-silent', 'no-names-to-resolve']);
+const RESOLVER_REASONS = new Set([
+  'names-resolve',
+  'resolver-answers',
+  'resolver-silent',
+  'resolver-answers-for-anyone',
+  'no-names-to-resolve',
+]);
 
 const STATE_STYLE = { allowed: 'green', blocked: 'red', intercepted: 'yellow', untested: 'dim' } as const;
 
@@ -176,6 +185,11 @@ function humanReport(output: Output, json: EgressReport): string {
       ? `Outbound needs of ${json.manifest}${via ? ` (entries without hosts tested against ${via})` : ''}:`
       : `Outbound from this network to ${via}${json.signed ? ' (answers checked against the service key)' : ' (answers checked by nonce)'}:`,
   );
+  if (json.dnsCanary && json.dnsCanary.addresses.length > 0) {
+    lines.push(
+      `  ${output.style('yellow', 'DNS')}  the resolver answers for names that do not exist: ${json.dnsCanary.name} → ${json.dnsCanary.addresses.join(', ')}`,
+    );
+  }
   for (const name of json.names) {
     lines.push(
       name.error
