@@ -45,7 +45,12 @@ export function canaryTargets(targets: readonly SweepTarget[]): SweepTarget[] {
       const key = canaryKey(target.host, entry.port);
       if (wanted.has(key)) continue;
       const family = isIPv6(target.host) ? 6 : 4;
-      wanted.set(key, { host: canaryAddress(family, entry.port, avoid), entries: [entry], handshake: 'connect' });
+      wanted.set(key, {
+        host: canaryAddress(family, entry.port, avoid),
+        entries: [entry],
+        handshake: 'connect',
+        canary: true,
+      });
     }
   }
   return [...wanted.values()];

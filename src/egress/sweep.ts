@@ -59,6 +59,11 @@ export interface SweepTarget {
   readonly entries: readonly PortEntry[];
   /** `banner`: a porthole egress listener answers; `connect`: any server (manifest hosts). */
   readonly handshake: 'banner' | 'connect';
+  /**
+   * A canary (canary.ts): its answers are not the network's round trip (a proxy next door
+   * answers at once), so they do not teach the timing.
+   */
+  readonly canary?: boolean;
 }
 
 /** Settings of a sweep. */
@@ -178,7 +183,8 @@ class Sweeper {
     }
   }
 
-  tcp(host: string, port: number, handshake: SweepTarget['handshake'], factor: number): Promise<Outcome> {
+  tcp(host: string, port: number, handshake: SweepTarget['handshake'], factor: number, learn = true): Promise<Outcome> {
+    const sample = (rttMs: number) => learn && this.timing.sample(rttMs);
     return new Promise((resolve) => {
       const socket = new Socket();
       const started = performance.now();
@@ -208,11 +214,11 @@ class Sweeper {
           return;
         }
         const reason = TCP_REFUSALS[error.code ?? ''] ?? 'unreachable';
-        if (reason !== 'timeout') this.timing.sample(performance.now() - attempt.started);
+        if (reason !== 'timeout') sample(performance.now() - attempt.started);
         finish({ state: 'blocked', reason });
       });
       socket.once('connect', () => {
-        this.timing.sample(performance.now() - attempt.started);
+        sample(performance.now() - attempt.started);
         if (handshake === 'connect') {
           finish({ state: 'allowed', reason: 'handshake' });
           return;
@@ -400,10 +406,10 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
   let total = jobs.length;
   const attempt = (factor: number) => async (job: Job) => {
     job.attempts++;
-    const { host, handshake } = job.target;
+    const { host, handshake, canary } = job.target;
     job.outcome =
       job.entry.protocol === 'tcp'
-        ? await sweeper.tcp(host, job.entry.port, handshake, factor)
+        ? await sweeper.tcp(host, job.entry.port, handshake, factor, !canary)
         : handshake === 'connect'
           ? { state: 'untested', reason: 'udp-needs-listener', ms: 0 }
           : await sweeper.udp(host, job.entry.port, factor);

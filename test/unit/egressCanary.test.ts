@@ -50,10 +50,10 @@ describe('egress canaries', () => {
       { host: '203.0.113.7', entries: [{ protocol: 'tcp', port: 443 }], handshake: 'banner' },
     ]);
     assert.deepEqual(
-      canaries.map((c) => [c.host, c.entries, c.handshake]),
+      canaries.map((c) => [c.host, c.entries, c.handshake, c.canary]),
       [
-        [canaryAddress(4, 745), [{ protocol: 'tcp', port: 745 }], 'connect'],
-        [canaryAddress(6, 745), [{ protocol: 'tcp', port: 745 }], 'connect'],
+        [canaryAddress(4, 745), [{ protocol: 'tcp', port: 745 }], 'connect', true],
+        [canaryAddress(6, 745), [{ protocol: 'tcp', port: 745 }], 'connect', true],
       ],
     );
   });
