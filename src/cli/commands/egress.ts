@@ -190,12 +190,14 @@ function humanReport(output: Output, json: EgressReport): string {
       `  ${output.style('yellow', 'DNS')}  the resolver answers for names that do not exist: ${json.dnsCanary.name} → ${json.dnsCanary.addresses.join(', ')}`,
     );
   }
+  // A name several entries list is said once.
+  const said = new Set<string>();
   for (const name of json.names) {
-    lines.push(
-      name.error
-        ? `  ${output.style('red', 'DNS')}  ${name.name}: ${name.error.message}`
-        : `  DNS  ${name.name} → ${name.addresses.join(', ')}`,
-    );
+    const line = name.error
+      ? `  ${output.style('red', 'DNS')}  ${name.name}: ${name.error.message}`
+      : `  DNS  ${name.name} → ${name.addresses.join(', ')}`;
+    if (!said.has(line)) lines.push(line);
+    said.add(line);
   }
   const groups = new Map<string, (typeof json.results)[number][]>();
   for (const result of json.results) {
