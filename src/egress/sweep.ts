@@ -13,6 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6, Socket } from 'node:net';
 import { throwIfAborted } from '../deadline/index.js';
+import { listInterfaces } from '../net/localNetwork.js';
 import type { PortEntry, Transport } from '../net/portSpec.js';
 import {
   checkEgressAnswer,
@@ -397,7 +398,8 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
   const sweeper = new Sweeper(timing, options.publicKey);
   const concurrency = options.concurrency ?? SWEEP_DEFAULTS.concurrency;
   // Canaries go in the same run: they cost one attempt per port, in parallel with the targets.
-  const canaries = canaryTargets(targets);
+  const local = listInterfaces().flatMap((item) => item.addresses.map((address) => address.address));
+  const canaries = canaryTargets(targets, local);
   const toJobs = (list: readonly SweepTarget[]): Job[] =>
     list.flatMap((target) => target.entries.map((entry) => ({ target, entry, attempts: 0 })));
   const targetJobs = toJobs(targets);
