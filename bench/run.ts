@@ -8,12 +8,14 @@ import { cpus, totalmem } from 'node:os';
 import { benchChecker } from './checker.js';
 import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
+import { benchEgressVerdicts } from './egressVerdicts.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
 
 const sections = [
   await benchChecker(),
   await benchEgress(),
+  await benchEgressVerdicts(),
   await benchGateway(),
   await benchNat(),
   await benchDoctor(),

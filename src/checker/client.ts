@@ -2,6 +2,7 @@
 import { type AbortOptions, withDeadline } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import type { ProbeResult } from '../probe/types.js';
+import { CHECKER_CONNECT_TIMEOUT_MS, portOf, unreachableHint, watchConnect } from './connectWatch.js';
 
 /** What the checker answers to a check. */
 export interface CheckResponse {
@@ -34,15 +35,35 @@ export function optionalCheckerUrl(option: unknown, env: NodeJS.ProcessEnv): URL
 
 async function call<T>(url: URL, init: RequestInit, options: AbortOptions): Promise<T> {
   const signal = withDeadline(options.signal, CHECK_DEADLINE_MS, `request to ${url.origin}`);
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, signal });
-  } catch (error) {
+  // The handshake is checked first, with its own short deadline (connectWatch.ts): a port the
+  // network drops ends in 3 s with the port named. Racing it beside fetch would not do: an
+  // aborted fetch leaves its connection attempt running for undici's 10 s, and the process with it.
+  const failure = await watchConnect(url, CHECKER_CONNECT_TIMEOUT_MS, signal);
+  let response: Response | undefined;
+  let fetchError: unknown;
+  if (!failure) {
+    try {
+      response = await fetch(url, { ...init, signal });
+    } catch (error) {
+      fetchError = error;
+    }
+  }
+  if (!response) {
     if (options.signal?.aborted) throw options.signal.reason;
-    const cause = (error as { cause?: { code?: string } }).cause;
+    const code =
+      failure?.code ??
+      (fetchError as { cause?: { code?: string } }).cause?.code ??
+      (signal.aborted ? 'E_TIMEOUT' : undefined);
+    const hint = unreachableHint(url, code);
     throw new PortholeError('E_CHECKER_UNREACHABLE', {
-      detail: `${url.origin}: ${cause?.code ?? (error as Error).message}`,
-      cause: error,
+      detail: `${url.origin}: ${
+        failure?.code === 'ETIMEDOUT'
+          ? `no answer to a connection on port ${failure.port} in ${CHECKER_CONNECT_TIMEOUT_MS / 1000} s`
+          : (code ?? (fetchError as Error).message)
+      }`,
+      ...(hint ? { hint } : {}),
+      ...(fetchError ? { cause: fetchError } : {}),
+      data: { port: portOf(url), ...(code ? { reason: code } : {}) },
     });
   }
   const text = await response.text();

@@ -11,35 +11,66 @@ export interface Explanation {
   readonly meaning: string;
 }
 
-/** Explanations by state (and, for open, by proof). */
+/**
+ * Explanations by state (and, for open, by proof), for people who are not network engineers:
+ * no protocol words, and "your server" / "the computer that asked" rather than "this host",
+ * which on a web page could mean the browser's machine or the checker's.
+ */
 export const EXPLANATIONS = {
-  'open-verified': { outcome: 'Success', meaning: 'The port reaches this machine: the answer carried its proof.' },
+  'open-verified': {
+    outcome: 'Success',
+    meaning:
+      'Your server can be reached from the internet: the answer came from the computer that asked for this check.',
+  },
   'open-unverified': {
     outcome: 'Unproven',
     meaning:
-      'Open, but not proven to reach this computer: something answers on this port from the internet, and nothing shows it is this machine (a forward may point at another device). Run the check on the server itself, or with --listen before the server starts.',
+      'Open, but not proven to reach this computer: something at your address answers on this port from the internet, and which device answered cannot be told from here (a forward may point at another device). To be sure it is your server, run `porthole check` on the server itself, or stop the server and check again with --listen.',
   },
   'open-other': {
     outcome: 'Error',
     meaning:
-      'Something answers, but not this machine: the router forwards the port to another device or another port, or another program answers there.',
+      'Something answers, but not the computer that asked for the check: the router sends this port to another device or to another port, or another program answers there.',
   },
   closed: {
     outcome: 'Error',
     meaning:
-      'Refused: a device answered but nothing listens on the port, or there is no forward for it (the router itself refused).',
+      'Refused: a device answered but nothing listens on the port there. Most often the router itself refused because it has no forwarding rule for the port, or the server program is not running.',
   },
   filtered: {
     outcome: 'Error',
     meaning:
-      'Timed out: a firewall drops the traffic (on the router or on this host), or there is no forward for the port.',
+      "Timed out: a firewall drops the traffic (on the router, or on the server's own computer), or the router has no forwarding rule for the port.",
   },
   unreachable: {
     outcome: 'Error',
     meaning:
-      'Unreachable: the network reports the address unreachable, or a firewall rejects it as administratively prohibited.',
+      'Unreachable: the internet reported your address as unreachable, or a firewall turned the connection away.',
   },
 } as const satisfies Record<string, Explanation>;
+
+/**
+ * What the checker saw, in plain words, by the probe's machine-readable reason (src/probe:
+ * `syn-ack`, `conn-refused`, ...). A reason missing here is shown as it is.
+ */
+export const REASON_WORDS: Readonly<Record<string, string>> = {
+  'syn-ack': 'a program accepted the connection',
+  'conn-refused': 'the connection was refused',
+  reset: 'the connection was cut off as soon as it started',
+  'host-unreach': 'the network said your address cannot be reached',
+  'net-unreach': 'the network said your address cannot be reached',
+  'host-down': 'the network said your address cannot be reached',
+  'no-response': 'nothing came back',
+  'port-unreach': 'the device said nothing listens on this port',
+  'udp-proof': "porthole's own answer came back, with its proof",
+  'udp-proof, not for our key': 'an answer came back, but its proof is for another computer',
+  'udp-response': 'a program answered',
+};
+
+/** The plain words for a probe's reason. */
+export function reasonWords(reason: string): string {
+  return REASON_WORDS[reason] ?? reason;
+}
 
 /** The four causes seed 000 lists for an Error, which porthole doctor tells apart. */
 export const FOUR_CAUSES: readonly string[] = [

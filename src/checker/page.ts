@@ -3,7 +3,7 @@
  * for the visitor's own address, with what the verdict means. No external assets; the script
  * is served from the same origin so the page runs under a strict Content-Security-Policy.
  */
-import { EXPLANATIONS, FOUR_CAUSES } from './explain.js';
+import { EXPLANATIONS, FOUR_CAUSES, REASON_WORDS } from './explain.js';
 
 /** The Content-Security-Policy for the pages: nothing from anywhere else. */
 export const PAGE_CSP =
@@ -33,7 +33,8 @@ export function checkPageHtml(): string {
 </head>
 <body>
 <h1>Is my port open from the internet?</h1>
-<p>This checker connects back to the address you visit it from, <strong id="address">…</strong>, on the port you name.</p>
+<p>This page asks a server on the internet to connect to your internet address, <strong id="address">…</strong>,
+on the port you name, the way a friend or a customer would from outside. Success means they can reach it.</p>
 <form id="check-form">
   <label>Port to check <input id="port" name="port" inputmode="numeric" placeholder="7001 or 5353/udp" required></label>
   <button id="check" type="submit">Check port</button>
@@ -45,11 +46,16 @@ export function checkPageHtml(): string {
 `;
 }
 
-/** The page's script, with the explanations of explain.ts built in. */
+/**
+ * The page's script, with the plain words of explain.ts built in. Each result box keeps the
+ * machine-readable verdict in `data-state`, `data-reason` and `data-verified`.
+ */
 export function checkPageScript(): string {
   return `'use strict';
 const EXPLANATIONS = ${JSON.stringify(EXPLANATIONS)};
 const FOUR_CAUSES = ${JSON.stringify(FOUR_CAUSES)};
+const REASON_WORDS = ${JSON.stringify(REASON_WORDS)};
+const PROTOCOLS = { tcp: 'TCP', udp: 'UDP' };
 function explain(state, verified) {
   if (state === 'open') return EXPLANATIONS[verified === true ? 'open-verified' : verified === false ? 'open-other' : 'open-unverified'];
   return EXPLANATIONS[state];
@@ -89,9 +95,12 @@ document.getElementById('check-form').addEventListener('submit', async (event) =
       const box = element('div', 'result ' + meaning.outcome);
       box.dataset.port = result.port + '/' + result.protocol;
       box.dataset.state = result.state;
+      box.dataset.reason = result.reason;
+      box.dataset.verified = String(result.verified);
       box.append(element('div', 'verdict', meaning.outcome));
-      box.append(element('p', '', 'Port ' + result.port + '/' + result.protocol + ' on ' + body.target + ': ' + result.state + '. ' + meaning.meaning));
-      box.append(element('p', 'detail', 'Reason: ' + result.reason + ', ' + Math.round(result.ms) + ' ms.'));
+      box.append(element('p', '', 'Port ' + result.port + ' (' + (PROTOCOLS[result.protocol] || result.protocol) + ') at your internet address ' + body.target + ': ' + meaning.meaning));
+      const seen = REASON_WORDS[result.reason] || result.reason;
+      box.append(element('p', 'detail', 'What the checker saw: ' + seen + ', after ' + Math.round(result.ms) + ' ms.'));
       if (meaning.outcome === 'Error') {
         box.append(element('p', '', 'If you expected Success, one of these is the cause:'));
         const list = element('ol');
@@ -101,7 +110,7 @@ document.getElementById('check-form').addEventListener('submit', async (event) =
       results.append(box);
     }
   } catch (error) {
-    results.replaceChildren(element('div', 'result Error', 'Error: the checker could not be reached (' + error + ').'));
+    results.replaceChildren(element('div', 'result Error', 'Error: this page could not reach its server. Check your internet connection and try again.'));
   } finally {
     button.disabled = false;
   }

@@ -18,7 +18,7 @@ export const COMMON_EGRESS_PORTS: readonly { port: number; use: string }[] = [
   { port: 443, use: 'HTTPS' },
   { port: 8080, use: 'HTTP alternate' },
   { port: 8443, use: 'HTTPS alternate' },
-  { port: 745, use: 'appliance relay (seed 003)' },
+  { port: 745, use: 'appliance relay' },
   { port: 5222, use: 'XMPP client' },
   { port: 5223, use: 'push notifications' },
   { port: 5938, use: 'remote support' },

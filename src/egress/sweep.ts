@@ -13,6 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6, Socket } from 'node:net';
 import { throwIfAborted } from '../deadline/index.js';
+import { listInterfaces } from '../net/localNetwork.js';
 import type { PortEntry, Transport } from '../net/portSpec.js';
 import {
   checkEgressAnswer,
@@ -21,6 +22,7 @@ import {
   MAX_EGRESS_LINE,
   newEgressNonce,
 } from './bannerCodec.js';
+import { canaryTargets, judgeByCanaries } from './canary.js';
 import { collectGarbage } from './heap.js';
 
 /** The verdict on one port. */
@@ -40,7 +42,9 @@ export interface EgressResult {
   /**
    * Why: `signed` (answer signed by the service's key), `nonce` (our nonce came back; no key
    * to check), `handshake` (a named host accepted; it is not a porthole listener), `refused`,
-   * `timeout`, `unreachable`, `foreign-answer`, `no-answer`, `closed`.
+   * `timeout`, `unreachable`, `foreign-answer`, `no-answer`, `closed`, `answers-for-anyone` (a
+   * handshake where the canary on the same port answered too: canary.ts); plan.ts adds the DNS
+   * verdicts (`no-such-name`, `dns-no-answer`, `names-resolve`, `resolver-silent`, ...).
    */
   readonly reason: string;
   /** Time from the attempt to its verdict, milliseconds (of the last attempt). */
@@ -56,6 +60,11 @@ export interface SweepTarget {
   readonly entries: readonly PortEntry[];
   /** `banner`: a porthole egress listener answers; `connect`: any server (manifest hosts). */
   readonly handshake: 'banner' | 'connect';
+  /**
+   * A canary (canary.ts): its answers are not the network's round trip (a proxy next door
+   * answers at once), so they do not teach the timing.
+   */
+  readonly canary?: boolean;
 }
 
 /** Settings of a sweep. */
@@ -175,7 +184,8 @@ class Sweeper {
     }
   }
 
-  tcp(host: string, port: number, handshake: SweepTarget['handshake'], factor: number): Promise<Outcome> {
+  tcp(host: string, port: number, handshake: SweepTarget['handshake'], factor: number, learn = true): Promise<Outcome> {
+    const sample = (rttMs: number) => learn && this.timing.sample(rttMs);
     return new Promise((resolve) => {
       const socket = new Socket();
       const started = performance.now();
@@ -205,11 +215,11 @@ class Sweeper {
           return;
         }
         const reason = TCP_REFUSALS[error.code ?? ''] ?? 'unreachable';
-        if (reason !== 'timeout') this.timing.sample(performance.now() - attempt.started);
+        if (reason !== 'timeout') sample(performance.now() - attempt.started);
         finish({ state: 'blocked', reason });
       });
       socket.once('connect', () => {
-        this.timing.sample(performance.now() - attempt.started);
+        sample(performance.now() - attempt.started);
         if (handshake === 'connect') {
           finish({ state: 'allowed', reason: 'handshake' });
           return;
@@ -303,6 +313,11 @@ export interface SweepReport {
   /** The connect deadline it ended with. */
   readonly timeoutMs: number;
   readonly retried: number;
+  /**
+   * The canaries dialled beside handshake-only targets (canary.ts): an address that cannot
+   * answer, on the same port; `allowed` here means the network answers for anyone.
+   */
+  readonly canaries: EgressResult[];
 }
 
 interface Job {
@@ -382,15 +397,21 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
   );
   const sweeper = new Sweeper(timing, options.publicKey);
   const concurrency = options.concurrency ?? SWEEP_DEFAULTS.concurrency;
-  const jobs: Job[] = targets.flatMap((target) => target.entries.map((entry) => ({ target, entry, attempts: 0 })));
+  // Canaries go in the same run: they cost one attempt per port, in parallel with the targets.
+  const local = listInterfaces().flatMap((item) => item.addresses.map((address) => address.address));
+  const canaries = canaryTargets(targets, local);
+  const toJobs = (list: readonly SweepTarget[]): Job[] =>
+    list.flatMap((target) => target.entries.map((entry) => ({ target, entry, attempts: 0 })));
+  const targetJobs = toJobs(targets);
+  const jobs: Job[] = [...targetJobs, ...toJobs(canaries)];
   let done = 0;
   let total = jobs.length;
   const attempt = (factor: number) => async (job: Job) => {
     job.attempts++;
-    const { host, handshake } = job.target;
+    const { host, handshake, canary } = job.target;
     job.outcome =
       job.entry.protocol === 'tcp'
-        ? await sweeper.tcp(host, job.entry.port, handshake, factor)
+        ? await sweeper.tcp(host, job.entry.port, handshake, factor, !canary)
         : handshake === 'connect'
           ? { state: 'untested', reason: 'udp-needs-listener', ms: 0 }
           : await sweeper.udp(host, job.entry.port, factor);
@@ -406,7 +427,7 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
     options.onProgress?.(done, total);
     await runJobs(silent, concurrency, timing, initialTimeoutMs, attempt(2), options.signal);
     throwIfAborted(options.signal);
-    const results = jobs.map(({ target, entry, attempts, outcome }) => ({
+    const resultOf = ({ target, entry, attempts, outcome }: Job): EgressResult => ({
       host: target.host,
       ...(target.name ? { name: target.name } : {}),
       ...(target.entry ? { entry: target.entry } : {}),
@@ -416,10 +437,18 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
       reason: outcome?.reason ?? 'not-run',
       ms: outcome?.ms ?? 0,
       attempts,
-    }));
+    });
+    const canaryResults = jobs.slice(targetJobs.length).map(resultOf);
+    const results = judgeByCanaries(targetJobs.map(resultOf), canaryResults);
     // The sockets' garbage goes before the caller builds its report on top of it.
     collectGarbage();
-    return { results, rttMs: timing.smoothedRttMs, timeoutMs: timing.timeoutMs(), retried: silent.length };
+    return {
+      results,
+      rttMs: timing.smoothedRttMs,
+      timeoutMs: timing.timeoutMs(),
+      retried: silent.length,
+      canaries: canaryResults,
+    };
   } finally {
     sweeper.stop();
   }

@@ -130,7 +130,7 @@ export const errorRegistry = {
   E_CHECKER_UNREACHABLE: {
     kind: 'operational',
     message: 'The checker could not be reached',
-    hint: 'Check the URL and that `porthole serve` runs there and is reachable from this network.',
+    hint: 'Check the URL and that `porthole serve` runs there; a network that blocks its port outbound needs the checker on 443 or 80 (porthole serve --listen 0.0.0.0:443).',
   },
   E_CHECKER_REFUSED: {
     kind: 'operational',

@@ -7,7 +7,7 @@ import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { PortholeError } from '../errors/index.js';
 import { classifyAddress, isIpLiteral, parseCidr } from '../net/address.js';
 import { mergeRanges, type PortRange, parsePortRangeText, transportsOf } from '../net/portSpec.js';
-import { type RawEntry, rawManifestSchema } from './schema.js';
+import { type RawEntry, rawEntrySchema, rawManifestSchema } from './schema.js';
 import type { Manifest, ManifestEntry, ManifestIssue, Peer } from './types.js';
 
 /** Manifests are small tables; anything larger is a mistake (or an attack on the parser). */
@@ -36,6 +36,11 @@ function locate(doc: Document, lines: LineCounter, path: Path): { line: number; 
     }
   }
   return { line: 1, column: 1 };
+}
+
+/** Problems sorted as a reader meets them: by line, then column (stable for one position). */
+function inFileOrder(issues: readonly ManifestIssue[]): ManifestIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 function manifestError(source: string, issues: ManifestIssue[]): PortholeError {
@@ -94,14 +99,8 @@ function valueAt(value: unknown, path: Path): unknown {
   return at;
 }
 
-/** Turns one raw entry into a ManifestEntry, reporting meaning problems through `problem`. */
-function buildEntry(raw: RawEntry, line: number, problem: (path: Path, message: string) => void): ManifestEntry {
-  const transports = transportsOf(raw.protocol) ?? [];
-  const { spans, text } = parsePortValues(raw.port, problem);
-  const ports: PortRange[] = mergeRanges(
-    transports.flatMap((protocol) => spans.map((span) => ({ protocol, ...span }))),
-  );
-
+/** Parses the peers (`hosts:` or `peers:`), reporting each one that is not an address, range or name. */
+function parsePeers(raw: Pick<RawEntry, 'hosts' | 'peers'>, problem: (path: Path, message: string) => void): Peer[] {
   if (raw.peers && raw.hosts) problem(['hosts'], 'expected either "peers" or "hosts", not both');
   const peerField = raw.hosts ? 'hosts' : 'peers';
   const peers: Peer[] = [];
@@ -110,6 +109,33 @@ function buildEntry(raw: RawEntry, line: number, problem: (path: Path, message: 
     if (peer) peers.push(peer);
     else problem([peerField, index], `expected an IP address, a CIDR range or a DNS name, got "${peerText}"`);
   });
+  return peers;
+}
+
+/**
+ * The meaning checks that need no other field (ports, peers), run on an entry whose shape is
+ * wrong elsewhere: one run of `validate` lists every problem, not the first of each kind.
+ */
+function checkSoundFields(raw: unknown, problem: (path: Path, message: string) => void): void {
+  if (raw === null || typeof raw !== 'object') return;
+  const fields = raw as Record<string, unknown>;
+  const port = rawEntrySchema.shape.port.safeParse(fields.port);
+  if (port.success) parsePortValues(port.data, problem);
+  const hosts = rawEntrySchema.shape.hosts.safeParse(fields.hosts);
+  const peers = rawEntrySchema.shape.peers.safeParse(fields.peers);
+  if (hosts.success && peers.success) {
+    parsePeers({ ...(hosts.data ? { hosts: hosts.data } : {}), ...(peers.data ? { peers: peers.data } : {}) }, problem);
+  }
+}
+
+/** Turns one raw entry into a ManifestEntry, reporting meaning problems through `problem`. */
+function buildEntry(raw: RawEntry, line: number, problem: (path: Path, message: string) => void): ManifestEntry {
+  const transports = transportsOf(raw.protocol) ?? [];
+  const { spans, text } = parsePortValues(raw.port, problem);
+  const ports: PortRange[] = mergeRanges(
+    transports.flatMap((protocol) => spans.map((span) => ({ protocol, ...span }))),
+  );
+  const peers = parsePeers(raw, problem);
 
   if (raw.direction === 'multicast') {
     if (raw.group === undefined) problem([], 'expected "group:" (the multicast address) for a multicast entry');
@@ -144,12 +170,17 @@ export function parseManifest(text: string, source = '<manifest>'): Manifest {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    const position = first ? lines.linePos(first.pos[0]) : undefined;
-    const where = position ? `${source}:${position.line}:${position.col}` : source;
+    // Every syntax error, not the first: a file with two is fixed in one round.
+    const errors = doc.errors
+      .map((error) => {
+        const position = lines.linePos(error.pos[0]);
+        return { line: position.line, column: position.col, message: error.message.split('\n')[0] ?? 'unreadable' };
+      })
+      .sort((a, b) => a.line - b.line || a.column - b.column);
+    const [first] = errors;
     throw new PortholeError('E_MANIFEST_SYNTAX', {
-      detail: `${where}: ${first?.message.split('\n')[0] ?? 'unreadable'}`,
-      data: { file: source, line: position?.line, column: position?.col },
+      detail: errors.map((error) => `${source}:${error.line}:${error.column}: ${error.message}`).join('\n  '),
+      data: { file: source, line: first?.line, column: first?.column, errors },
     });
   }
   const issues: ManifestIssue[] = [];
@@ -161,10 +192,25 @@ export function parseManifest(text: string, source = '<manifest>'): Manifest {
   if (!shape.success) {
     for (const issue of shape.error.issues) {
       const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
-      const message = issue.message.replace(/^Invalid input: /, '');
-      report(path, valueAt(raw, path) === undefined && path.length > 0 ? `missing; ${message}` : message);
+      const value = valueAt(raw, path);
+      // zod's enum message lists what was expected; the reader also needs what was written.
+      const got = issue.code === 'invalid_value' && typeof value !== 'object' ? `, got ${JSON.stringify(value)}` : '';
+      const message = `${issue.message.replace(/^Invalid (input|option): /, '')}${got}`;
+      report(path, value === undefined && path.length > 0 ? `missing; ${message}` : message);
     }
-    throw manifestError(source, issues);
+    const rawPorts = valueAt(raw, ['ports']);
+    if (Array.isArray(rawPorts)) {
+      const names = new Set<unknown>();
+      for (const [index, entry] of rawPorts.entries()) {
+        const at = (path: Path, message: string) => report(['ports', index, ...path], message);
+        const name = valueAt(entry, ['name']);
+        if (typeof name === 'string' && names.has(name))
+          at(['name'], `expected a unique name; "${name}" is used twice`);
+        names.add(name);
+        checkSoundFields(entry, at);
+      }
+    }
+    throw manifestError(source, inFileOrder(issues));
   }
 
   const seen = new Set<string>();
@@ -174,7 +220,7 @@ export function parseManifest(text: string, source = '<manifest>'): Manifest {
     seen.add(raw.name);
     return buildEntry(raw, locate(doc, lines, ['ports', index]).line, at);
   });
-  if (issues.length > 0) throw manifestError(source, issues);
+  if (issues.length > 0) throw manifestError(source, inFileOrder(issues));
   return { name: shape.data.name, description: shape.data.description, entries, source };
 }
 

@@ -174,7 +174,8 @@ ${GOOD_ENTRY}${GOOD_ENTRY}  - name: out
     peers: [not a host]
 `);
     const fields = issues.map((issue) => issue.field);
-    assert.deepEqual(fields, ['ports[1].name', 'ports[2].port', 'ports[2].peers[0]', 'ports[2].expose']);
+    // In file order: `expose:` comes before `peers:`.
+    assert.deepEqual(fields, ['ports[1].name', 'ports[2].port', 'ports[2].expose', 'ports[2].peers[0]']);
   });
 
   it('refuses a file that cannot be read with E_MANIFEST_READ', async () => {
@@ -196,5 +197,50 @@ describe('manifest tables', () => {
       markdown,
       /^\| mdns \| multicast \| UDP \| 5353 \| 224\.0\.0\.251 \| {2}\| Server auto-discovery over mDNS \|$/m,
     );
+  });
+
+  it('reports every problem at once: a wrong word beside a port out of range (shape and meaning together)', () => {
+    const issues = issuesOf(`name: m
+ports:
+  - name: a
+    direction: inbnd
+    protocol: tcp
+    port: 70000
+    hosts: [not a host]
+  - name: a
+    direction: outbound
+    protocol: tcpp
+    port: [80, 99999]
+`);
+    assert.deepEqual(
+      issues.map((issue) => [issue.line, issue.column, issue.field]),
+      [
+        [4, 16, 'ports[0].direction'],
+        [6, 11, 'ports[0].port'],
+        [7, 13, 'ports[0].hosts[0]'],
+        [8, 11, 'ports[1].name'],
+        [10, 15, 'ports[1].protocol'],
+        [11, 16, 'ports[1].port[1]'],
+      ],
+    );
+    assert.match(issues[0]?.message ?? '', /expected one of "inbound"\|"outbound"\|"multicast", got "inbnd"/);
+    assert.match(issues[1]?.message ?? '', /port 70000 is outside 1-65535/);
+  });
+
+  it('lists every YAML syntax error, in file order', () => {
+    try {
+      parseManifest('name: m\nports: [\n  - a: b\n c: : d\n', 'bad.yaml');
+      assert.fail('expected a syntax error');
+    } catch (error) {
+      assert.ok(error instanceof PortholeError && error.code === 'E_MANIFEST_SYNTAX', String(error));
+      const errors = error.data?.errors as { line: number; column: number }[];
+      assert.ok(errors.length >= 2, JSON.stringify(errors));
+      const positions = errors.map((e) => e.line * 1000 + e.column);
+      assert.deepEqual(
+        positions,
+        [...positions].sort((a, b) => a - b),
+      );
+      assert.equal(error.data?.line, errors[0]?.line);
+    }
   });
 });

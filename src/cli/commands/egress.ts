@@ -86,9 +86,17 @@ export const egressCommand: CommandSpec = {
       summary,
       results,
       names: plan.names,
+      ...(plan.dnsCanary ? { dnsCanary: plan.dnsCanary } : {}),
       rttMs: report.rttMs === undefined ? null : Math.round(report.rttMs * 100) / 100,
       timeoutMs: Math.round(report.timeoutMs),
       retried: report.retried,
+      canaries: report.canaries.map(({ host, port, protocol, state, reason }) => ({
+        host,
+        port,
+        protocol,
+        state,
+        reason,
+      })),
       ms: Math.round(performance.now() - started),
     };
     return { exitCode: problem ? 1 : 0, json, human: () => humanReport(output, json) };
@@ -148,11 +156,24 @@ export interface EgressReport {
   readonly summary: Readonly<Record<EgressState, number>>;
   readonly results: readonly EgressResult[];
   readonly names: readonly NameResolution[];
+  /** A made-up name asked beside the manifest's: addresses here mean the resolver answers for anyone. */
+  readonly dnsCanary?: NameResolution;
   readonly rttMs: number | null;
   readonly timeoutMs: number;
   readonly retried: number;
+  /** The canaries that vouched for handshake-only verdicts (an answer here: the network answers for anyone). */
+  readonly canaries: readonly Pick<EgressResult, 'host' | 'port' | 'protocol' | 'state' | 'reason'>[];
   readonly ms: number;
 }
+
+/** Reasons of the resolver need's rows, whose host is the resolver asked. */
+const RESOLVER_REASONS = new Set([
+  'names-resolve',
+  'resolver-answers',
+  'resolver-silent',
+  'resolver-answers-for-anyone',
+  'no-names-to-resolve',
+]);
 
 const STATE_STYLE = { allowed: 'green', blocked: 'red', intercepted: 'yellow', untested: 'dim' } as const;
 
@@ -164,12 +185,19 @@ function humanReport(output: Output, json: EgressReport): string {
       ? `Outbound needs of ${json.manifest}${via ? ` (entries without hosts tested against ${via})` : ''}:`
       : `Outbound from this network to ${via}${json.signed ? ' (answers checked against the service key)' : ' (answers checked by nonce)'}:`,
   );
-  for (const name of json.names) {
+  if (json.dnsCanary && json.dnsCanary.addresses.length > 0) {
     lines.push(
-      name.error
-        ? `  ${output.style('red', 'DNS')}  ${name.name}: ${name.error.message}`
-        : `  DNS  ${name.name} → ${name.addresses.join(', ')}`,
+      `  ${output.style('yellow', 'DNS')}  the resolver answers for names that do not exist: ${json.dnsCanary.name} → ${json.dnsCanary.addresses.join(', ')}`,
     );
+  }
+  // A name several entries list is said once.
+  const said = new Set<string>();
+  for (const name of json.names) {
+    const line = name.error
+      ? `  ${output.style('red', 'DNS')}  ${name.name}: ${name.error.message}`
+      : `  DNS  ${name.name} → ${name.addresses.join(', ')}`;
+    if (!said.has(line)) lines.push(line);
+    said.add(line);
   }
   const groups = new Map<string, (typeof json.results)[number][]>();
   for (const result of json.results) {
@@ -181,9 +209,12 @@ function humanReport(output: Output, json: EgressReport): string {
   for (const [, members] of groups) {
     const first = members[0] as (typeof members)[number];
     const ports = members.map((member) => member.port).sort((a, b) => a - b);
-    const where = json.manifest
-      ? `${first.entry ?? ''} → ${first.name ? `${first.name} (${first.host})` : first.host}: `
-      : '';
+    const peer = RESOLVER_REASONS.has(first.reason)
+      ? `the resolver ${first.host}`
+      : first.name && first.name !== first.host
+        ? `${first.name} (${first.host})`
+        : first.host;
+    const where = json.manifest ? `${first.entry ?? ''} → ${peer}: ` : '';
     const state = output.style(STATE_STYLE[first.state as keyof typeof STATE_STYLE] ?? 'dim', first.state.padEnd(11));
     lines.push(
       `  ${state} ${where}${compress(ports)}/${first.protocol}  (${first.reason}${ports.length > 1 ? `, ${ports.length} ports` : ''})`,
@@ -194,6 +225,13 @@ function humanReport(output: Output, json: EgressReport): string {
     `${allowed} allowed, ${blocked} blocked, ${intercepted} intercepted${untested ? `, ${untested} untested` : ''} in ${(json.ms / 1000).toFixed(1)} s` +
       `${json.rttMs !== null ? ` (round trip ${json.rttMs} ms, deadline ${json.timeoutMs} ms${json.retried ? `, ${json.retried} silent ports tried twice` : ''})` : ''}.`,
   );
+  const anyone = json.results.filter((result) => result.reason === 'answers-for-anyone');
+  if (anyone.length > 0) {
+    const canaries = json.canaries.filter((canary) => canary.state === 'allowed');
+    lines.push(
+      `Answers for anyone: ${canaries.map((canary) => `${canary.host}:${canary.port}`).join(', ')} cannot answer (a documentation address, never on the internet) and was answered all the same, so a handshake on ${compress([...new Set(anyone.map((result) => result.port))].sort((a, b) => a - b))}/tcp proves nothing: a transparent proxy or portal on this network accepts those connections itself.`,
+    );
+  }
   if (intercepted > 0) {
     lines.push(
       "Intercepted: something on the path (a proxy, a captive portal) answers in the server's place; traffic on those ports does not reach the internet as sent.",
