@@ -25,7 +25,7 @@ export const EXPLANATIONS = {
   'open-unverified': {
     outcome: 'Unproven',
     meaning:
-      'Open, but not proven to reach this computer: something at your address answers on this port from the internet, and which device answered cannot be told from here (a forward may point at another device). To be sure it is your server, run `porthole check` on the server itself, or stop the server and check again with --listen.',
+      'Open, but not proven to reach this computer: something at your address answers on this port from the internet, and which device answered cannot be told from here (a forward may point at another device). To be sure it is your server, run `porthole check` on the server itself, or stop the server and check again: the port should then show Error.',
   },
   'open-other': {
     outcome: 'Error',

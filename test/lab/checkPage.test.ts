@@ -58,14 +58,14 @@ describe('lab: the check page in plain words', { skip: labSkip() }, () => {
     assert.deepEqual(
       seen.results.map((r) => [r.verdict, r.fields.port, r.fields.state, r.fields.reason, r.fields.verified]),
       [
-        ['Success', '7001/tcp', 'open', 'syn-ack', 'null'],
+        ['Unproven', '7001/tcp', 'open', 'syn-ack', 'null'],
         ['Error', '7002/tcp', 'closed', 'conn-refused', 'null'],
         ['Error', '7003/tcp', 'filtered', 'no-response', 'null'],
       ],
     );
     assert.match(
       open?.text ?? '',
-      /Port 7001 \(TCP\) at your internet address 203\.0\.113\.1: Something at your address answers/,
+      /Port 7001 \(TCP\) at your internet address 203\.0\.113\.1: Open, but not proven to reach this computer: something at your address answers/,
     );
     assert.match(open?.text ?? '', /stop the server and check again/);
     assert.match(open?.text ?? '', /What the checker saw: a program accepted the connection/);
