@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `porthole` executable: wires the process into runCli and handles Ctrl-C. */
+import { PortholeError } from '../errors/index.js';
 import { runCli } from './program.js';
 
 const controller = new AbortController();
@@ -8,7 +9,8 @@ const onSignal = (signal: NodeJS.Signals) => {
   interrupts++;
   // First Ctrl-C: let the command clean up (remove mappings, rules). Second: leave now.
   if (interrupts > 1) process.exit(130);
-  controller.abort(new Error(`interrupted by ${signal}`));
+  // The reason is already the coded error the frame reports, so nothing below has to guess.
+  controller.abort(new PortholeError('E_ABORTED', { detail: `interrupted by ${signal}` }));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

@@ -3,7 +3,7 @@
  * outcome onto the contract's exit codes (0 good, 1 problem found, 2 usage, 3 operational).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { exitCodeFor, PortholeError } from '../errors/index.js';
+import { exitCodeFor, isPortholeError, PortholeError } from '../errors/index.js';
 import type { CommandSpec } from './commandSpec.js';
 import { commands } from './commands/index.js';
 import { Output, type OutputOptions } from './output.js';
@@ -75,9 +75,10 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     .exitOverride()
     .configureOutput({
       writeOut: (text) => environment.stdout.write(text),
-      // Commander's own error text is replaced by our coded error below.
+      // Commander's own error text is replaced by our coded error below; with --json its help
+      // text (printed when a subcommand is missing) gives way to the one JSON document.
       writeErr: (text) => {
-        if (!text.startsWith('error:')) environment.stderr.write(text);
+        if (!text.startsWith('error:') && !flags.json) environment.stderr.write(text);
       },
     });
   program.addHelpText(
@@ -107,7 +108,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
   }
 
   try {
-    if (argv.length === 0) {
+    if (argv.length === 0 && !flags.json) {
       program.outputHelp();
       return 2;
     }
@@ -115,9 +116,38 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
+      // `porthole`, `porthole --json`, `porthole manifest`: a command is missing. Commander printed
+      // the help (not with --json); the outcome is a usage error that names the choices.
+      if (error.code === 'commander.help') return exitCodeFor(output.error(missingCommand(program, argv)));
       if (INFORMATIONAL.has(error.code)) return 0;
       return exitCodeFor(output.error(usageError(error)));
     }
-    return exitCodeFor(output.error(error));
+    return exitCodeFor(output.error(interrupted(error, environment.signal)));
   }
+}
+
+/** E_USAGE for a command line that stops before a (sub)command, with the commands it could name. */
+function missingCommand(program: Command, argv: readonly string[]): PortholeError {
+  let at = program;
+  for (const word of argv) {
+    const next = at.commands.find((command) => command.name() === word);
+    if (!next) break;
+    at = next;
+  }
+  const choices = at.commands.map((command) => command.name());
+  return new PortholeError('E_USAGE', {
+    detail: `\`${commandPath(at)}\` needs a command: ${choices.join(', ')}`,
+    data: { commands: choices },
+  });
+}
+
+/**
+ * Whatever a command threw after the user's Ctrl-C (a socket error, a wrapped timeout) is
+ * reported as the interruption it really is: E_ABORTED, exit 130, with the error as cause.
+ */
+function interrupted(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (!signal?.aborted || (isPortholeError(error) && error.code === 'E_ABORTED')) return error;
+  const reason: unknown = signal.reason;
+  const detail = isPortholeError(reason) && reason.code === 'E_ABORTED' ? reason.detail : undefined;
+  return new PortholeError('E_ABORTED', { ...(detail ? { detail } : {}), cause: error });
 }
