@@ -3,6 +3,7 @@
  * outcome onto the contract's exit codes (0 good, 1 problem found, 2 usage, 3 operational).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { withConfiguredOptions } from '../config/index.js';
 import { exitCodeFor, isPortholeError, PortholeError } from '../errors/index.js';
 import type { CommandSpec } from './commandSpec.js';
 import { commands } from './commands/index.js';
@@ -83,16 +84,28 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     });
   program.addHelpText(
     'after',
-    '\nExit status: 0 all good, 1 a check found a problem, 2 bad input or usage, 3 operational error.\nThe checker URL can also come from PORTHOLE_CHECKER.',
+    '\nExit status: 0 all good, 1 a check found a problem, 2 bad input or usage, 3 operational error, 130 interrupted.\nThe checker URL, STUN server and other settings can also come from the environment (PORTHOLE_CHECKER,\nPORTHOLE_STUN ...) or the configuration file: see `porthole config show`.',
   );
 
   const runSpec = async (spec: CommandSpec, command: Command) => {
     if (!spec.run) {
       throw new PortholeError('E_NOT_AVAILABLE', { detail: commandPath(command) });
     }
+    // Flags the command declares that a configuration key stands for (--checker, --stun,
+    // --timeout ...) take their value from the environment or the files when not given.
+    const { options, filled } = withConfiguredOptions(
+      (spec.options ?? []).map(([flags]) => flags),
+      command.optsWithGlobals(),
+      environment.env,
+      (name) => {
+        const source = command.getOptionValueSource(name);
+        return source !== undefined && source !== 'default';
+      },
+    );
+    for (const [key, from] of Object.entries(filled)) output.debug(`${key} from ${from}`);
     const outcome = await spec.run({
       args: command.args,
-      options: command.optsWithGlobals(),
+      options,
       output,
       env: environment.env,
       signal: environment.signal ?? new AbortController().signal,
