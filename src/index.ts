@@ -18,6 +18,7 @@ export {
 export type { FirewallTarget, RenderedFile, RulePlan } from './firewall/index.js';
 export { type DiscoveryOptions, discoverGateways, type GatewayInfo, type MappingMethod } from './gateway/index.js';
 export { type CheckReachableOptions, checkReachable, type Reachability } from './library/checkReachable.js';
+export { type CleanupItem, type CleanupReport, cleanupLeftovers } from './library/cleanup.js';
 export { type DiagnoseOptions, type Diagnosis, diagnose } from './library/diagnose.js';
 export {
   type KeepPortMappedOptions,

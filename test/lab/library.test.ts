@@ -111,6 +111,15 @@ function node(
   return lab.exec('lan', process.execPath, [join(project, script), ...args], { env, timeoutMs });
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitForLog(lab: Lab, name: string, pattern: RegExp, seconds: number): Promise<boolean> {
   for (let i = 0; i < seconds * 5; i++) {
     if (pattern.test(lab.log(name))) return true;
@@ -293,5 +302,64 @@ describe('lab: the packed library in a vendor project', { skip: labSkip() }, () 
     assert.equal(health.reachable, true);
     assert.equal(health.publicAddress, lab.addresses.publicIp);
     assert.equal((await connect(lab, 'internet', lab.addresses.publicIp, 7003, 2)).outcome, 'connected');
+  });
+
+  it('porthole cleanup: removes what a SIGKILLed keeper and a dead egress process left, and keeps what it cannot remove', async () => {
+    const { lab } = env;
+    const owned = join(stateEnv.XDG_STATE_HOME as string, 'porthole/owned');
+    const pid = lab.startBackground('lan', 'killed-keeper', 'env', [
+      ...Object.entries(stateEnv).map(([k, v]) => `${k}=${v}`),
+      process.execPath,
+      join(project, 'keeper.mjs'),
+      '7004',
+      '60',
+      'natpmp',
+    ]);
+    assert.ok(await waitForLog(lab, 'killed-keeper', /"event":"mapped"/, 20), lab.log('killed-keeper'));
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && lab.log('killed-keeper') !== '' && isAlive(pid); i++) await sleep(100);
+    const routerRules = async () => (await lab.exec('router', 'nft', ['list', 'ruleset'])).stdout;
+    assert.match(await routerRules(), /dport 7004/, 'the killed keeper left its mapping on the router');
+    // A dead egress listener's redirect table, and a record whose router is not this network's.
+    await lab.exec('lan', 'nft', ['add', 'table', 'ip', 'porthole_egress_4194303']);
+    const unreachable = {
+      kind: 'mapping',
+      id: '4194302-deadbeef',
+      pid: 4194302,
+      processStart: null,
+      createdAt: new Date().toISOString(),
+      mapping: {
+        method: 'natpmp',
+        gateway: '192.168.77.99',
+        protocol: 'tcp',
+        internalAddress: '192.168.77.10',
+        internalPort: 7005,
+        externalPort: 7005,
+        externalIp: '',
+        lifetime: 60,
+      },
+    };
+    writeFileSync(join(owned, '4194302-deadbeef.json'), JSON.stringify(unreachable));
+
+    const cleaned = await porthole(lab, 'lan', ['cleanup', '--json']);
+    assert.equal(cleaned.code, 1, `one thing could not be removed:\n${cleaned.stdout}${cleaned.stderr}`);
+    const report = JSON.parse(cleaned.stdout) as {
+      removed: { kind: string; what: string; pid: number }[];
+      failed: { kind: string; what: string; error: { message: string } }[];
+    };
+    assert.deepEqual(report.removed.map((item) => [item.kind, item.pid]).sort(), [
+      ['mapping', pid],
+      ['redirect', 4194303],
+    ]);
+    assert.deepEqual(
+      report.failed.map((item) => item.kind),
+      ['mapping'],
+    );
+    assert.match(report.failed[0]?.error.message ?? '', /192\.168\.77\.99/);
+    assert.doesNotMatch(await routerRules(), /dport 7004/, 'the mapping is gone from the router');
+    assert.doesNotMatch((await lab.exec('lan', 'nft', ['list', 'tables'])).stdout, /porthole_egress_4194303/);
+    assert.deepEqual(readdirSync(owned), ['4194302-deadbeef.json'], 'the failed one keeps its record');
+    const again = await porthole(lab, 'lan', ['cleanup', '--json']);
+    assert.deepEqual((JSON.parse(again.stdout) as { removed: unknown[] }).removed, []);
   });
 });

@@ -1,6 +1,7 @@
 /** Every `porthole` subcommand, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
+import { cleanupCommand } from './cleanup.js';
 import { configCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
 import { egressCommand } from './egress.js';
@@ -27,6 +28,7 @@ const built: readonly CommandSpec[] = [
   doctorCommand,
   exposeCommand,
   configCommand,
+  cleanupCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -45,6 +47,7 @@ const ORDER = [
   'doctor',
   'expose',
   'config',
+  'cleanup',
 ];
 
 /** The registered commands, in the order `--help` lists them. */
