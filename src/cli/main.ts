@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 /** The `porthole` executable: wires the process into runCli and handles Ctrl-C. */
 import { PortholeError } from '../errors/index.js';
-import { runCli } from './program.js';
+
+const argv = process.argv.slice(2);
+// `porthole --version` answers without loading the frame: scripts call it to probe for porthole.
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  const { packageVersion } = await import('./version.js');
+  process.stdout.write(`${packageVersion()}\n`);
+  process.exit(0);
+}
+const { runCli } = await import('./program.js');
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -15,7 +23,7 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const status = await runCli(process.argv.slice(2), {
+const status = await runCli(argv, {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -6,7 +6,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { withConfiguredOptions } from '../config/index.js';
 import { exitCodeFor, isPortholeError, PortholeError } from '../errors/index.js';
 import type { CommandSpec } from './commandSpec.js';
-import { commands } from './commands/index.js';
 import { Output, type OutputOptions } from './output.js';
 import { packageVersion } from './version.js';
 
@@ -61,6 +60,52 @@ function commandPath(command: Command): string {
   return names.join(' ');
 }
 
+/**
+ * Each command's module, so that a start loads only the command it runs (its module and what
+ * that imports) rather than all of them: most of a cold start is loading modules. A command not
+ * listed here (or `--help`, or no command) loads them all from commands/index.
+ */
+const COMMAND_MODULES: Readonly<Record<string, () => Promise<Record<string, unknown>>>> = {
+  serve: () => import('./commands/serve.js'),
+  check: () => import('./commands/check.js'),
+  probe: () => import('./commands/probe.js'),
+  egress: () => import('./commands/egress.js'),
+  gateway: () => import('./commands/gateway.js'),
+  map: () => import('./commands/gateway.js'),
+  unmap: () => import('./commands/gateway.js'),
+  mappings: () => import('./commands/gateway.js'),
+  nat: () => import('./commands/nat.js'),
+  manifest: () => import('./commands/manifest.js'),
+  firewall: () => import('./commands/firewall.js'),
+  doctor: () => import('./commands/doctor.js'),
+  expose: () => import('./commands/expose.js'),
+  config: () => import('./commands/config.js'),
+  cleanup: () => import('./commands/cleanup.js'),
+};
+
+/** The first word of argv that is not a flag (global flags take no value): the command's name. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (const word of argv) {
+    if (word === '--') return undefined;
+    if (!word.startsWith('-')) return word;
+  }
+  return undefined;
+}
+
+/** The specs to register: only the named command's when its module is known, else all of them. */
+async function commandsFor(argv: readonly string[]): Promise<readonly CommandSpec[]> {
+  const word = commandWord(argv);
+  const load = word !== undefined && Object.hasOwn(COMMAND_MODULES, word) ? COMMAND_MODULES[word] : undefined;
+  if (load) {
+    const spec = Object.values(await load()).find(
+      (value): value is CommandSpec =>
+        typeof value === 'object' && value !== null && (value as CommandSpec).name === word,
+    );
+    if (spec) return [spec];
+  }
+  return (await import('./commands/index.js')).commands;
+}
+
 /** Runs porthole with `argv` (without node and script); resolves to the exit status. */
 export async function runCli(argv: readonly string[], environment: CliEnvironment): Promise<number> {
   const flags = globalFlags(argv);
@@ -113,7 +158,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     await output.result(outcome.json, outcome.human, outcome.jsonLine === true);
     exitCode = outcome.exitCode;
   };
-  for (const spec of commands) register(program, spec, runSpec);
+  for (const spec of await commandsFor(argv)) register(program, spec, runSpec);
   // Commander applies exitOverride and output settings to subcommands created after them.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

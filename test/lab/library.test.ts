@@ -46,7 +46,10 @@ function newest(dir: string): number {
 async function ensureBuilt(): Promise<void> {
   let built = 0;
   try {
-    built = statSync(join(ROOT, 'dist/src/index.js')).mtimeMs;
+    built = Math.min(
+      statSync(join(ROOT, 'dist/src/index.js')).mtimeMs,
+      statSync(join(ROOT, 'dist/cli/main.js')).mtimeMs,
+    );
   } catch {
     // Not built yet.
   }
@@ -207,6 +210,16 @@ describe('lab: the packed library in a vendor project', { skip: labSkip() }, () 
       { cwd: project },
     );
     assert.equal(deep.stdout.trim(), 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'private files stay private');
+    // The installed command is the bundle, and it runs from there (its chunks and dependencies resolve).
+    const bin = join(project, 'node_modules/porthole/dist/cli/main.js');
+    const version = await execFileAsync(bin, ['--version'], { cwd: project });
+    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    const parsed = await execFileAsync(
+      bin,
+      ['manifest', 'validate', join(ROOT, 'examples/web-server.yaml'), '--json'],
+      { cwd: project },
+    );
+    assert.equal((JSON.parse(parsed.stdout) as { valid?: boolean; name?: string }).name !== undefined, true);
   });
 
   it('a PortholeError from a second installed copy is recognised by the first', async () => {
