@@ -9,6 +9,7 @@ import { windowsBackend } from './windows.js';
 
 export { type ApplyResult, applyNftables, type RemoveResult, removeNftables } from './apply.js';
 export { type NameResolver, planRules, type Resolutions, resolveManifestNames, systemResolver } from './plan.js';
+export { PIPE_READERS, type PipedOutput, pipedFile } from './stdout.js';
 export {
   FIREWALL_TARGETS,
   type FirewallBackend,
