@@ -83,6 +83,27 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<Record<string, unkn
   cleanup: () => import('./commands/cleanup.js'),
 };
 
+/** Commands that work on what porthole leaves on the router or host: they mention a dead process's leftovers. */
+const TOUCHES_LEFTOVERS = new Set(['map', 'unmap', 'mappings', 'doctor', 'expose', 'firewall']);
+
+/**
+ * Says on stderr (so --json's stdout stays one document) what porthole processes that no longer
+ * run left behind, and the fix: a SIGKILL or a crash gives a process no chance to clean up.
+ */
+async function noticeLeftovers(output: Output, env: NodeJS.ProcessEnv): Promise<void> {
+  const { deadOwnerRecords } = await import('../library/leftovers.js');
+  const dead = deadOwnerRecords(env);
+  if (dead.length === 0) return;
+  const what = dead.map((record) =>
+    record.kind === 'mapping'
+      ? `mapping ${record.mapping.externalPort}/${record.mapping.protocol} -> ${record.mapping.internalAddress}:${record.mapping.internalPort} (pid ${record.pid})`
+      : `firewall table ${record.table} (pid ${record.pid})`,
+  );
+  output.notice(
+    `left behind by porthole processes that no longer run: ${what.join('; ')}. Remove with: porthole cleanup`,
+  );
+}
+
 /** The first word of argv that is not a flag (global flags take no value): the command's name. */
 function commandWord(argv: readonly string[]): string | undefined {
   for (const word of argv) {
@@ -148,6 +169,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       },
     );
     for (const [key, from] of Object.entries(filled)) output.debug(`${key} from ${from}`);
+    if (TOUCHES_LEFTOVERS.has(spec.name)) await noticeLeftovers(output, environment.env);
     const outcome = await spec.run({
       args: command.args,
       options,

@@ -354,6 +354,14 @@ describe('lab: the packed library in a vendor project', { skip: labSkip() }, () 
     };
     writeFileSync(join(owned, '4194302-deadbeef.json'), JSON.stringify(unreachable));
 
+    // The next command that works on the router notices, and says the fix; stdout stays one document.
+    const listed = await porthole(lab, 'lan', ['mappings', '--json']);
+    assert.match(
+      listed.stderr,
+      /left behind by porthole processes that no longer run: mapping 7004\/tcp.*porthole cleanup/,
+    );
+    assert.ok(JSON.parse(listed.stdout));
+
     const cleaned = await porthole(lab, 'lan', ['cleanup', '--json']);
     assert.equal(cleaned.code, 1, `one thing could not be removed:\n${cleaned.stdout}${cleaned.stderr}`);
     const report = JSON.parse(cleaned.stdout) as {

@@ -125,6 +125,31 @@ describe('library: records of what a process owns', () => {
   });
 });
 
+describe('the frame notices leftovers', () => {
+  it('a command that works on the host or router names what dead processes left, and the fix, on stderr', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { runCli } = await import('../../src/cli/program.js');
+    const stdout = Object.assign(new PassThrough(), { isTTY: false });
+    const stderr = new PassThrough();
+    let err = '';
+    let out = '';
+    stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    // Records from the test above: pid 4194301 is gone.
+    const status = await runCli(['firewall', '7001', '--target', 'nftables', '--json'], { stdout, stderr, env });
+    assert.equal(status, 0);
+    assert.ok(JSON.parse(out), 'stdout is still one JSON document');
+    assert.match(
+      err,
+      /left behind by porthole processes that no longer run: mapping 7001\/tcp .*pid 4194301.*porthole cleanup/,
+    );
+  });
+});
+
 describe('firewall output for a pipe', () => {
   const files = (names: string[]) => names.map((name) => ({ name, content: name }));
   it('picks the file each tool reads from stdin, and none for firewalld', () => {
