@@ -1,6 +1,7 @@
 /**
  * The command-line frame: global flags, subcommand registration, and the mapping of every
- * outcome onto the contract's exit codes (0 good, 1 problem found, 2 usage, 3 operational).
+ * outcome onto the contract's exit codes (0 good, 1 problem found, 2 usage, 3 operational,
+ * 130 interrupted), and which command modules a start loads.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { withConfiguredOptions } from '../config/index.js';
@@ -17,8 +18,8 @@ export interface CliEnvironment {
   readonly signal?: AbortSignal;
 }
 
-/** Commander's error codes that are not failures (help and version were printed). */
-const INFORMATIONAL = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help']);
+/** Commander's error codes that are not failures (help or version was asked for and printed). */
+const INFORMATIONAL = new Set(['commander.helpDisplayed', 'commander.version']);
 
 /** Maps commander's parse errors onto our registry. */
 function usageError(error: CommanderError): PortholeError {
@@ -198,7 +199,11 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     if (error instanceof CommanderError) {
       // `porthole`, `porthole --json`, `porthole manifest`: a command is missing. Commander printed
       // the help (not with --json); the outcome is a usage error that names the choices.
-      if (error.code === 'commander.help') return exitCodeFor(output.error(missingCommand(program, argv)));
+      // Commander gives `porthole help` (asked for) and a missing command (help as an error) the
+      // same code; only the exit code it proposes tells them apart.
+      if (error.code === 'commander.help' && error.exitCode !== 0)
+        return exitCodeFor(output.error(missingCommand(program, argv)));
+      if (error.code === 'commander.help') return 0;
       if (INFORMATIONAL.has(error.code)) return 0;
       return exitCodeFor(output.error(usageError(error)));
     }

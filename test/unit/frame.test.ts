@@ -62,6 +62,12 @@ describe('the frame: a missing command is a usage error', () => {
     assert.deepEqual(error.commands, ['validate', 'show']);
   });
 
+  it('`porthole help` and `--help`, asked for, still exit 0', async () => {
+    assert.equal((await run(['help'])).status, 0);
+    assert.equal((await run(['--help'])).status, 0);
+    assert.equal((await run(['probe', '--help'])).status, 0);
+  });
+
   it('`porthole manifest` prints the help and exits 2, not 0', async () => {
     const { status, stderr } = await run(['manifest']);
     assert.equal(status, 2);
