@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The `porthole` executable: wires the process into runCli and handles Ctrl-C. */
-import { PortholeError } from '../errors/index.js';
 
 const argv = process.argv.slice(2);
 // `porthole --version` answers without loading the frame: scripts call it to probe for porthole.
@@ -9,7 +8,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${packageVersion()}\n`);
   process.exit(0);
 }
-const { runCli } = await import('./program.js');
+const [{ runCli }, { PortholeError }] = await Promise.all([import('./program.js'), import('../errors/index.js')]);
 
 const controller = new AbortController();
 let interrupts = 0;
