@@ -26,7 +26,12 @@ keeper.on('error', (error) => log('error', { code: error.code, message: error.me
 const stop = async (signal) => {
   log('stopping', { signal });
   // close() removes the mapping; `await using keeper = ...` does the same where the syntax exists.
-  await keeper.close().catch(() => (process.exitCode = 3));
+  try {
+    await keeper.close();
+  } catch {
+    // Already logged by the 'error' listener; the mapping stays recorded for `porthole cleanup`.
+    process.exitCode = 3;
+  }
   server.close();
 };
 process.once('SIGINT', stop);

@@ -25,10 +25,15 @@ export interface ConfigSource {
   readonly path: string;
 }
 
-/** The user's file: $XDG_CONFIG_HOME/porthole/config.yaml (default ~/.config/porthole/config.yaml). */
-export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
-  return join(base, 'porthole', 'config.yaml');
+/**
+ * The user's file: $XDG_CONFIG_HOME/porthole/config.yaml, else $HOME/.config/porthole/config.yaml.
+ * Both are read from `env`, not from the process: an environment without either (a test's `{}`)
+ * has no user file, so the user's own settings never leak into it.
+ */
+export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME !== '') return join(env.XDG_CONFIG_HOME, 'porthole', 'config.yaml');
+  if (env.HOME && env.HOME !== '') return join(env.HOME, '.config', 'porthole', 'config.yaml');
+  return env === process.env ? join(homedir(), '.config', 'porthole', 'config.yaml') : undefined;
 }
 
 /** The system file: /etc/porthole/config.yaml ($PORTHOLE_SYSTEM_CONFIG moves it, for packagers and tests). */
@@ -41,15 +46,26 @@ export function systemConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 /** The files in precedence order: $PORTHOLE_CONFIG (instead of the user's file) or the user's, then the system's. */
 export function configSources(env: NodeJS.ProcessEnv = process.env): ConfigSource[] {
   const named = env.PORTHOLE_CONFIG;
+  const user = userConfigPath(env);
   return [
-    named && named !== '' ? { layer: 'PORTHOLE_CONFIG', path: named } : { layer: 'user', path: userConfigPath(env) },
+    ...(named && named !== ''
+      ? [{ layer: 'PORTHOLE_CONFIG' as const, path: named }]
+      : user
+        ? [{ layer: 'user' as const, path: user }]
+        : []),
     { layer: 'system', path: systemConfigPath(env) },
   ];
 }
 
-/** The file `config set` writes: the one $PORTHOLE_CONFIG names, else the user's. */
+/** The file `config set` writes: the one $PORTHOLE_CONFIG names, else the user's (E_CONFIG_INVALID without a home). */
 export function writableConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return (configSources(env)[0] as ConfigSource).path;
+  const [first] = configSources(env);
+  if (!first || first.layer === 'system')
+    throw new PortholeError('E_CONFIG_INVALID', {
+      detail: 'no user configuration file: neither XDG_CONFIG_HOME nor HOME is set',
+      hint: 'Set HOME or XDG_CONFIG_HOME, or name a file with PORTHOLE_CONFIG.',
+    });
+  return first.path;
 }
 
 function readText(path: string): string {
