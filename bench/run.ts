@@ -11,6 +11,7 @@ import { benchEgress } from './egress.js';
 import { benchEgressVerdicts } from './egressVerdicts.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
+import { benchStartup } from './startup.js';
 
 const sections = [
   await benchChecker(),
@@ -19,6 +20,7 @@ const sections = [
   await benchGateway(),
   await benchNat(),
   await benchDoctor(),
+  await benchStartup(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

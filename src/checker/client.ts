@@ -1,4 +1,5 @@
 /** Talking to a check service: POST /v1/check and GET /v1/ip, with deadlines and coded errors. */
+import { resolveSetting } from '../config/index.js';
 import { type AbortOptions, withDeadline } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import type { ProbeResult } from '../probe/types.js';
@@ -15,22 +16,33 @@ export interface CheckResponse {
 /** Longest a checker may take: its probes run in parallel, each bounded by its own deadline. */
 const CHECK_DEADLINE_MS = 30_000;
 
-/** The checker URL: --checker, else $PORTHOLE_CHECKER; never a built-in public one. */
+/**
+ * The checker URL: --checker, else $PORTHOLE_CHECKER, else the configuration file (the first
+ * of a list); never a built-in public one. E_NO_CHECKER when none is named, E_CHECKER_URL when
+ * the one named is not an http(s) URL.
+ */
 export function checkerUrl(option: unknown, env: NodeJS.ProcessEnv): URL {
-  const text = typeof option === 'string' ? option : env.PORTHOLE_CHECKER;
-  if (!text) throw new PortholeError('E_NO_CHECKER');
+  const resolved = resolveSetting('checker', typeof option === 'string' ? option : undefined, env);
+  if (!resolved) throw new PortholeError('E_NO_CHECKER');
+  const text = String(Array.isArray(resolved.value) ? resolved.value[0] : resolved.value);
+  const from = resolved.from === 'flag' ? '--checker' : resolved.from;
   try {
     const url = new URL(text);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
     return url;
   } catch {
-    throw new PortholeError('E_NO_CHECKER', { detail: `"${text}" is not an http(s) URL` });
+    throw new PortholeError('E_CHECKER_URL', {
+      detail: `"${text}" (from ${from}) is not an http(s) URL`,
+      data: { checker: text, from },
+    });
   }
 }
 
-/** The checker URL when one is named (--checker or $PORTHOLE_CHECKER), else undefined: for commands where it is optional. */
+/** The checker URL when one is named (flag, environment or configuration), else undefined: for commands where it is optional. */
 export function optionalCheckerUrl(option: unknown, env: NodeJS.ProcessEnv): URL | undefined {
-  return typeof option === 'string' || env.PORTHOLE_CHECKER ? checkerUrl(option, env) : undefined;
+  return resolveSetting('checker', typeof option === 'string' ? option : undefined, env)
+    ? checkerUrl(option, env)
+    : undefined;
 }
 
 async function call<T>(url: URL, init: RequestInit, options: AbortOptions): Promise<T> {

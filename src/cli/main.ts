@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 /** The `porthole` executable: wires the process into runCli and handles Ctrl-C. */
-import { runCli } from './program.js';
+
+const argv = process.argv.slice(2);
+// `porthole --version` answers without loading the frame: scripts call it to probe for porthole.
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  const { packageVersion } = await import('./version.js');
+  process.stdout.write(`${packageVersion()}\n`);
+  process.exit(0);
+}
+const [{ runCli }, { PortholeError }] = await Promise.all([import('./program.js'), import('../errors/index.js')]);
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -8,12 +16,13 @@ const onSignal = (signal: NodeJS.Signals) => {
   interrupts++;
   // First Ctrl-C: let the command clean up (remove mappings, rules). Second: leave now.
   if (interrupts > 1) process.exit(130);
-  controller.abort(new Error(`interrupted by ${signal}`));
+  // The reason is already the coded error the frame reports, so nothing below has to guess.
+  controller.abort(new PortholeError('E_ABORTED', { detail: `interrupted by ${signal}` }));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const status = await runCli(process.argv.slice(2), {
+const status = await runCli(argv, {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { type PortholeError, toPortholeError } from '../errors/index.js';
+import { causeChain, type PortholeError, toPortholeError } from '../errors/index.js';
 
 /** Where a command writes, and how. */
 export interface OutputOptions {
@@ -116,21 +116,38 @@ export class Output {
     if (this.verbose) this.#options.stderr.write(ensureNewline(this.style('dim', text)));
   }
 
-  /** Reports an error: one JSON document `{error}` with --json, else message and hint on stderr. */
+  /**
+   * Reports an error: one JSON document `{error}` with --json, else message and hint on stderr
+   * (an interruption is one line: nothing to fix). With --verbose the chain of causes follows on
+   * stderr, one line per cause (a stack for a cause that is not one of ours).
+   */
   error(thrown: unknown): PortholeError {
     const error = toPortholeError(thrown);
     if (this.json) {
       this.#options.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+    } else if (error.code === 'E_ABORTED') {
+      this.#options.stderr.write(`${this.style('yellow', `${error.code}`)}: ${error.message}\n`);
     } else {
       this.#options.stderr.write(`${this.style('red', `error ${error.code}`)}: ${error.message}\n`);
       this.#options.stderr.write(`${this.style('dim', 'hint')}: ${error.hint}\n`);
     }
-    if (this.verbose && error.cause !== undefined) {
-      const cause = error.cause instanceof Error ? (error.cause.stack ?? error.cause.message) : String(error.cause);
-      this.#options.stderr.write(`cause: ${cause}\n`);
+    if (this.verbose) {
+      for (const cause of causeChain(error)) this.#options.stderr.write(`cause: ${describeCause(cause)}\n`);
     }
     return error;
   }
+}
+
+/** One cause for --verbose: a coded error by code and message, any other error by its stack. */
+function describeCause(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (cause instanceof Error) {
+    const head = typeof code === 'string' ? `${code} ` : '';
+    return (code as string | undefined)?.startsWith('E_')
+      ? `${head}${cause.message}`
+      : `${head}${cause.stack ?? cause.message}`;
+  }
+  return String(cause);
 }
 
 function ensureNewline(text: string): string {

@@ -217,6 +217,27 @@ export const errorRegistry = {
     message: 'porthole hit an unexpected internal error',
     hint: 'Run again with --verbose and report the output as a bug.',
   },
+  // Library, configuration and leftovers (issue 13).
+  E_CHECKER_URL: {
+    kind: 'usage',
+    message: 'The checker URL is not valid',
+    hint: 'Give the check service as an http(s) URL, e.g. --checker http://checker.example.net:8080.',
+  },
+  E_CONFIG_INVALID: {
+    kind: 'usage',
+    message: 'The configuration file is not valid',
+    hint: 'Fix the key at the place named (`porthole config path` shows the files); secrets go in files named by `…File` keys.',
+  },
+  E_CONFIG_KEY: {
+    kind: 'usage',
+    message: 'Unknown configuration key',
+    hint: 'Run `porthole config show` for the keys porthole knows.',
+  },
+  E_CLEANUP_FAILED: {
+    kind: 'operational',
+    message: 'Something a porthole process left behind could not be removed',
+    hint: 'Its record is kept: fix the cause named (router unreachable, no permission) and run `porthole cleanup` again.',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

@@ -7,7 +7,9 @@ import type { FirewallBackend, FirewallTarget } from './types.js';
 import { ufwBackend } from './ufw.js';
 import { windowsBackend } from './windows.js';
 
+export { type ApplyResult, applyNftables, type RemoveResult, removeNftables } from './apply.js';
 export { type NameResolver, planRules, type Resolutions, resolveManifestNames, systemResolver } from './plan.js';
+export { PIPE_READERS, type PipedOutput, pipedFile } from './stdout.js';
 export {
   FIREWALL_TARGETS,
   type FirewallBackend,

@@ -11,6 +11,8 @@ import {
   backends,
   FIREWALL_TARGETS,
   type FirewallTarget,
+  PIPE_READERS,
+  pipedFile,
   planRules,
   type RenderedFile,
   resolveManifestNames,
@@ -106,6 +108,42 @@ function describeFiles(files: readonly RenderedFile[]): string {
   return files.map((file) => `==> ${file.name} <==\n${file.content}`).join('\n');
 }
 
+/** --family 4|6: which of iptables' two files (IPv4 for iptables-restore, IPv6 for ip6tables-restore). */
+function familyOf(value: unknown, target: FirewallTarget): 4 | 6 | undefined {
+  if (value === undefined) return undefined;
+  if (value !== '4' && value !== '6')
+    throw new PortholeError('E_USAGE', { detail: `--family must be 4 or 6, not "${String(value)}"` });
+  if (target !== 'iptables')
+    throw new PortholeError('E_USAGE', {
+      detail: `--family applies to --target iptables (its IPv4 and IPv6 rules are separate files); ${target} covers both`,
+    });
+  return value === '6' ? 6 : 4;
+}
+
+/**
+ * Text for stdout: exactly the file the target's tool reads from stdin, so it pipes (`| iptables-restore
+ * --noflush`); what is left out is named on stderr. Targets whose files only work together print them all.
+ */
+function pipedText(
+  output: Output,
+  target: FirewallTarget,
+  files: readonly RenderedFile[],
+  family: 4 | 6 | undefined,
+): string {
+  const chosen = pipedFile(target, files, family);
+  if (!chosen) {
+    output.notice(`${target}: its files work together; write them with --out DIR and run the script there`);
+    return describeFiles(files);
+  }
+  for (const other of chosen.others) {
+    const how = target === 'iptables' ? `--family ${other.name.endsWith('.v6') ? 6 : 4}` : '--out DIR';
+    output.notice(
+      `not printed: ${other.name} (${how}; --out DIR writes every file). Pipe into: ${PIPE_READERS[target]}`,
+    );
+  }
+  return chosen.piped.content;
+}
+
 async function run(args: readonly string[], options: Record<string, unknown>, output: Output): Promise<CommandOutcome> {
   // YAML and zod load only when a command reads a manifest.
   const { loadManifestOrPorts } = await import('../../manifest/index.js');
@@ -129,7 +167,14 @@ async function run(args: readonly string[], options: Record<string, unknown>, ou
   const resolutions = await resolveManifestNames(manifest);
   const plan = planRules(manifest, resolutions);
   for (const note of plan.notes) output.debug(note);
-  const files = backends[target].render(plan);
+  const family = familyOf(options.family, target);
+  const rendered = backends[target].render(plan);
+  // With --family, only that family's file, printed or written.
+  const files = family
+    ? pipedFile(target, rendered, family)?.piped
+      ? [pipedFile(target, rendered, family)?.piped as RenderedFile]
+      : rendered
+    : rendered;
   const written = typeof options.out === 'string' ? await writeFilesAtomically(options.out, files) : [];
   if (options.apply) {
     const applied = await applyNftables(plan);
@@ -152,7 +197,7 @@ async function run(args: readonly string[], options: Record<string, unknown>, ou
   return {
     exitCode: 0,
     json: { target, manifest: manifest.name, notes: plan.notes, files, written },
-    human: () => (written.length > 0 ? `wrote ${written.join(', ')}` : describeFiles(files)),
+    human: () => (written.length > 0 ? `wrote ${written.join(', ')}` : pipedText(output, target, files, family)),
   };
 }
 
@@ -163,7 +208,8 @@ export const firewallCommand: CommandSpec = {
   summary: 'host firewall rules for a manifest FILE or PORTS; apply, remove or inspect on Linux',
   options: [
     ['--target <firewall>', FIREWALL_TARGETS.join(', ')],
-    ['--out <dir>', 'write the files into DIR (atomically) instead of printing them'],
+    ['--out <dir>', 'write every file into DIR (atomically) instead of printing the one its tool reads from stdin'],
+    ['--family <4|6>', 'iptables: the IPv4 (default, for iptables-restore) or IPv6 (ip6tables-restore) rules'],
     ['--apply', 'install the rules (nftables, Linux, root)'],
     ['--remove', "remove porthole's rules for this manifest (nftables, Linux, root)"],
     ['--inspect', 'say whether the live ruleset accepts each inbound port now, and which rule decides'],

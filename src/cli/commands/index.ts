@@ -1,6 +1,8 @@
 /** Every `porthole` subcommand, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
+import { cleanupCommand } from './cleanup.js';
+import { configCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
 import { egressCommand } from './egress.js';
 import { exposeCommand } from './expose.js';
@@ -25,6 +27,8 @@ const built: readonly CommandSpec[] = [
   firewallCommand,
   doctorCommand,
   exposeCommand,
+  configCommand,
+  cleanupCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -42,6 +46,8 @@ const ORDER = [
   'firewall',
   'doctor',
   'expose',
+  'config',
+  'cleanup',
 ];
 
 /** The registered commands, in the order `--help` lists them. */

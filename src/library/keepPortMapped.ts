@@ -1,0 +1,116 @@
+/** `keepPortMapped`: a mapping kept while your server runs, renewed and re-made, removed on dispose. */
+import { EventEmitter } from 'node:events';
+import { PortholeError } from '../errors/index.js';
+import { type KeeperEvent, keepMapping } from '../gateway/index.js';
+import { forgetOwned, recordOwned, updateOwned } from './leftovers.js';
+import { type MapPortOptions, mapWithGateway, type PortMapping } from './mapPort.js';
+
+/** The events a {@link PortKeeper} emits. */
+export interface PortKeeperEvents {
+  /** The lease was renewed (about every half lifetime). */
+  renewed: [mapping: PortMapping];
+  /** The router forgot the mapping (restart, expiry) and it was made again; `evidence` says how that was seen. */
+  remapped: [mapping: PortMapping, evidence: string];
+  /** A renewal failed: the mapping may be gone until a later renewal succeeds (retried every 2 s). */
+  lost: [error: PortholeError];
+  /** The mapping was removed from the router (after `close()` or an aborted signal). */
+  removed: [mapping: PortMapping];
+  /** Removing the mapping failed; it stays recorded for `porthole cleanup`. Only emitted when listened to. */
+  error: [error: PortholeError];
+}
+
+/** Options for keepPortMapped: those of mapPort, plus how often a permanent UPnP mapping is checked. */
+export interface KeepPortMappedOptions extends Omit<MapPortOptions, 'record'> {
+  /** How often a permanent (lifetime 0) UPnP mapping is checked, seconds (default 60). */
+  readonly checkIntervalSeconds?: number;
+}
+
+/**
+ * A kept mapping. Listen for `renewed`, `remapped`, `lost`, `removed` and `error`; end it with
+ * `await keeper.close()` or `await using keeper = await keepPortMapped(...)`.
+ */
+export class PortKeeper extends EventEmitter<PortKeeperEvents> {
+  #mapping: PortMapping;
+  readonly #stop: AbortController;
+  /** Settles once the mapping is removed: with the last mapping, or E_CLEANUP_FAILED. */
+  readonly closed: Promise<PortMapping>;
+
+  /** @internal Made by keepPortMapped. */
+  constructor(first: PortMapping, stop: AbortController, run: (keeper: PortKeeper) => Promise<PortMapping>) {
+    super();
+    this.#mapping = first;
+    this.#stop = stop;
+    this.closed = run(this);
+    // The outcome is reported by close(); an unobserved rejection must not crash the process.
+    this.closed.catch(() => {});
+  }
+
+  /** The mapping as it stands now (the external port can change when the router re-made it). */
+  get mapping(): PortMapping {
+    return this.#mapping;
+  }
+
+  /** @internal */
+  setMapping(mapping: PortMapping): void {
+    this.#mapping = mapping;
+  }
+
+  /** Stops renewing and removes the mapping from the router; resolves with the last mapping. */
+  close(): Promise<PortMapping> {
+    this.#stop.abort(new PortholeError('E_ABORTED', { detail: 'the port keeper was closed' }));
+    return this.closed;
+  }
+
+  /** `await using` support: the same as close(). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Maps a port and keeps it mapped until `close()` or until `signal` aborts: renews at half the
+ * lease, notices a router restart (NAT-PMP/PCP epoch, UPnP list) and re-makes the mapping, then
+ * removes it. Rejects like mapPort when the first mapping cannot be made. While it runs, the
+ * mapping is recorded with this process's pid, so that if the process is killed before it can
+ * remove the mapping, `porthole cleanup` removes it later.
+ */
+export async function keepPortMapped(options: KeepPortMappedOptions): Promise<PortKeeper> {
+  const { mapping: first, client } = await mapWithGateway(options);
+  const env = options.env ?? process.env;
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const record = recordOwned({ kind: 'mapping', mapping: first }, env);
+  return new PortKeeper(first, stop, async (keeper) => {
+    let removeError: string | undefined;
+    const onEvent = (event: KeeperEvent) => {
+      if ('mapping' in event && event.kind !== 'removed') {
+        const moved = event.mapping.externalPort !== keeper.mapping.externalPort;
+        keeper.setMapping(event.mapping);
+        if (moved) updateOwned(record, { kind: 'mapping', mapping: event.mapping }, env);
+      }
+      if (event.kind === 'renewed') keeper.emit('renewed', event.mapping);
+      else if (event.kind === 'remade' || event.kind === 'router-restarted')
+        keeper.emit('remapped', event.mapping, event.evidence);
+      else if (event.kind === 'renew-failed')
+        keeper.emit('lost', new PortholeError('E_GATEWAY_REFUSED', { detail: `renewal failed: ${event.error}` }));
+      else if (event.kind === 'removed') keeper.emit('removed', event.mapping);
+      else if (event.kind === 'remove-failed') removeError = event.error;
+    };
+    const last = await keepMapping(client, first, {
+      signal,
+      onEvent,
+      ...(options.checkIntervalSeconds ? { checkIntervalSeconds: options.checkIntervalSeconds } : {}),
+    });
+    if (removeError !== undefined) {
+      // The record stays: `porthole cleanup` tries again once this process is gone.
+      const error = new PortholeError('E_CLEANUP_FAILED', {
+        detail: `the mapping ${last.externalIp}:${last.externalPort}/${last.protocol} (${last.method}): ${removeError}`,
+        data: { record },
+      });
+      if (keeper.listenerCount('error') > 0) keeper.emit('error', error);
+      throw error;
+    }
+    forgetOwned(record, env);
+    return last;
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * What a porthole process made and must remove (a router mapping it keeps, a firewall table it
+ * applied), recorded with its pid, so that what a killed process (SIGKILL, a crash, a power cut)
+ * left behind can be found and removed later by `porthole cleanup`. One small file per thing,
+ * written atomically, so two processes never rewrite each other's records.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Mapping } from '../gateway/types.js';
+
+/** A thing a live process owns, as recorded. */
+export type OwnedThing =
+  | { readonly kind: 'mapping'; readonly mapping: Mapping }
+  | { readonly kind: 'firewall'; readonly manifest: string; readonly table: string };
+
+/** A record: the thing, its owner's pid and the owner's start time (so a reused pid is not taken for it). */
+export type LeftoverRecord = OwnedThing & {
+  readonly id: string;
+  readonly pid: number;
+  readonly processStart: string | null;
+  readonly createdAt: string;
+};
+
+/** Where records live: $XDG_STATE_HOME/porthole/owned/ (default ~/.local/state). */
+export function ownedRecordDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(base, 'porthole', 'owned');
+}
+
+/**
+ * A process's start time in clock ticks since boot (/proc/PID/stat field 22), Linux only; with
+ * the pid it names one process for good, since pids are reused.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the process that made a record still runs (same pid and, where known, same start time). */
+export function ownerAlive(record: Pick<LeftoverRecord, 'pid' | 'processStart'>): boolean {
+  try {
+    process.kill(record.pid, 0);
+  } catch (error) {
+    // EPERM: it exists and belongs to someone else.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (record.processStart === null) return true;
+  const now = processStartTime(record.pid);
+  return now === null || now === record.processStart;
+}
+
+/** Records a thing this process owns; returns the record's id for `forgetOwned`. */
+export function recordOwned(thing: OwnedThing, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = ownedRecordDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const id = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const record: LeftoverRecord = {
+    ...thing,
+    id,
+    pid: process.pid,
+    processStart: processStartTime(process.pid),
+    createdAt: new Date().toISOString(),
+  };
+  const temporary = join(dir, `.${id}.tmp`);
+  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, join(dir, `${id}.json`));
+  return id;
+}
+
+/** Replaces a record's thing (a mapping re-made on another external port). */
+export function updateOwned(id: string, thing: OwnedThing, env: NodeJS.ProcessEnv = process.env): void {
+  const path = join(ownedRecordDir(env), `${id}.json`);
+  const previous = JSON.parse(readFileSync(path, 'utf8')) as LeftoverRecord;
+  const temporary = join(ownedRecordDir(env), `.${id}.tmp`);
+  writeFileSync(temporary, `${JSON.stringify({ ...previous, ...thing }, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+/** Forgets a record once its thing is removed. */
+export function forgetOwned(id: string, env: NodeJS.ProcessEnv = process.env): void {
+  rmSync(join(ownedRecordDir(env), `${id}.json`), { force: true });
+}
+
+/** Every record (unreadable files are skipped: a half-written one is never renamed into place). */
+export function readOwnedRecords(env: NodeJS.ProcessEnv = process.env): LeftoverRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(ownedRecordDir(env)).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      return [JSON.parse(readFileSync(join(ownedRecordDir(env), name), 'utf8')) as LeftoverRecord];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Records whose process is gone: what `porthole cleanup` removes. */
+export function deadOwnerRecords(env: NodeJS.ProcessEnv = process.env): LeftoverRecord[] {
+  return readOwnedRecords(env).filter((record) => !ownerAlive(record));
+}
