@@ -74,7 +74,7 @@ async function call<T>(url: URL, init: RequestInit, options: AbortOptions): Prom
           : (code ?? (fetchError as Error).message)
       }`,
       ...(hint ? { hint } : {}),
-      ...(fetchError ? { cause: fetchError } : {}),
+      ...(fetchError ? { cause: fetchError } : failure?.error ? { cause: failure.error } : {}),
       data: { port: portOf(url), ...(code ? { reason: code } : {}) },
     });
   }

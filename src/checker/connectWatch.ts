@@ -16,6 +16,8 @@ export interface ConnectFailure {
   /** `ETIMEDOUT` (no answer: dropped on the way), `ECONNREFUSED`, `EHOSTUNREACH`, `ENOTFOUND`, ... */
   readonly code: string;
   readonly port: number;
+  /** The socket's own error, kept as the cause (`--verbose` prints it). */
+  readonly error?: Error;
 }
 
 /** The port a URL connects to. */
@@ -37,7 +39,9 @@ export function watchConnect(url: URL, timeoutMs: number, signal: AbortSignal): 
     (done) => {
       timer = setTimeout(() => done(undefined, { code: 'ETIMEDOUT', port }), timeoutMs);
       socket.once('connect', () => done(undefined, undefined));
-      socket.once('error', (error: NodeJS.ErrnoException) => done(undefined, { code: error.code ?? 'ECONNECT', port }));
+      socket.once('error', (error: NodeJS.ErrnoException) =>
+        done(undefined, { code: error.code ?? 'ECONNECT', port, error }),
+      );
       socket.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
     },
     () => {

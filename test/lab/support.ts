@@ -154,7 +154,8 @@ const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 export function porthole(lab: Lab, host: HostName, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
   return lab.exec(host, process.execPath, ['--import', 'tsx', CLI, ...args], {
     timeoutMs,
-    env: { XDG_STATE_HOME: `${lab.state.dir}/state-${host}` },
+    // The lab's own state and configuration: a root user's ~/.config/porthole never leaks in.
+    env: { XDG_STATE_HOME: `${lab.state.dir}/state-${host}`, XDG_CONFIG_HOME: `${lab.state.dir}/config-${host}` },
   });
 }
 

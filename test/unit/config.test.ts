@@ -134,7 +134,8 @@ describe('commands read the configured checker through one resolution', () => {
           target: '127.0.0.1',
           proof: false,
           ms: 1,
-          results: [{ port: 7001, protocol: 'tcp', state: 'open', verified: null, reason: 'syn-ack', ms: 1 }],
+          // As a `check --listen` answer: open, with the proof verified (so the verdict is Success).
+          results: [{ port: 7001, protocol: 'tcp', state: 'open', verified: true, reason: 'syn-ack, proof', ms: 1 }],
         }),
       );
     });

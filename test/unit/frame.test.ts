@@ -145,8 +145,7 @@ describe('the frame: --verbose', () => {
     const { status, stderr } = await run(['check', '7001', '-v', '--checker', `http://127.0.0.1:${port}`]);
     assert.equal(status, 3);
     assert.match(stderr, /E_CHECKER_UNREACHABLE/);
-    assert.match(stderr, /^cause: .*fetch failed/m);
-    assert.match(stderr, /^cause: .*ECONNREFUSED/m, 'the cause of the cause, too');
+    assert.match(stderr, /^cause: .*ECONNREFUSED/m, 'the socket error that stopped it');
   });
 });
 
