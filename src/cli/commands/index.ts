@@ -7,6 +7,7 @@ import { exposeCommand } from './expose.js';
 import { firewallCommand } from './firewall.js';
 import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';
+import { nameCommand } from './name.js';
 import { natCommand } from './nat.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve.js';
@@ -25,6 +26,7 @@ const built: readonly CommandSpec[] = [
   firewallCommand,
   doctorCommand,
   exposeCommand,
+  nameCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -42,6 +44,7 @@ const ORDER = [
   'firewall',
   'doctor',
   'expose',
+  'name',
 ];
 
 /** The registered commands, in the order `--help` lists them. */
