@@ -12,10 +12,38 @@ function keyFileError(detail: string, cause?: unknown): PortholeError {
   return new PortholeError('E_DNS_KEY_FILE', { detail, ...(cause === undefined ? {} : { cause }) });
 }
 
+/**
+ * named.conf comments (#, // and /* *\/) removed outside quoted strings: a base64 secret can
+ * itself hold "//" or "/*".
+ */
+function withoutComments(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] ?? '';
+    if (c === '"') {
+      const end = text.indexOf('"', i + 1);
+      const stop = end < 0 ? text.length : end + 1;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (c === '#' || text.startsWith('//', i)) {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if (text.startsWith('/*', i)) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+      out += ' ';
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
 /** Parses the first `key` clause of a named.conf-style key file. */
 export function parseTsigKeyFile(text: string, source = 'key file'): TsigKey {
-  // named.conf comments: #, // and /* */.
-  const clean = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(#|\/\/)[^\n]*/g, ' ');
+  const clean = withoutComments(text);
   const clause = /key\s+"?([A-Za-z0-9._-]+)"?\s*\{([^}]*)\}\s*;/.exec(clean);
   if (!clause) throw keyFileError(`${source}: no key "NAME" { ... }; clause`);
   const body = clause[2] ?? '';

@@ -86,29 +86,57 @@ export function signMessage(message: Uint8Array, key: TsigKey, options: SignOpti
   const fudge = options.fudge ?? DEFAULT_FUDGE_SECONDS;
   const time = Math.floor(options.timeSigned);
   const mac = hmac(key, unsigned, variables(key, time, fudge, 0, Buffer.alloc(0)));
-  const id = unsigned.readUInt16BE(0);
+  const signed = appendTsig(unsigned, key, time, fudge, mac, 0, Buffer.alloc(0));
+  return { bytes: signed, mac };
+}
+
+/** Options for signing a response. */
+export interface SignResponseOptions extends SignOptions {
+  /** A TSIG error to report (BADTIME is signed; BADSIG and BADKEY are sent unsigned). */
+  readonly error?: number;
+  /** Other data: the server's time for BADTIME. */
+  readonly other?: Buffer;
+}
+
+/**
+ * Signs a response to a request whose MAC was `requestMac` (RFC 8945 §5.3): what the name
+ * service's test servers and a fake server in the tests answer with.
+ */
+export function signResponse(
+  message: Uint8Array,
+  key: TsigKey,
+  requestMac: Buffer,
+  options: SignResponseOptions,
+): Buffer {
+  const unsigned = Buffer.from(message);
+  const fudge = options.fudge ?? DEFAULT_FUDGE_SECONDS;
+  const time = Math.floor(options.timeSigned);
+  const error = options.error ?? 0;
+  const other = options.other ?? Buffer.alloc(0);
+  const unsignedError = error === TSIG_ERROR.BADSIG || error === TSIG_ERROR.BADKEY;
+  const mac = unsignedError
+    ? Buffer.alloc(0)
+    : hmac(key, u16(requestMac.length), requestMac, unsigned, variables(key, time, fudge, error, other));
+  return appendTsig(unsigned, key, time, fudge, mac, error, other);
+}
+
+function appendTsig(unsigned: Buffer, key: TsigKey, time: number, fudge: number, mac: Buffer, error: number, other: Buffer): Buffer {
   const rdata = Buffer.concat([
     nameBytes(key.algorithm),
     u48(time),
     u16(fudge),
     u16(mac.length),
     mac,
-    u16(id),
-    u16(0),
-    u16(0),
+    u16(unsigned.readUInt16BE(0)),
+    u16(error),
+    u16(other.length),
+    other,
   ]);
-  // The key name is written uncompressed, as BIND does (RFC 8945 §4.2 forbids compressing it in the MAC input).
-  const tsig = Buffer.concat([
-    nameBytes(key.name),
-    u16(TYPE.TSIG),
-    u16(CLASS.ANY),
-    Buffer.alloc(4),
-    u16(rdata.length),
-    rdata,
-  ]);
+  // The key name is written uncompressed, as BIND does.
+  const tsig = Buffer.concat([nameBytes(key.name), u16(TYPE.TSIG), u16(CLASS.ANY), Buffer.alloc(4), u16(rdata.length), rdata]);
   const signed = Buffer.concat([unsigned, tsig]);
   signed.writeUInt16BE(signed.readUInt16BE(10) + 1, 10);
-  return { bytes: signed, mac };
+  return signed;
 }
 
 /** A TSIG record's RDATA, decoded. */
