@@ -59,6 +59,17 @@ async function ask(
   );
 }
 
+/** An authoritative-only server refuses queries for zones it does not serve: that is NOTAUTH. */
+function queryError(rcode: number, where: string, name: string): PortholeError {
+  if (rcode === 5) {
+    return new PortholeError('E_DNS_NOTAUTH', {
+      detail: `${where} refused to answer for ${name}: it serves no zone above it`,
+      data: { rcode: 'REFUSED' },
+    });
+  }
+  return rcodeError(rcode, where);
+}
+
 /** The name's A or AAAA records at `server`, which must be authoritative for it. */
 export async function queryAuthoritative(
   server: DnsServer,
@@ -68,7 +79,7 @@ export async function queryAuthoritative(
 ): Promise<AuthoritativeAnswer> {
   const where = formatServer(server);
   const { packet, rcode } = await ask(server, name, type, options);
-  if (rcode !== 0 && rcode !== 3) throw rcodeError(rcode, where);
+  if (rcode !== 0 && rcode !== 3) throw queryError(rcode, where, name);
   if (!packet.flag_aa) {
     throw new PortholeError('E_DNS_NOTAUTH', { detail: `${where} is not authoritative for ${name} (no AA bit)` });
   }
@@ -83,7 +94,7 @@ export async function queryAuthoritative(
 export async function findZone(server: DnsServer, name: string, options: DnsExchangeOptions = {}): Promise<string> {
   const where = formatServer(server);
   const { packet, rcode } = await ask(server, name, 'SOA', options);
-  if (rcode !== 0 && rcode !== 3) throw rcodeError(rcode, where);
+  if (rcode !== 0 && rcode !== 3) throw queryError(rcode, where, name);
   const soa = [...(packet.answers ?? []), ...(packet.authorities ?? [])].find((r) => r.type === 'SOA');
   const zone = soa?.name.toLowerCase();
   if (!packet.flag_aa || zone === undefined || !isInZone(name, zone)) {

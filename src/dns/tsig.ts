@@ -120,7 +120,15 @@ export function signResponse(
   return appendTsig(unsigned, key, time, fudge, mac, error, other);
 }
 
-function appendTsig(unsigned: Buffer, key: TsigKey, time: number, fudge: number, mac: Buffer, error: number, other: Buffer): Buffer {
+function appendTsig(
+  unsigned: Buffer,
+  key: TsigKey,
+  time: number,
+  fudge: number,
+  mac: Buffer,
+  error: number,
+  other: Buffer,
+): Buffer {
   const rdata = Buffer.concat([
     nameBytes(key.algorithm),
     u48(time),
@@ -133,7 +141,14 @@ function appendTsig(unsigned: Buffer, key: TsigKey, time: number, fudge: number,
     other,
   ]);
   // The key name is written uncompressed, as BIND does.
-  const tsig = Buffer.concat([nameBytes(key.name), u16(TYPE.TSIG), u16(CLASS.ANY), Buffer.alloc(4), u16(rdata.length), rdata]);
+  const tsig = Buffer.concat([
+    nameBytes(key.name),
+    u16(TYPE.TSIG),
+    u16(CLASS.ANY),
+    Buffer.alloc(4),
+    u16(rdata.length),
+    rdata,
+  ]);
   const signed = Buffer.concat([unsigned, tsig]);
   signed.writeUInt16BE(signed.readUInt16BE(10) + 1, 10);
   return signed;

@@ -5,13 +5,16 @@
  * client, talks to `porthole serve --dns-zone`, which applies only legitimate changes to BIND.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DNS_ZONE, type LabDnsServer, startBind, startKnot } from '../../lab/dns.js';
 import type { Lab } from '../../lab/lab.js';
-import { PLAN } from '../../lab/topology.js';
 import { labSkip, porthole, useLab } from './support.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 interface NameJson {
   name: string;
@@ -31,10 +34,31 @@ async function dig(lab: Lab, server: LabDnsServer, name: string, type = 'A'): Pr
   return result.stdout.trim();
 }
 
-async function nameSet(lab: Lab, server: LabDnsServer, name: string, extra: string[], env?: string) {
+function nameSet(lab: Lab, server: LabDnsServer, name: string, extra: string[]) {
   const args = ['name', 'set', name, '--rfc2136', server.address, '--tsig-key', server.keyFile, ...extra, '--json'];
-  const run = await porthole(lab, 'lan', env ? [...args] : args, 30_000);
-  return run;
+  return porthole(lab, 'lan', args, 30_000);
+}
+
+/** `porthole name set` with its own state folder and environment, for the refusal tests. */
+function nameSetWith(lab: Lab, args: string[], env: Record<string, string> = {}) {
+  return lab.exec('lan', process.execPath, ['--import', 'tsx', CLI, 'name', 'set', ...args, '--json'], {
+    timeoutMs: 30_000,
+    env: { XDG_STATE_HOME: join(lab.state.dir, 'refusals'), ...env },
+  });
+}
+
+/** A key file like the server's but with another secret (same name) or another name. */
+function otherKey(lab: Lab, server: LabDnsServer, change: 'secret' | 'name'): string {
+  const text = readFileSync(server.keyFile, 'utf8');
+  const file = join(lab.state.dir, `wrong-${change}-${server.software}.key`);
+  writeFileSync(
+    file,
+    change === 'secret'
+      ? text.replace(/secret "[^"]+"/, `secret "${randomBytes(32).toString('base64')}"`)
+      : text.replace(/key "[^"]+"/, 'key "nobody-knows-me"'),
+    { mode: 0o600 },
+  );
+  return file;
 }
 
 describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () => {
@@ -71,4 +95,60 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
       assert.equal(server.updatesReceived(), before + 1);
     });
   }
+
+  it('refusals are coded errors with hints and leave the state file whole: BADSIG, BADKEY, BADTIME, NOTAUTH, no server', async () => {
+    const { lab } = env;
+    const name = `refused.${DNS_ZONE}`;
+    const common = [name, '--ip', '203.0.113.99'];
+    const stateDir = join(lab.state.dir, 'refusals', 'porthole');
+    // One good update first, so there is a state file to keep whole.
+    const good = await nameSetWith(lab, [...common, '--rfc2136', bind.address, '--tsig-key', bind.keyFile]);
+    assert.equal(good.code, 0, good.stderr);
+    const stateBefore = readFileSync(join(stateDir, 'names.json'), 'utf8');
+    const cases: { args: string[]; env?: Record<string, string>; code: string }[] = [
+      {
+        args: ['--rfc2136', bind.address, '--tsig-key', otherKey(lab, bind, 'secret'), '--ip', '203.0.113.98'],
+        code: 'E_DNS_BADSIG',
+      },
+      {
+        args: ['--rfc2136', bind.address, '--tsig-key', otherKey(lab, bind, 'name'), '--ip', '203.0.113.98'],
+        code: 'E_DNS_BADKEY',
+      },
+      {
+        args: ['--rfc2136', knot.address, '--tsig-key', otherKey(lab, knot, 'secret'), '--ip', '203.0.113.98'],
+        code: 'E_DNS_BADSIG',
+      },
+      {
+        args: ['--rfc2136', bind.address, '--tsig-key', bind.keyFile, '--ip', '203.0.113.98'],
+        env: { PORTHOLE_TSIG_CLOCK_OFFSET: '1000' },
+        code: 'E_DNS_BADTIME',
+      },
+      {
+        args: ['--rfc2136', bind.address, '--tsig-key', bind.keyFile, '--zone', 'example.org', '--ip', '203.0.113.98'],
+        code: 'E_DNS_NOTAUTH',
+      },
+      {
+        args: ['--rfc2136', `${bind.address}:5399`, '--tsig-key', bind.keyFile, '--ip', '203.0.113.98'],
+        code: 'E_DNS_NO_ANSWER',
+      },
+    ];
+    for (const c of cases) {
+      const run = await nameSetWith(lab, [name, ...c.args], c.env);
+      assert.equal(run.code, 3, `${c.code}: ${run.stdout}${run.stderr}`);
+      const error = (JSON.parse(run.stdout) as { error: { code: string; hint: string } }).error;
+      assert.equal(error.code, c.code, run.stdout);
+      assert.ok(error.hint.length > 20);
+      for (const file of [bind.keyFile, knot.keyFile]) {
+        const secret = /secret "([^"]+)"/.exec(readFileSync(file, 'utf8'))?.[1] ?? 'none';
+        assert.ok(!(run.stdout + run.stderr).includes(secret), 'a secret was printed');
+      }
+    }
+    assert.equal(await dig(lab, bind, name), '203.0.113.99', 'no refused update changed the zone');
+    assert.equal(readFileSync(join(stateDir, 'names.json'), 'utf8'), stateBefore);
+    assert.deepEqual(
+      readdirSync(stateDir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
+    assert.ok(existsSync(join(stateDir, 'names.json')));
+  });
 });

@@ -87,19 +87,14 @@ describe('UPDATE messages', () => {
     assert.deepEqual(decoded.questions, [{ name: 'dyn.example.net', type: TYPE.SOA, klass: CLASS.IN }]);
     assert.equal(decoded.answers.length, 0);
     const [remove, add] = decoded.authorities;
-    assert.deepEqual([remove?.name, remove?.type, remove?.klass, remove?.ttl, remove?.rdata.length], [
-      'host.dyn.example.net',
-      TYPE.AAAA,
-      CLASS.ANY,
-      0,
-      0,
-    ]);
-    assert.deepEqual([add?.type, add?.klass, add?.ttl, add?.rdata.toString('hex')], [
-      TYPE.AAAA,
-      CLASS.IN,
-      60,
-      '20010db8000000000000000000000007',
-    ]);
+    assert.deepEqual(
+      [remove?.name, remove?.type, remove?.klass, remove?.ttl, remove?.rdata.length],
+      ['host.dyn.example.net', TYPE.AAAA, CLASS.ANY, 0, 0],
+    );
+    assert.deepEqual(
+      [add?.type, add?.klass, add?.ttl, add?.rdata.toString('hex')],
+      [TYPE.AAAA, CLASS.IN, 60, '20010db8000000000000000000000007'],
+    );
   });
 
   it('refuses an address of the wrong family for the type', () => {
@@ -134,7 +129,11 @@ function responseTo(request: Buffer, rcode: number): Buffer {
 
 describe('TSIG', () => {
   const request = signMessage(
-    encodeUpdate({ id: 7, zone: 'dyn.example.net', changes: replaceRRset('h.dyn.example.net', 'A', ['192.0.2.1'], 60) }),
+    encodeUpdate({
+      id: 7,
+      zone: 'dyn.example.net',
+      changes: replaceRRset('h.dyn.example.net', 'A', ['192.0.2.1'], 60),
+    }),
     KEY,
     { timeSigned: 1_800_000_000 },
   );
@@ -158,7 +157,10 @@ describe('TSIG', () => {
     altered[3] = (altered[3] ?? 0) | 5; // RCODE REFUSED, the MAC left as it was
     assert.throws(() => verifyResponse(altered, KEY, request.mac, 1_800_000_002), coded('E_DNS_RESPONSE_SIGNATURE'));
     const otherKey = { ...KEY, secret: Buffer.alloc(32, 1) };
-    assert.throws(() => verifyResponse(response, otherKey, request.mac, 1_800_000_002), coded('E_DNS_RESPONSE_SIGNATURE'));
+    assert.throws(
+      () => verifyResponse(response, otherKey, request.mac, 1_800_000_002),
+      coded('E_DNS_RESPONSE_SIGNATURE'),
+    );
   });
 
   it('reports BADKEY (unsigned) and BADTIME (signed, with the server time) as TSIG errors', () => {
