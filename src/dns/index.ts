@@ -11,6 +11,12 @@ export {
   decodeDyndns2Answer,
   requestDyndns2,
 } from './dyndns2.js';
+export {
+  type NameServiceFiles,
+  type NameServiceOptions,
+  nameServiceFromFiles,
+  registerNameService,
+} from './endpoint.js';
 export { parseTsigKeyFile, readTsigKeyFile } from './keyFile.js';
 export { type PublicAddressSources, publicAddressesFromNat } from './publicAddress.js';
 export { type AuthoritativeAnswer, findZone, queryAuthoritative } from './query.js';
@@ -29,3 +35,4 @@ export {
   updateName,
 } from './update.js';
 export { type AddressType, decodeMessage, encodeUpdate, replaceRRset, type UpdateRequest } from './updateCodec.js';
+export { hashPassword, type NameUser, parseUsers, readUsersFile, verifyPassword } from './users.js';

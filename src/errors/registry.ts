@@ -391,7 +391,7 @@ export const errorRegistry = {
   E_DNS_USERS_FILE: {
     kind: 'usage',
     message: 'The name service users file could not be used',
-    hint: 'Write it with `porthole name user add` or as JSON lines of {"user","scrypt","names","trusted"}; keep it chmod 600.',
+    hint: 'Write it as JSON {"users": [{"user", "password", "names", "trusted"}]} with passwords from `porthole name hash-password --password-file F`, names inside --dns-zone, and chmod 600.',
   },
 } as const satisfies Record<string, ErrorEntry>;
 

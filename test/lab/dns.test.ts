@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DNS_ZONE, type LabDnsServer, startBind, startKnot } from '../../lab/dns.js';
 import type { Lab } from '../../lab/lab.js';
-import { labSkip, porthole, useLab } from './support.js';
+import { PLAN } from '../../lab/topology.js';
+import { hashPassword } from '../../src/dns/index.js';
+import { labSkip, porthole, startServe, useLab } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -150,5 +152,150 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
       [],
     );
     assert.ok(existsSync(join(stateDir, 'names.json')));
+  });
+
+  describe('ddclient against porthole serve --dns-zone', () => {
+    const serveUrl = `${PLAN.internetHost}:8080`;
+    before(async () => {
+      const { lab } = env;
+      const users = join(lab.state.dir, 'dns-users.json');
+      const entry = async (user: string, names: string[], trusted = false) => ({
+        user,
+        password: await hashPassword(`${user}-password`),
+        names,
+        trusted,
+      });
+      writeFileSync(
+        users,
+        JSON.stringify({
+          users: [await entry('alice', [`alice.${DNS_ZONE}`]), await entry('bob', [`bob.${DNS_ZONE}`])],
+        }),
+        { mode: 0o600 },
+      );
+      await startServe(lab, 'name-service', [
+        '--listen',
+        serveUrl,
+        '--allow-targets',
+        PLAN.internetSubnet,
+        '--data',
+        join(lab.state.dir, 'serve-data'),
+        '--dns-zone',
+        DNS_ZONE,
+        '--dns-server',
+        bind.address,
+        '--tsig-key',
+        bind.keyFile,
+        '--dns-users',
+        users,
+        '--log-level',
+        'silent',
+      ]);
+    });
+
+    /** Runs ddclient once (no daemon, forced) from the LAN host and returns what it printed. */
+    async function ddclient(user: string, password: string, host: string, ip: string): Promise<string> {
+      const { lab } = env;
+      const dir = join(lab.state.dir, `ddclient-${randomBytes(3).toString('hex')}`);
+      mkdirSync(dir);
+      const conf = join(dir, 'ddclient.conf');
+      writeFileSync(
+        conf,
+        [
+          'daemon=0',
+          'syslog=no',
+          'ssl=no',
+          `use=ip, ip=${ip}`,
+          'protocol=dyndns2',
+          `server=${serveUrl}`,
+          `login=${user}`,
+          `password='${password}'`,
+          host,
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
+      );
+      const run = await lab.exec(
+        'lan',
+        'ddclient',
+        ['-daemon=0', '-foreground', '-force', '-verbose', '-file', conf, '-cache', join(dir, 'cache')],
+        { timeoutMs: 30_000 },
+      );
+      return `${run.stdout}${run.stderr}`;
+    }
+
+    it('good, then nochg, then badauth for a wrong password; BIND holds the change', async () => {
+      const { lab } = env;
+      const before = bind.updatesReceived();
+      const alice = `alice.${DNS_ZONE}`;
+      const first = await ddclient('alice', 'alice-password', alice, lab.addresses.publicIp);
+      assert.match(first, /SUCCESS:.*good/, first);
+      assert.equal(await dig(lab, bind, alice), lab.addresses.publicIp);
+      const second = await ddclient('alice', 'alice-password', alice, lab.addresses.publicIp);
+      assert.match(second, /nochg/, second);
+      const third = await ddclient('alice', 'wrong-password', alice, lab.addresses.publicIp);
+      assert.match(third, /FAILED:.*badauth/, third);
+      assert.equal(bind.updatesReceived(), before + 1, 'only the first request changed the zone');
+    });
+
+    it('a name the user does not own (nohost, !yours) or another address (!yours) changes nothing', async () => {
+      const { lab } = env;
+      const before = bind.updatesReceived();
+      const other = await ddclient('alice', 'alice-password', `bob.${DNS_ZONE}`, lab.addresses.publicIp);
+      assert.match(other, /FAILED:.*!yours/, other);
+      const missing = await ddclient('alice', 'alice-password', `nobody.${DNS_ZONE}`, lab.addresses.publicIp);
+      assert.match(missing, /FAILED:.*nohost/, missing);
+      const elsewhere = await ddclient('bob', 'bob-password', `bob.${DNS_ZONE}`, '198.51.100.50');
+      assert.match(elsewhere, /FAILED:.*!yours/, elsewhere);
+      assert.equal(await dig(lab, bind, `bob.${DNS_ZONE}`), '');
+      assert.equal(await dig(lab, bind, `nobody.${DNS_ZONE}`), '');
+      assert.equal(bind.updatesReceived(), before);
+    });
+
+    it('porthole name set --dyndns2 against the same service: good, then nothing sent; badauth stops it until the settings change', async () => {
+      const { lab } = env;
+      const dir = join(lab.state.dir, 'dyndns2-client');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'good'), 'bob-password\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'bad'), 'not-bobs\n', { mode: 0o600 });
+      const set = (file: string) =>
+        porthole(lab, 'lan', [
+          'name',
+          'set',
+          `bob.${DNS_ZONE}`,
+          '--dyndns2',
+          `http://${serveUrl}/nic/update`,
+          '--user',
+          'bob',
+          '--password-file',
+          join(dir, file),
+          '--ip',
+          lab.addresses.publicIp,
+          '--server',
+          bind.address,
+          '--data',
+          dir,
+          '--json',
+        ]);
+      const first = await set('good');
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      assert.equal((JSON.parse(first.stdout) as NameJson).records[0]?.changed, true);
+      assert.equal(await dig(lab, bind, `bob.${DNS_ZONE}`), lab.addresses.publicIp);
+      const again = await set('good');
+      assert.equal((JSON.parse(again.stdout) as NameJson).updates, 0);
+      // Make the name stale at the server so the next pass must update, then refuse the password.
+      await lab.exec('internet', 'nsupdate', ['-k', bind.keyFile], {
+        input: `server ${bind.address}\nzone ${DNS_ZONE}\nupdate delete bob.${DNS_ZONE} A\nsend\n`,
+      });
+      const refused = await set('bad');
+      assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'E_DYNDNS_BADAUTH');
+      const held = await set('bad');
+      assert.equal((JSON.parse(held.stdout) as { error: { code: string } }).error.code, 'E_DYNDNS_STOPPED');
+      const state = readFileSync(join(dir, 'names.json'), 'utf8');
+      assert.ok(!state.includes('bob-password') && !state.includes('not-bobs'), 'no password in the state file');
+      assert.equal((statSync(join(dir, 'names.json')).mode & 0o777).toString(8), '600');
+      // New settings (the right password) lift the stop.
+      const fixed = await set('good');
+      assert.equal(fixed.code, 0, fixed.stdout);
+    });
   });
 });

@@ -175,6 +175,18 @@ export const nameCommand: CommandSpec = {
   summary: 'keep a DNS name on the public address (RFC 2136 + TSIG, or dyndns2)',
   subcommands: [
     {
+      name: 'hash-password',
+      summary: 'hash a password for `porthole serve --dns-users` (scrypt); the password is read from a file',
+      options: [['--password-file <file>', 'file holding the password (first line)']],
+      run: async ({ options }): Promise<CommandOutcome> => {
+        const file = stringOption(options, 'passwordFile');
+        if (!file) throw new PortholeError('E_USAGE', { detail: 'name hash-password needs --password-file F' });
+        const { hashPassword } = await import('../../dns/index.js');
+        const hash = await hashPassword(await readPasswordFile(file));
+        return { exitCode: 0, json: { password: hash }, human: () => hash };
+      },
+    },
+    {
       name: 'show',
       args: '<name>',
       summary: "the name's A and AAAA records at its authoritative server",
