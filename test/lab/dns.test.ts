@@ -154,6 +154,34 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
     assert.ok(existsSync(join(stateDir, 'names.json')));
   });
 
+  it('name set without --ip takes the public address from the NAT diagnosis (router and STUN agree)', async () => {
+    const { lab } = env;
+    const name = `nat.${DNS_ZONE}`;
+    const run = await nameSet(lab, bind, name, ['--stun', PLAN.internetHost]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(await dig(lab, bind, name), lab.addresses.publicIp);
+  });
+
+  it('name keep: one update for the change, then none over 10 intervals (counted at BIND)', async () => {
+    const { lab } = env;
+    const name = `keep.${DNS_ZONE}`;
+    const before = bind.updatesReceived();
+    const run = await porthole(
+      lab,
+      'lan',
+      ['name', 'keep', name, '--rfc2136', bind.address, '--tsig-key', bind.keyFile, '--ip', lab.addresses.publicIp,
+        '--interval', '1', '--rounds', '11', '--json'],
+      60_000,
+    );
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as NameJson & { rounds?: number });
+    const rounds = lines.filter((line) => line.records);
+    assert.equal(rounds.length, 11);
+    assert.deepEqual(rounds.map((r) => r.updates), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.equal(bind.updatesReceived(), before + 1);
+    assert.equal(await dig(lab, bind, name), lab.addresses.publicIp);
+  });
+
   describe('ddclient against porthole serve --dns-zone', () => {
     const serveUrl = `${PLAN.internetHost}:8080`;
     before(async () => {
