@@ -169,15 +169,35 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
     const run = await porthole(
       lab,
       'lan',
-      ['name', 'keep', name, '--rfc2136', bind.address, '--tsig-key', bind.keyFile, '--ip', lab.addresses.publicIp,
-        '--interval', '1', '--rounds', '11', '--json'],
+      [
+        'name',
+        'keep',
+        name,
+        '--rfc2136',
+        bind.address,
+        '--tsig-key',
+        bind.keyFile,
+        '--ip',
+        lab.addresses.publicIp,
+        '--interval',
+        '1',
+        '--rounds',
+        '11',
+        '--json',
+      ],
       60_000,
     );
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as NameJson & { rounds?: number });
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as NameJson & { rounds?: number });
     const rounds = lines.filter((line) => line.records);
     assert.equal(rounds.length, 11);
-    assert.deepEqual(rounds.map((r) => r.updates), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(
+      rounds.map((r) => r.updates),
+      [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     assert.equal(bind.updatesReceived(), before + 1);
     assert.equal(await dig(lab, bind, name), lab.addresses.publicIp);
   });
