@@ -3,7 +3,9 @@
  * the answer codec (pure) and one update over HTTP with Basic auth and a User-Agent that names
  * porthole, as the protocol asks of clients.
  */
-import { type AbortOptions, abortReason, withDeadline } from '../deadline/index.js';
+import { get as plainGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { type AbortOptions, abortReason, settleOnce, withDeadline } from '../deadline/index.js';
 import { type ErrorCode, PortholeError } from '../errors/index.js';
 
 /** Every answer the protocol defines (and the legacy ones providers still send). */
@@ -98,6 +100,34 @@ export function dyndns2RequestUrl(account: Dyndns2Account, hostname: string, add
   return url;
 }
 
+/** One GET with node:http(s): lighter to load than fetch, which matters for a one-shot command. */
+function httpGet(
+  url: URL,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ status: number; body: string }> {
+  return settleOnce<{ status: number; body: string }>(signal, (done) => {
+    const get = url.protocol === 'https:' ? httpsGet : plainGet;
+    const request = get(url, { headers, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      response.on('data', (chunk: Buffer) => {
+        // Answers are one short line per host: read no more than the cap.
+        if (length < MAX_ANSWER_BYTES) chunks.push(chunk);
+        length += chunk.length;
+      });
+      response.on('end', () =>
+        done(undefined, {
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES),
+        }),
+      );
+      response.on('error', (error) => done(error));
+    });
+    request.on('error', (error) => done(error));
+  });
+}
+
 /** Sends one update and decodes the answer (a failing answer is returned; the caller decides). */
 export async function requestDyndns2(
   account: Dyndns2Account,
@@ -109,26 +139,22 @@ export async function requestDyndns2(
   const where = url.origin;
   const signal = withDeadline(options.signal, options.timeoutMs ?? 15_000, `dyndns2 update at ${where}`);
   const auth = Buffer.from(`${account.user}:${account.password}`).toString('base64');
-  let response: Response;
+  let response: { status: number; body: string };
   try {
-    response = await fetch(url, {
-      headers: { authorization: `Basic ${auth}`, 'user-agent': options.userAgent },
-      redirect: 'error',
-      signal,
-    });
+    response = await httpGet(url, { authorization: `Basic ${auth}`, 'user-agent': options.userAgent }, signal);
   } catch (error) {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const detail = signal.aborted ? `${where} did not answer in time` : `${where}: ${(error as Error).message}`;
     throw new PortholeError('E_DNS_NO_ANSWER', { detail, cause: error });
   }
-  const body = (await response.text()).slice(0, MAX_ANSWER_BYTES);
+  const { status, body } = response;
   // Many providers answer badauth with HTTP 401 and a body, some with a bare 401.
-  if (response.status === 401 && !body.trim()) return { answer: 'badauth', address: undefined };
+  if (status === 401 && !body.trim()) return { answer: 'badauth', address: undefined };
   try {
     return decodeDyndns2Answer(body);
   } catch (error) {
     throw new PortholeError('E_DYNDNS_ANSWER', {
-      detail: `${where} answered HTTP ${response.status}: ${JSON.stringify(body.trim().slice(0, 80))}`,
+      detail: `${where} answered HTTP ${status}: ${JSON.stringify(body.trim().slice(0, 80))}`,
       cause: error,
     });
   }

@@ -183,6 +183,8 @@ export interface NameServiceFiles {
   readonly keyFile: string | undefined;
   readonly usersFile: string | undefined;
   readonly trustProxy: readonly Cidr[];
+  /** Requests per user and per caller per minute. */
+  readonly requestsPerMinute?: number;
 }
 
 /**
@@ -209,5 +211,6 @@ export async function nameServiceFromFiles(files: NameServiceFiles): Promise<(ap
       callerOf: (request) =>
         callerAddress(request.socket.remoteAddress ?? '0.0.0.0', request.headers['x-forwarded-for'], files.trustProxy),
       log: (entry) => app.log.info({ names: entry }, 'name service'),
+      ...(files.requestsPerMinute ? { requestsPerMinute: files.requestsPerMinute } : {}),
     });
 }

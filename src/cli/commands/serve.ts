@@ -41,6 +41,7 @@ async function nameServiceExtension(options: Readonly<Record<string, unknown>>) 
     keyFile: typeof options.tsigKey === 'string' ? options.tsigKey : undefined,
     usersFile: typeof options.dnsUsers === 'string' ? options.dnsUsers : undefined,
     trustProxy: parseCidrList(typeof options.trustProxy === 'string' ? options.trustProxy : ''),
+    requestsPerMinute: Math.max(1, positiveInteger(options.dnsRateLimit, '--dns-rate-limit', 60, 10_000_000)),
   });
 }
 
@@ -70,6 +71,7 @@ export const serveCommand: CommandSpec = {
     ['--dns-server <addr[:port]>', "the zone's primary, updated by RFC 2136"],
     ['--tsig-key <file>', 'TSIG key file the primary accepts updates with (tsig-keygen)'],
     ['--dns-users <file>', 'users of the name service (JSON, scrypt passwords, chmod 600)'],
+    ['--dns-rate-limit <n>', 'name service requests per user and per caller per minute', '60'],
     ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
   ],
   run: async ({ options, output, env, signal }) => {
