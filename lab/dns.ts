@@ -41,7 +41,7 @@ function zoneFile(serverName: string): string {
   ].join('\n');
 }
 
-async function keygen(lab: Lab, dir: string, algorithm: string, name: string): Promise<string> {
+async function keygen(dir: string, algorithm: string, name: string): Promise<string> {
   const file = join(dir, `${name}.key`);
   writeFileSync(file, await runChecked('tsig-keygen', ['-a', algorithm, name]), { mode: 0o600 });
   return file;
@@ -74,7 +74,7 @@ async function waitForAnswer(lab: Lab, name: string, address: string, port: numb
 export async function startBind(lab: Lab, algorithm = 'hmac-sha256'): Promise<LabDnsServer> {
   const dir = join(lab.state.dir, 'bind');
   mkdirSync(dir, { recursive: true });
-  const keyFile = await keygen(lab, dir, algorithm, UPDATE_KEY_NAME);
+  const keyFile = await keygen(dir, algorithm, UPDATE_KEY_NAME);
   writeFileSync(join(dir, `${DNS_ZONE}.zone`), zoneFile(`ns1.${DNS_ZONE}`));
   const conf = join(dir, 'named.conf');
   writeFileSync(
@@ -119,7 +119,7 @@ export async function startKnot(lab: Lab, algorithm = 'hmac-sha256'): Promise<La
   const dir = join(lab.state.dir, 'knot');
   // Knot does not create its journal's folder: without it every update fails "not exists".
   mkdirSync(join(dir, 'db'), { recursive: true });
-  const keyFile = await keygen(lab, dir, algorithm, UPDATE_KEY_NAME);
+  const keyFile = await keygen(dir, algorithm, UPDATE_KEY_NAME);
   writeFileSync(join(dir, `${DNS_ZONE}.zone`), zoneFile(`ns2.${DNS_ZONE}`));
   const conf = join(dir, 'knot.conf');
   writeFileSync(
