@@ -12,9 +12,9 @@ import { isInZone, normalizeName } from './dnsName.js';
 import type { Dyndns2Answer } from './dyndns2.js';
 import { readTsigKeyFile } from './keyFile.js';
 import { queryAuthoritative } from './query.js';
-import { sendUpdate } from './rfc2136.js';
 import { type DnsServer, parseDnsServer } from './transport.js';
 import type { TsigKey } from './tsig.js';
+import { UpdateBatcher } from './updateBatch.js';
 import { replaceRRset } from './updateCodec.js';
 import { type NameUser, readUsersFile, UserDirectory } from './users.js';
 
@@ -77,6 +77,7 @@ export function registerNameService(app: FastifyInstance, options: NameServiceOp
   const maxHosts = options.maxHostsPerRequest ?? 20;
   // One change at a time per name: two racing requests must not both decide from the old answer.
   const queues = new Map<string, Promise<unknown>>();
+  const batcher = new UpdateBatcher(options.server, options.key, options.zone);
   const log = options.log ?? (() => {});
 
   async function setName(name: string, address: string): Promise<'good' | 'nochg' | 'dnserr'> {
@@ -86,10 +87,7 @@ export function registerNameService(app: FastifyInstance, options: NameServiceOp
       try {
         const now = await queryAuthoritative(options.server, name, type);
         if (now.addresses.length === 1 && now.addresses[0] === address) return 'nochg' as const;
-        await sendUpdate(options.server, options.key, {
-          zone: options.zone,
-          changes: replaceRRset(name, type, [address], options.ttl ?? 60),
-        });
+        await batcher.submit(replaceRRset(name, type, [address], options.ttl ?? 60));
         return 'good' as const;
       } catch (error) {
         log({ name, address, error: isPortholeError(error) ? error.code : String(error) });

@@ -380,3 +380,45 @@ describe('name service endpoint (injected requests, loopback primary)', () => {
     assert.equal(limited, 3);
   });
 });
+
+describe('name service batching', () => {
+  it('coalesces concurrent changes into few UPDATE messages, and every caller hears good', async () => {
+    const fake = await startFakeDns(ZONE, KEY);
+    const names = Array.from({ length: 30 }, (_, i) => `m${i}.${ZONE}`);
+    const app = Fastify();
+    registerNameService(app, {
+      zone: ZONE,
+      server: { address: '127.0.0.1', port: fake.port },
+      key: KEY,
+      users: [{ user: 'many', password: await hashPassword('m-pw'), names, trusted: false }],
+      callerOf: () => '203.0.113.5',
+      requestsPerMinute: 1000,
+    });
+    try {
+      const auth = `Basic ${Buffer.from('many:m-pw').toString('base64')}`;
+      // One request first, so the password check is cached and the rest arrive together.
+      await app.inject({
+        url: `/nic/update?hostname=${names[0]}`,
+        headers: { authorization: auth, 'user-agent': 't' },
+      });
+      const bodies = await Promise.all(
+        names.slice(1).map(async (name) => {
+          const response = await app.inject({
+            url: `/nic/update?hostname=${name}`,
+            headers: { authorization: auth, 'user-agent': 't' },
+          });
+          return response.body;
+        }),
+      );
+      assert.ok(
+        bodies.every((body) => body === 'good 203.0.113.5\n'),
+        bodies.join(''),
+      );
+      for (const name of names) assert.deepEqual(fake.records.get(name)?.get('A'), ['203.0.113.5']);
+      assert.ok(fake.updates < names.length / 2, `${fake.updates} UPDATE messages for ${names.length} changes`);
+    } finally {
+      await app.close();
+      await fake.close();
+    }
+  });
+});
