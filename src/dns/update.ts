@@ -228,7 +228,7 @@ export interface KeepNameOptions extends Omit<UpdateNameOptions, 'addresses'> {
 }
 
 /**
- * Keeps a name on the public address until the signal aborts: every interval, reads the public
+ * Keeps a name on the public address until the signal aborts (then it returns its counts): every interval, reads the public
  * address and the name's records, and updates only what changed (zero updates when nothing
  * did; one per change; at most one per type per `minUpdateIntervalMs`). A passing failure (no
  * answer, a provider back-off) is reported and retried next round; a refusal of the settings
@@ -237,15 +237,15 @@ export interface KeepNameOptions extends Omit<UpdateNameOptions, 'addresses'> {
 export async function keepName(options: KeepNameOptions): Promise<{ rounds: number; updates: number }> {
   let rounds = 0;
   let updates = 0;
-  for (;;) {
-    throwIfAborted(options.signal);
+  // Interrupting is how a keep loop ends: it returns what it did, like `expose --keep`.
+  while (!options.signal?.aborted) {
     try {
       const addresses = await options.publicAddresses({ signal: options.signal });
       const report = await updateName({ ...options, addresses });
       updates += report.updates;
       options.onRound?.({ report });
     } catch (error) {
-      if (options.signal?.aborted) throw error;
+      if (options.signal?.aborted) break;
       const coded = isPortholeError(error)
         ? error
         : new PortholeError('E_INTERNAL', { cause: error, detail: String(error) });
@@ -253,7 +253,8 @@ export async function keepName(options: KeepNameOptions): Promise<{ rounds: numb
       if (FINAL_CODES.has(coded.code)) throw coded;
     }
     rounds++;
-    if (options.rounds !== undefined && rounds >= options.rounds) return { rounds, updates };
-    await sleep(options.intervalMs, { signal: options.signal });
+    if (options.rounds !== undefined && rounds >= options.rounds) break;
+    await sleep(options.intervalMs, { signal: options.signal }).catch(() => {});
   }
+  return { rounds, updates };
 }

@@ -263,8 +263,9 @@ export const nameCommand: CommandSpec = {
         return {
           exitCode: 0,
           jsonLine: true,
-          json: { name: args[0] ?? '', rounds: result.rounds, updates: result.updates },
-          human: () => `${result.rounds} checks, ${result.updates} updates sent`,
+          json: { name: args[0] ?? '', rounds: result.rounds, updates: result.updates, interrupted: signal.aborted },
+          human: () =>
+            `${signal.aborted ? 'Interrupted: ' : ''}${result.rounds} checks, ${result.updates} updates sent`,
         };
       },
     },
