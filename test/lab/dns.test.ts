@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { DNS_ZONE, type LabDnsServer, startBind, startKnot } from '../../lab/dns.js';
 import type { Lab } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
+import { sleep } from '../../src/deadline/index.js';
 import { hashPassword } from '../../src/dns/index.js';
 import { labSkip, porthole, startServe, useLab } from './support.js';
 
@@ -200,6 +201,60 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
     );
     assert.equal(bind.updatesReceived(), before + 1);
     assert.equal(await dig(lab, bind, name), lab.addresses.publicIp);
+  });
+
+  it('name keep follows a change of the public address within an interval (the router gets a new WAN address)', async () => {
+    const { lab } = env;
+    const name = `follow.${DNS_ZONE}`;
+    const moved = '203.0.113.3';
+    const keeper = lab.startBackground('lan', 'keep-follow', process.execPath, [
+      '--import',
+      'tsx',
+      CLI,
+      'name',
+      'keep',
+      name,
+      '--rfc2136',
+      bind.address,
+      '--tsig-key',
+      bind.keyFile,
+      '--stun',
+      PLAN.internetHost,
+      '--interval',
+      '2',
+      '--min-update-interval',
+      '0',
+      '--rounds',
+      '15',
+      '--data',
+      join(lab.state.dir, 'follow-state'),
+      '--json',
+    ]);
+    const waitFor = async (address: string, seconds: number) => {
+      for (let i = 0; i < seconds * 4; i++) {
+        if ((await dig(lab, bind, name)) === address) return true;
+        await sleep(250);
+      }
+      return false;
+    };
+    assert.ok(await waitFor(lab.addresses.publicIp, 20), `never set:\n${lab.log('keep-follow')}`);
+    // The ISP hands the router a new address: add it, promote it, drop the old one, restore the route.
+    const router = (args: string[]) => lab.exec('router', 'ip', args);
+    await lab.exec('router', 'sysctl', ['-qw', 'net.ipv4.conf.wan0.promote_secondaries=1']);
+    await router(['addr', 'add', `${moved}/24`, 'dev', 'wan0']);
+    await router(['addr', 'del', `${lab.addresses.publicIp}/24`, 'dev', 'wan0']);
+    await router(['route', 'replace', 'default', 'via', PLAN.internetHost]);
+    try {
+      assert.ok(await waitFor(moved, 30), `did not follow:\n${lab.log('keep-follow')}`);
+    } finally {
+      // Stop the keeper (Ctrl-C) before the router gets its address back, so later counts stay exact.
+      process.kill(keeper, 'SIGINT');
+      for (let i = 0; i < 40 && !lab.log('keep-follow').includes('"interrupted":true'); i++) await sleep(100);
+      // Give the router its address back: the tests after this one expect it.
+      await router(['addr', 'add', `${lab.addresses.publicIp}/24`, 'dev', 'wan0']);
+      await router(['addr', 'del', `${moved}/24`, 'dev', 'wan0']);
+      await router(['route', 'replace', 'default', 'via', PLAN.internetHost]);
+    }
   });
 
   describe('ddclient against porthole serve --dns-zone', () => {
