@@ -255,6 +255,17 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
       await router(['addr', 'del', `${moved}/24`, 'dev', 'wan0']);
       await router(['route', 'replace', 'default', 'via', PLAN.internetHost]);
     }
+    // Exactly one update per change: the first setting and the move, nothing in the rounds between.
+    const rounds = lab
+      .log('keep-follow')
+      .split('\n')
+      .filter((line) => line.startsWith('{"at"'))
+      .map((line) => JSON.parse(line) as { updates?: number });
+    assert.equal(
+      rounds.reduce((sum, round) => sum + (round.updates ?? 0), 0),
+      2,
+      lab.log('keep-follow'),
+    );
   });
 
   describe('ddclient against porthole serve --dns-zone', () => {
