@@ -99,7 +99,7 @@ zone "${DNS_ZONE}" {
 };
 `,
   );
-  lab.startBackground('internet', 'named', 'named', ['-g', '-c', conf, '-u', 'root', '-n', '1']);
+  lab.startBackground('internet', 'named', 'named', ['-g', '-c', conf, '-u', 'root', '-n', '2']);
   await waitForAnswer(lab, 'named', PLAN.internetHost, 53);
   return {
     software: 'bind',
