@@ -47,6 +47,21 @@ export async function benchGateway(): Promise<string> {
       ['-g', lab.addresses.routerLan, '-a', '7001', '7001', 'tcp', '60'],
       ['natpmpc', ['-g', lab.addresses.routerLan, '-a', '7001', '0', 'tcp', '0']],
     );
+    // A refused low port (miniupnpd's default rules refuse ports below 1024): porthole asks UPnP
+    // first and answers at once; then another client must get an answer from the router in < 1 s.
+    const refused = await timed(process.execPath, [BIN, 'map', '80'], undefined, true);
+    const upnpcRefused = await timed(
+      'upnpc',
+      ['-u', url, '-a', lab.addresses.lan, '80', '80', 'TCP', '60'],
+      undefined,
+      true,
+    );
+    const afterRefusal: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await lab.exec('lan', process.execPath, [BIN, 'map', '80'], { timeoutMs: 30_000 });
+      afterRefusal.push((await lab.exec('lan2', 'natpmpc', ['-g', lab.addresses.routerLan], { timeoutMs: 30_000 })).ms);
+    }
+    const routerAnswers = Math.max(...afterRefusal);
     return [
       '## Router mapping (issue 5)',
       '',
@@ -62,6 +77,16 @@ export async function benchGateway(): Promise<string> {
       `| \`natpmpc -a\` | no (gateway given) | ${ms(natpmpc)} | ${ratio(natpmpc, engineMedian)} |`,
       '',
       `Target: discover and map under 250 ms median — engine ${engineMedian < 250 ? 'met' : 'NOT met'}, whole process ${cli < 250 ? 'met' : 'NOT met'}.`,
+      '',
+      '### A refused port below 1024 (issue 12)',
+      '',
+      '| tool | median | note |',
+      '| --- | --- | --- |',
+      `| \`porthole map 80\` (whole process, discovery included) | ${ms(refused)} | refused, with the way out (\`--external 8080\`) |`,
+      `| \`upnpc -u URL -a ... 80 80 TCP\` (URL given) | ${ms(upnpcRefused)} | 606 Action not authorized |`,
+      `| another client's \`natpmpc\` right after \`porthole map 80\` (worst of 5) | ${ms(routerAnswers)} | the router is not left stalled |`,
+      '',
+      `Targets: refusal within 2 s — ${refused <= 2000 ? 'met' : 'NOT met'}; the router answers others within 1 s afterwards — ${routerAnswers <= 1000 ? 'met' : 'NOT met'}.`,
     ].join('\n');
   } finally {
     lab.stop();

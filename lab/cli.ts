@@ -53,8 +53,12 @@ program
     new Option('--inbound <policy>', 'unsolicited inbound at the router').choices(['drop', 'reject']).default('drop'),
   )
   .option('--egress <ports>', 'venue: outbound TCP ports let out', '80,443,745')
+  .option('--low-internal-ports', 'miniupnpd maps external 1024-65535 to internal ports below 1024 too')
   .action(
-    async (topology: string, options: { upnp: boolean; natpmp: boolean; inbound: InboundPolicy; egress: string }) => {
+    async (
+      topology: string,
+      options: { upnp: boolean; natpmp: boolean; inbound: InboundPolicy; egress: string; lowInternalPorts?: boolean },
+    ) => {
       if (!TOPOLOGIES.includes(topology as TopologyName)) {
         throw new PortholeError('E_USAGE', {
           detail: `unknown topology "${topology}" (expected ${TOPOLOGIES.join(', ')})`,
@@ -71,6 +75,7 @@ program
           natpmp: options.natpmp,
           inbound: options.inbound,
           egressTcpPorts,
+          lowInternalPorts: options.lowInternalPorts === true,
         },
         { byHand: true },
       );

@@ -157,6 +157,17 @@ export class Lab {
     await runChecked('ip', ['netns', 'exec', this.namespace('router'), 'nft', '-f', '-'], { input: flush });
   }
 
+  /**
+   * doublenat: forwards a port on the outer router to the home router's WAN (what a user sets on
+   * a provider's box by hand), so the doctor's fix for double NAT can be run.
+   */
+  async forwardOnOuterRouter(protocol: 'tcp' | 'udp', port: number): Promise<void> {
+    const rules = [
+      `add rule inet ${LAB_TABLE} prerouting iifname "${IFACE.wan}" ${protocol} dport ${port} dnat ip to ${PLAN.routerWanDoubleNat}`,
+    ].join('\n');
+    await runChecked('ip', ['netns', 'exec', this.namespace('outer'), 'nft', '-f', '-'], { input: rules });
+  }
+
   /** Tears the lab down: every process in its namespaces, the namespaces, its files. Idempotent. */
   stop(): void {
     if (this.#stopped) return;
@@ -359,6 +370,20 @@ async function buildNetwork(lab: Lab): Promise<void> {
     await ip(['-n', carrier, 'route', 'add', 'default', 'via', PLAN.internetHost]);
     await enableForwarding(carrier);
     await nftLoad(carrier, carrierRuleset());
+  } else if (topology === 'doublenat') {
+    // The outer router is built like the carrier NAT (masquerade, nothing unsolicited in), on a
+    // private LAN: forwards on it are set by hand (forwardOnOuterRouter), as on a provider's box.
+    const outer = lab.namespace('outer');
+    await veth(router, IFACE.wan, outer, IFACE.carrierInside);
+    await upWithAddress(router, IFACE.wan, `${PLAN.routerWanDoubleNat}/${PLAN.outerPrefix}`);
+    await upWithAddress(outer, IFACE.carrierInside, `${PLAN.outerInside}/${PLAN.outerPrefix}`);
+    await ip(['-n', router, 'route', 'add', 'default', 'via', PLAN.outerInside]);
+    await veth(outer, IFACE.wan, internet, 'out0');
+    await upWithAddress(outer, IFACE.wan, `${PLAN.outerPublic}/${PLAN.internetPrefix}`);
+    await ip(['-n', internet, 'link', 'set', 'out0', 'master', IFACE.internetBridge, 'up']);
+    await ip(['-n', outer, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+    await enableForwarding(outer);
+    await nftLoad(outer, carrierRuleset());
   } else {
     await veth(router, IFACE.wan, internet, 'rtr0');
     await upWithAddress(router, IFACE.wan, `${PLAN.routerWanPublic}/${PLAN.internetPrefix}`);

@@ -114,6 +114,10 @@ export function carrierRuleset(): string {
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
     iifname "${IFACE.carrierInside}" accept
+    ct status dnat accept
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
@@ -147,8 +151,10 @@ export function miniupnpdConfig(options: ResolvedLabOptions, uuid: string): stri
     `upnp_forward_chain=${MINIUPNPD_CHAINS.forward}`,
     `upnp_nat_chain=${MINIUPNPD_CHAINS.prerouting}`,
     `upnp_nat_postrouting_chain=${MINIUPNPD_CHAINS.postrouting}`,
-    // Unprivileged ports from the LAN only; PRODUCT.md: a denied port can make miniupnpd spin.
-    `allow 1024-65535 ${PLAN.lanSubnet} 1024-65535`,
+    // Unprivileged external ports from the LAN only (miniupnpd's default, which also refuses
+    // internal ports below 1024 unless lowInternalPorts: many consumer routers only guard the
+    // external side). PRODUCT.md: a denied port can make miniupnpd spin.
+    `allow 1024-65535 ${PLAN.lanSubnet} ${options.lowInternalPorts ? '1-65535' : '1024-65535'}`,
     'deny 0-65535 0.0.0.0/0 0-65535',
     '',
   ].join('\n');

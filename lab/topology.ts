@@ -4,11 +4,15 @@
  * routerConfig.ts; lab.ts turns this into namespaces.
  */
 
-/** The three shapes of network the lab builds (PRODUCT.md, "The lab"). */
-export type TopologyName = 'home' | 'cgnat' | 'venue';
+/**
+ * The shapes of network the lab builds (PRODUCT.md, "The lab"). `doublenat` is a home router
+ * whose WAN sits on the LAN of a second private router (a provider's box in front of the user's
+ * own), which masquerades to the internet and forwards only what is set on it by hand.
+ */
+export type TopologyName = 'home' | 'cgnat' | 'venue' | 'doublenat';
 
 /** The topologies, for argument checking. */
-export const TOPOLOGIES: readonly TopologyName[] = ['home', 'cgnat', 'venue'];
+export const TOPOLOGIES: readonly TopologyName[] = ['home', 'cgnat', 'venue', 'doublenat'];
 
 /** What the router does with unsolicited inbound traffic: time out (drop) or refuse (reject). */
 export type InboundPolicy = 'drop' | 'reject';
@@ -20,6 +24,11 @@ export interface LabOptions {
   readonly upnp?: boolean;
   /** NAT-PMP and PCP on the router's miniupnpd (one switch in miniupnpd). */
   readonly natpmp?: boolean;
+  /**
+   * miniupnpd lets the LAN map external ports 1024-65535 to internal ports below 1024 too (a router
+   * that only guards its external side); off, it refuses those as its default rules do.
+   */
+  readonly lowInternalPorts?: boolean;
   /** Unsolicited inbound traffic at the router's WAN. */
   readonly inbound?: InboundPolicy;
   /** venue only: the outbound TCP ports the router lets out (DNS goes out to the lab's resolver only). */
@@ -57,6 +66,13 @@ export const PLAN = {
   carrierInside: '100.64.0.1',
   /** The router's WAN address behind the carrier NAT. */
   routerWanCgnat: '100.64.0.2',
+  /** doublenat: the outer router's LAN, where the home router's WAN sits. */
+  outerSubnet: '192.168.1.0/24',
+  outerPrefix: 24,
+  outerInside: '192.168.1.1',
+  routerWanDoubleNat: '192.168.1.2',
+  /** doublenat: the outer router's public address. */
+  outerPublic: '203.0.113.3',
   stunPort: 3478,
   stunAltPort: 3479,
   /** miniupnpd's HTTP port, fixed so the description URL is known (upnpc -u needs it). */
@@ -72,7 +88,7 @@ export const PLAN = {
 export const DEFAULT_VENUE_EGRESS: readonly number[] = [80, 443, 745];
 
 /** A host of the lab, by role. */
-export type HostName = 'lan' | 'lan2' | 'router' | 'carrier' | 'internet';
+export type HostName = 'lan' | 'lan2' | 'router' | 'carrier' | 'outer' | 'internet';
 
 /** The options with every default filled in. */
 export type ResolvedLabOptions = Required<LabOptions>;
@@ -84,6 +100,7 @@ export function resolveOptions(options: LabOptions): ResolvedLabOptions {
     upnp: options.upnp ?? true,
     natpmp: options.natpmp ?? true,
     inbound: options.inbound ?? 'drop',
+    lowInternalPorts: options.lowInternalPorts ?? false,
     egressTcpPorts: options.egressTcpPorts ?? DEFAULT_VENUE_EGRESS,
     egressUdpPorts: options.egressUdpPorts ?? [],
     intercept: options.intercept ?? false,
@@ -93,9 +110,9 @@ export function resolveOptions(options: LabOptions): ResolvedLabOptions {
 
 /** The hosts a topology has. */
 export function hostsOf(topology: TopologyName): HostName[] {
-  return topology === 'cgnat'
-    ? ['lan', 'lan2', 'router', 'carrier', 'internet']
-    : ['lan', 'lan2', 'router', 'internet'];
+  if (topology === 'cgnat') return ['lan', 'lan2', 'router', 'carrier', 'internet'];
+  if (topology === 'doublenat') return ['lan', 'lan2', 'router', 'outer', 'internet'];
+  return ['lan', 'lan2', 'router', 'internet'];
 }
 
 /** Addresses of one lab, as tests use them. */
@@ -111,17 +128,21 @@ export interface LabAddresses {
   readonly internetAlt: string;
   /** The IGD description URL miniupnpd serves (for `upnpc -u`). */
   readonly igdDescriptionUrl: string;
+  /** doublenat: the outer router's LAN address (where the home router's WAN points). */
+  readonly outerRouter?: string;
 }
 
 /** The addresses of a topology. */
 export function addressesOf(topology: TopologyName): LabAddresses {
   const cgnat = topology === 'cgnat';
+  const doubleNat = topology === 'doublenat';
   return {
     lan: PLAN.lanHost,
     lan2: PLAN.lan2Host,
     routerLan: PLAN.routerLan,
-    routerWan: cgnat ? PLAN.routerWanCgnat : PLAN.routerWanPublic,
-    publicIp: cgnat ? PLAN.carrierPublic : PLAN.routerWanPublic,
+    routerWan: cgnat ? PLAN.routerWanCgnat : doubleNat ? PLAN.routerWanDoubleNat : PLAN.routerWanPublic,
+    publicIp: cgnat ? PLAN.carrierPublic : doubleNat ? PLAN.outerPublic : PLAN.routerWanPublic,
+    ...(doubleNat ? { outerRouter: PLAN.outerInside } : {}),
     internet: PLAN.internetHost,
     internetAlt: PLAN.internetAlt,
     igdDescriptionUrl: `http://${PLAN.routerLan}:${PLAN.igdHttpPort}/rootDesc.xml`,

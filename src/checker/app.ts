@@ -4,6 +4,8 @@
  * address, never a target named in the request.
  */
 import type { KeyObject } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type errorRegistry, PortholeError } from '../errors/index.js';
@@ -108,6 +110,38 @@ function proofKeyOf(body: CheckBody): Buffer | undefined {
   return key;
 }
 
+/**
+ * How long open probe connections stay up after the answer is sent: the caller reads its own
+ * socket table when the answer arrives, so the connection must outlive the answer's trip.
+ */
+const HOLD_AFTER_ANSWER_MS = 1000;
+
+/**
+ * Keeps the open probe connections of one request until its answer has gone out (plus
+ * HOLD_AFTER_ANSWER_MS), so the probed host can find our end (`source`) among its sockets:
+ * the identity proof for a port where a real server answers (src/probe/peerProof.ts).
+ */
+function holdUntilAnswered(response: ServerResponse): (socket: Socket) => void {
+  const held = new Set<Socket>();
+  let timer: NodeJS.Timeout | undefined;
+  const release = () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      for (const socket of held) socket.destroy();
+      held.clear();
+    }, HOLD_AFTER_ANSWER_MS);
+    timer.unref();
+  };
+  response.once('finish', release);
+  response.once('close', release);
+  return (socket) => {
+    socket.on('error', () => {});
+    // The probed server may speak first or hang up; nothing it sends is read.
+    socket.resume();
+    held.add(socket);
+  };
+}
+
 /** Builds the service. Call `.listen()` on the result to serve, or `.inject()` to test. */
 export async function buildChecker(
   settings: Partial<CheckerOptions> = {},
@@ -194,6 +228,7 @@ export async function buildChecker(
           timeoutMs: options.probeTimeoutMs,
           concurrency: options.probeConcurrency,
           proofKey,
+          hold: holdUntilAnswered(reply.raw),
         });
         for (const result of results) {
           metrics.probes.inc({ protocol: result.protocol, state: result.state });

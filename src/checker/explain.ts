@@ -6,7 +6,8 @@ import type { ProbeState } from '../probe/types.js';
 
 /** A verdict for a person: Success or Error, and what it means. */
 export interface Explanation {
-  readonly outcome: 'Success' | 'Error';
+  /** `Unproven`: open, but nothing shows it is this machine that answers (never rounded up to Success). */
+  readonly outcome: 'Success' | 'Error' | 'Unproven';
   readonly meaning: string;
 }
 
@@ -14,9 +15,9 @@ export interface Explanation {
 export const EXPLANATIONS = {
   'open-verified': { outcome: 'Success', meaning: 'The port reaches this machine: the answer carried its proof.' },
   'open-unverified': {
-    outcome: 'Success',
+    outcome: 'Unproven',
     meaning:
-      'Something answers on this port from the internet. (Check with --listen before the server starts to prove it is this machine.)',
+      'Open, but not proven to reach this computer: something answers on this port from the internet, and nothing shows it is this machine (a forward may point at another device). Run the check on the server itself, or with --listen before the server starts.',
   },
   'open-other': {
     outcome: 'Error',

@@ -29,6 +29,10 @@ export interface ExposeOptions extends DoctorOptions {
 /** What expose did. */
 export interface ExposeResult extends DoctorReport {
   readonly mappings: readonly Mapping[];
+  /** Mappings whose external port differs from the port asked for (taken, or refused), said plainly. */
+  readonly portChanges: readonly { readonly asked: number; readonly got: number; readonly protocol: string }[];
+  /** What could not be removed on the way out (with why): still on the router until its lease ends. */
+  readonly leftBehind: readonly { readonly mapping: Mapping; readonly why: string }[];
   readonly firewall: { readonly applied: boolean; readonly removed: boolean } | null;
   readonly kept: boolean;
   readonly ms: number;
@@ -61,12 +65,22 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
     firewall = { applied: true, removed: false };
   }
   const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const leftBehind: { mapping: Mapping; why: string }[] = [];
+  // One way out: every mapping made is removed or reported (and kept in the record) with why.
   const undo = async () => {
-    for (const { mapping, client } of made) await client.unmap(mapping).catch(() => {});
-    if (statePath) gateway.forgetMappings(statePath, (m) => made.some(({ mapping }) => sameMapping(m, mapping)));
+    const removed: Mapping[] = [];
+    for (const { mapping, client } of made) {
+      try {
+        await client.unmap(mapping);
+        removed.push(mapping);
+      } catch (error) {
+        leftBehind.push({ mapping, why: (error as Error).message });
+      }
+    }
+    if (statePath) gateway.forgetMappings(statePath, (m) => removed.some((mapping) => sameMapping(m, mapping)));
     if (firewall?.applied) {
       const { removeNftables } = await import('../firewall/apply.js');
-      await removeNftables(options.manifest.name).catch(() => {});
+      await removeNftables(options.manifest.name);
       firewall = { applied: true, removed: true };
     }
   };
@@ -85,16 +99,34 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
       if (statePath) gateway.recordMapping(statePath, mapping);
     }
   } catch (error) {
-    // Nothing half-made stays behind: mappings made so far and firewall rules go.
-    await undo();
+    // Nothing half-made stays behind: mappings made so far and firewall rules go; what cannot
+    // go is named in the error, never forgotten silently.
+    await undo().catch((cleanup: unknown) =>
+      leftBehind.push({ mapping: made[0]?.mapping as Mapping, why: String(cleanup) }),
+    );
+    if (leftBehind.length > 0 && error instanceof Error) {
+      (error as Error & { data?: Record<string, unknown> }).data = {
+        ...(error as Error & { data?: Record<string, unknown> }).data,
+        leftBehind: leftBehind.map((l) => ({ ...l.mapping, why: l.why })),
+      };
+    }
     throw error;
   }
+  const portChanges = made
+    .map(({ mapping }) => mapping)
+    .filter((mapping, index) => {
+      const asked = requestsOf(options.manifest.entries)[index];
+      return asked !== undefined && asked.external === undefined && mapping.externalPort !== mapping.internalPort;
+    })
+    .map((mapping) => ({ asked: mapping.internalPort, got: mapping.externalPort, protocol: mapping.protocol }));
   const verify = () => runDoctor(options, source);
   let report = await verify();
   if (!options.keep) {
     return {
       ...report,
       mappings: made.map((m) => m.mapping),
+      portChanges,
+      leftBehind,
       firewall,
       kept: false,
       ms: Math.round(performance.now() - started),
@@ -102,13 +134,26 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
   }
   const status = (kind: string, extra: Record<string, unknown>) =>
     options.onStatus?.({ at: new Date().toISOString(), kind, ...extra });
-  status('verified', { reachable: report.reachable, publicAddress: report.publicAddress });
+  status('verified', {
+    reachable: report.reachable,
+    publicAddress: report.publicAddress,
+    // Said at once, not after Ctrl-C: the address to give users while this keeps running.
+    give:
+      report.reachable && report.publicAddress
+        ? made.map(({ mapping }) => `${report.publicAddress}:${mapping.externalPort}/${mapping.protocol}`)
+        : [],
+  });
   const current = made.map((m) => m.mapping);
+  // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
+  const wake = new EventTarget();
   const keepers = made.map(({ mapping, client }, index) =>
     gateway.keepMapping(client, mapping, {
       ...(options.signal ? { signal: options.signal } : {}),
+      wake,
       onEvent: (event: KeeperEvent) => {
         if ('mapping' in event) current[index] = event.mapping;
+        if (event.kind === 'remove-failed' && current[index])
+          leftBehind.push({ mapping: current[index] as Mapping, why: event.error });
         status(
           event.kind,
           'mapping' in event
@@ -123,6 +168,7 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
       await sleep(options.verifyEverySeconds * 1000, options.signal ? { signal: options.signal } : {}).catch(() => {});
       if (options.signal?.aborted) break;
       report = await verify();
+      if (!report.reachable) wake.dispatchEvent(new Event('wake'));
       status('verified', {
         reachable: report.reachable,
         publicAddress: report.publicAddress,
@@ -138,7 +184,15 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
     await removeNftables(options.manifest.name);
     firewall = { applied: true, removed: true };
   }
-  return { ...report, mappings: current, firewall, kept: true, ms: Math.round(performance.now() - started) };
+  return {
+    ...report,
+    mappings: current,
+    portChanges,
+    leftBehind,
+    firewall,
+    kept: true,
+    ms: Math.round(performance.now() - started),
+  };
 }
 
 function sameMapping(a: Mapping, b: Mapping): boolean {

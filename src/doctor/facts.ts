@@ -14,10 +14,11 @@ import type { AbortOptions } from '../deadline/index.js';
 import type { NameResolution } from '../egress/plan.js';
 import type { EgressResult } from '../egress/sweep.js';
 import type { PortAnswer } from '../firewall/inspect.js';
-import type { GatewayInfo, MappingEntry } from '../gateway/index.js';
+import type { GatewayInfo, SeenMapping } from '../gateway/index.js';
 import type { Manifest } from '../manifest/types.js';
 import type { NatDiagnosis } from '../nat/diagnose.js';
 import type { Transport } from '../net/portSpec.js';
+import type { PeerIdentity } from '../probe/index.js';
 import { findListeners, type PortListener } from './listeners.js';
 
 /** A step's outcome: its value, or the error that stopped it, and its time. */
@@ -26,10 +27,8 @@ export type Step<T> =
   | { readonly ok: false; readonly error: { readonly code: string; readonly message: string }; readonly ms: number }
   | { readonly ok: 'skipped'; readonly why: string; readonly ms: 0 };
 
-/** A mapping as the router lists it or porthole recorded it, and which of the two said so. */
-export interface SeenMapping extends MappingEntry {
-  readonly source: string;
-}
+/** A mapping as the router lists or confirms it, or porthole recorded it (see gateway's seeMappings). */
+export type { SeenMapping } from '../gateway/index.js';
 
 /** The outside-in probe of one port. */
 export interface OutsideValue {
@@ -39,6 +38,8 @@ export interface OutsideValue {
   readonly target: string;
   /** porthole answered on the port itself (nothing else listened), with a proof. */
   readonly ownListener: boolean;
+  /** Whether the checker's connection was seen among this host's sockets (a real server's port). */
+  readonly identity: PeerIdentity;
 }
 
 /** What was found about one port of the manifest. */
@@ -116,32 +117,14 @@ export function exposedPorts(manifest: Manifest): { entry: string; protocol: Tra
   return ports;
 }
 
+/** The router's mappings; porthole's records count only as far as the router confirms them now. */
 async function gatherMappings(
   gateway: GatewayInfo,
   statePath: string | undefined,
   options: AbortOptions,
 ): Promise<SeenMapping[]> {
-  const { clientFor, readMappingState } = await import('../gateway/index.js');
-  const listed = (await clientFor(gateway, 'upnp')?.list(options)) ?? [];
-  const recorded = statePath
-    ? readMappingState(statePath)
-        .filter((mapping) => mapping.gateway === gateway.address)
-        .map((mapping) => ({
-          protocol: mapping.protocol,
-          externalPort: mapping.externalPort,
-          internalAddress: mapping.internalAddress,
-          internalPort: mapping.internalPort,
-          description: mapping.description ?? '',
-          lifetime: mapping.lifetime,
-          enabled: true,
-          source: `porthole's record (${mapping.method})`,
-        }))
-    : [];
-  const seen = new Set(listed.map((entry) => `${entry.protocol}/${entry.externalPort}`));
-  return [
-    ...listed.map((entry) => ({ ...entry, source: 'the router (UPnP list)' })),
-    ...recorded.filter((entry) => !seen.has(`${entry.protocol}/${entry.externalPort}`)),
-  ];
+  const { seeMappings } = await import('../gateway/index.js');
+  return seeMappings(gateway, { ...options, statePath, confirm: true });
 }
 
 /** The external port a mapping for this host's port uses (the port itself when none is known). */
@@ -153,7 +136,11 @@ function externalPortOf(
 ): number {
   if (mappings.ok !== true) return port;
   const mine = mappings.value.find(
-    (entry) => entry.protocol === protocol && entry.internalPort === port && entry.internalAddress === lanAddress,
+    (entry) =>
+      entry.protocol === protocol &&
+      entry.internalPort === port &&
+      entry.internalAddress === lanAddress &&
+      entry.live !== false,
   );
   return mine?.externalPort ?? port;
 }
@@ -269,7 +256,7 @@ async function checkFromOutside(
   signal: AbortSignal | undefined,
 ) {
   const { requestCheck } = await import('../checker/client.js');
-  const { newProofKey, startProofListeners } = await import('../probe/index.js');
+  const { newProofKey, provePeers, startProofListeners } = await import('../probe/index.js');
   const free = ports.filter((_, index) => {
     const seen = listeners[index];
     return seen?.ok === true && seen.value !== undefined && seen.value.length === 0;
@@ -288,10 +275,16 @@ async function checkFromOutside(
     const asked = ports.map((p) => ({ ...p, externalPort: externalPort(p) }));
     const spec = asked.map((p) => `${p.externalPort}/${p.protocol}`).join(',');
     const response = await step(() => requestCheck(checker, spec, own.size > 0 ? key : undefined, { signal }));
+    // The checker holds its open connections until its answer is out: look for them here now.
+    const internalOf = (r: { port: number; protocol: Transport }) =>
+      asked.find((p) => p.externalPort === r.port && p.protocol === r.protocol)?.port ?? r.port;
+    const proven = response.ok === true ? await provePeers(response.value.results, internalOf) : undefined;
     return asked.map((p): Step<OutsideValue> => {
-      if (response.ok !== true) return response.ok === false ? response : skipped('not run');
-      const result = response.value.results.find((r) => r.port === p.externalPort && r.protocol === p.protocol);
-      if (!result)
+      if (response.ok !== true || !proven) return response.ok === false ? response : skipped('not run');
+      const index = proven.results.findIndex((r) => r.port === p.externalPort && r.protocol === p.protocol);
+      const result = proven.results[index];
+      const identity = proven.identities[index];
+      if (!result || !identity)
         return {
           ok: false as const,
           error: { code: 'E_CHECKER_REFUSED', message: 'the checker left the port out' },
@@ -305,6 +298,7 @@ async function checkFromOutside(
           result,
           target: response.value.target,
           ownListener: own.has(`${p.port}/${p.protocol}`),
+          identity,
         },
       };
     });

@@ -20,6 +20,9 @@ export type Cause =
   | 'mapping-wrong-host'
   | 'router-refuses-mapping'
   | 'cgnat'
+  | 'double-nat'
+  | 'refused-on-path'
+  | 'not-proven'
   | 'upstream-filter'
   | 'dns-unresolved'
   | 'dns-mismatch'
@@ -163,10 +166,11 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
   const gateway = facts.gateway.value;
   const list: readonly SeenMapping[] = facts.mappings.ok === true ? facts.mappings.value : [];
   const describe = (m: SeenMapping) =>
-    `${m.externalPort}/${m.protocol} → ${m.internalAddress}:${m.internalPort} (${m.source}${m.description ? `, "${m.description}"` : ''})`;
-  const mine = list.find((m) => m.protocol === p.protocol && m.internalAddress === lan && m.internalPort === p.port);
+    `${m.externalPort}/${m.protocol} → ${m.internalAddress}:${m.internalPort} (${m.source}${m.description ? `, "${m.description}"` : ''}${m.live === false ? `; STALE: ${m.note ?? 'the router does not have it'}` : m.note ? `; ${m.note}` : ''})`;
+  const live = list.filter((m) => m.live !== false);
+  const mine = live.find((m) => m.protocol === p.protocol && m.internalAddress === lan && m.internalPort === p.port);
   if (mine) return finding(id, 'ok', `the router maps ${describe(mine)}`, list.map(describe), facts.mappings.ms);
-  const onPort = list.find((m) => m.protocol === p.protocol && m.externalPort === p.port);
+  const onPort = live.find((m) => m.protocol === p.protocol && m.externalPort === p.port);
   if (onPort && onPort.internalAddress !== lan) {
     return finding(
       id,
@@ -189,18 +193,29 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       facts.mappings.ms,
       {
         cause: 'mapping-wrong-port',
-        fix: `Re-make it for port ${p.port}: \`porthole unmap ${p.port}/${p.protocol}\` then \`porthole map ${p.port}/${p.protocol}\`. ${routerSetting} (It now goes to internal port ${onPort.internalPort}.)`,
+        fix: `Re-make it for port ${p.port}: \`porthole unmap --external ${p.port}/${p.protocol}\` then \`porthole map ${p.port}/${p.protocol}\`. ${routerSetting} (It now goes to internal port ${onPort.internalPort}.)`,
       },
     );
   }
   const outside = p.outside.ok === true ? p.outside.value : undefined;
-  if (outside?.result.state === 'open' && outside.result.verified !== false) {
+  if (outside?.result.state === 'open' && outside.result.verified === true) {
     return finding(
       id,
       'ok',
-      `a forward for ${label(p)} exists (the router does not list it, but the check from outside reached this host)`,
+      `a forward for ${label(p)} exists (the router does not list it, but the check from outside reached this host, proven)`,
       list.map(describe),
       facts.mappings.ms,
+    );
+  }
+  const outer = outerRouterOf(facts);
+  if (outer !== undefined) {
+    return finding(
+      id,
+      'fail',
+      `no forward for ${label(p)} reaches this host, and a second router (${outer || 'in front of this one'}) stands between this router and the internet`,
+      [...doubleNatEvidence(facts), ...list.map(describe)],
+      facts.mappings.ms,
+      { cause: 'double-nat', fix: doubleNatFix(p, lan, outer) },
     );
   }
   if (gateway.protocols.length === 0) {
@@ -213,6 +228,19 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       {
         cause: 'router-refuses-mapping',
         fix: `${routerSetting} Or enable UPnP IGD or NAT-PMP/PCP on the router and run \`porthole expose ${p.port}/${p.protocol}\`.`,
+      },
+    );
+  }
+  if (!gateway.externalIp && facts.nat.ok !== true) {
+    return finding(
+      id,
+      'fail',
+      `no mapping forwards ${label(p)} to this host, and the router has no public address to map on`,
+      list.length > 0 ? list.map(describe) : ['the router lists no mapping for it'],
+      facts.mappings.ms,
+      {
+        cause: 'no-mapping',
+        fix: 'The router has no public address: probably carrier-grade NAT, where no mapping can help. Confirm with `porthole doctor --stun HOST` or `--checker URL`; then use a relay (`porthole expose --relay URL`) or ask the ISP for a public address.',
       },
     );
   }
@@ -237,15 +265,31 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
   const evidence = [
     `checker ${facts.checker ?? ''} probed ${at}: ${result.state} (${result.reason}, ${result.ms} ms)${result.verified === true ? ', proof verified' : ''}`,
   ];
-  if (result.state === 'open' && result.verified !== false) {
+  if (result.state === 'open' && result.verified === true) {
     return finding(
       id,
       'ok',
       ownListener
         ? `the path from the internet works: the checker reached porthole's own listener at ${at} with proof (start the server to serve there)`
-        : `reachable from the internet at ${at}${result.verified === true ? ', proven to reach this host' : ''}`,
-      evidence,
+        : `reachable from the internet at ${at}, proven to reach this host (${result.verifiedBy === 'connection' ? "the checker's connection arrived here" : 'the answer carried our proof'})`,
+      [...evidence, ...(result.verifiedBy === 'connection' ? [p.outside.value.identity.evidence] : [])],
       p.outside.ms,
+    );
+  }
+  if (result.state === 'open' && result.verified === null) {
+    const notHere = p.outside.value.identity.seen === false;
+    return finding(
+      id,
+      'warn',
+      `${at} is open, but not proven to reach this computer${notHere ? ': the connection did not arrive here' : ''}`,
+      [...evidence, p.outside.value.identity.evidence],
+      p.outside.ms,
+      {
+        cause: notHere ? 'mapping-wrong-host' : 'not-proven',
+        fix: notHere
+          ? `The forward for external port ${externalPort}/${p.protocol} most likely points at another device: on the router, make it go to ${facts.gateway.ok === true ? facts.gateway.value.internalAddress : 'this host'}, port ${p.port} (\`porthole mappings\` lists what the router shows).`
+          : `Prove it: stop the server and run \`porthole check ${externalPort}/${p.protocol} --listen\` on this host (porthole answers on the port with a proof), or run the doctor on Linux, where the checker's connection can be looked for.`,
+      },
     );
   }
   if (result.state === 'open') {
@@ -275,6 +319,35 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
       {
         cause: root.cause as Cause,
         fix: root.fix ?? '',
+      },
+    );
+  }
+  const outer = outerRouterOf(facts);
+  if (outer !== undefined) {
+    return finding(
+      id,
+      'fail',
+      `not reachable from the internet at ${at} (${result.state}): a second router (${outer || 'in front of this one'}) does not forward it`,
+      [...evidence, ...doubleNatEvidence(facts)],
+      p.outside.ms,
+      {
+        cause: 'double-nat',
+        fix: doubleNatFix(p, facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined, outer),
+      },
+    );
+  }
+  if (result.state === 'closed') {
+    // A refusal (TCP reset or ICMP port unreachable) is an answer: some device on the path had no
+    // forward for the port, most often the router itself; a filter upstream would stay silent.
+    return finding(
+      id,
+      'fail',
+      `refused at ${at}: a device on the path answered for the port instead of forwarding it (most often the router, with no forward in effect)`,
+      evidence,
+      p.outside.ms,
+      {
+        cause: 'refused-on-path',
+        fix: `Make the forward again and check it took effect: \`porthole unmap ${p.port}/${p.protocol}\` then \`porthole expose ${p.port}/${p.protocol}\`. If the router shows the forward, another router or the provider's box in front of it answers: forward the port there too.`,
       },
     );
   }
@@ -342,6 +415,30 @@ function natFinding(facts: Facts): Finding {
   );
 }
 
+/**
+ * The outer router of a double NAT: its address from the path (the first private hop after
+ * this router), '' when double NAT is known but the path did not show it, undefined when there
+ * is no double NAT.
+ */
+function outerRouterOf(facts: Facts): string | undefined {
+  if (facts.nat.ok !== true || !facts.nat.value.doubleNat || facts.nat.value.cgnat) return undefined;
+  const hop = (facts.nat.value.path ?? []).slice(1).find((h) => h.class === 'private');
+  return hop?.address ?? '';
+}
+
+function doubleNatEvidence(facts: Facts): string[] {
+  return facts.nat.ok === true
+    ? facts.nat.value.evidence.filter((line) => /private|another NAT|second router/.test(line))
+    : [];
+}
+
+/** What to set on both routers of a double NAT, by address. */
+function doubleNatFix(p: PortFacts, lan: string | undefined, outer: string): string {
+  const at = outer ? `the router at ${outer}` : 'the router in front of yours';
+  const subnet = outer ? ` (an address on ${outer.split('.').slice(0, 3).join('.')}.x; its status page shows it)` : '';
+  return `Two routers: on ${at}, forward external port ${p.port}/${upper(p)} to your router's WAN address${subnet}, port ${p.port}; on your router, forward ${p.port}/${upper(p)} to ${lan ?? 'this host'}:${p.port} (\`porthole expose ${p.port}/${p.protocol}\` does this one when the router allows it). Or put ${at} in bridge mode, or make your router its DMZ host.`;
+}
+
 function gatewayFinding(facts: Facts): Finding {
   if (facts.gateway.ok !== true) return notRun('gateway', facts.gateway, 'router');
   const gateway = facts.gateway.value;
@@ -352,6 +449,15 @@ function gatewayFinding(facts: Facts): Finding {
       'warn',
       `the router ${gateway.address} answers no UPnP IGD, NAT-PMP or PCP: forwards must be made by hand`,
       evidence,
+      facts.gateway.ms,
+    );
+  }
+  if (!gateway.externalIp) {
+    return finding(
+      'gateway',
+      'warn',
+      `the router ${gateway.address} speaks ${gateway.protocols.join(', ')} but has no public address: probably carrier-grade NAT (run with --stun or a checker to confirm)`,
+      [...evidence, 'the router gave no external address (NAT-PMP refused or UPnP answered an empty one)'],
       facts.gateway.ms,
     );
   }

@@ -11,6 +11,14 @@ export {
 } from './mappingSession.js';
 export { createNatpmpClient } from './natpmp.js';
 export { createPcpClient } from './pcp.js';
+export {
+  type RemovalQuery,
+  type RemovalReport,
+  removeMappings,
+  type SeenMapping,
+  type SeeOptions,
+  seeMappings,
+} from './routerView.js';
 export { forgetMappings, mappingStatePath, readMappingState, recordMapping, type StoredMapping } from './state.js';
 export type { Mapping, MappingClient, MappingEntry, MappingMethod, MappingRequest } from './types.js';
 export { createUpnpClient } from './upnp.js';

@@ -20,18 +20,41 @@ export interface KeeperOptions extends AbortOptions {
   /** How often a permanent (lifetime 0) UPnP mapping is checked, seconds. */
   readonly checkIntervalSeconds?: number;
   readonly onEvent?: (event: KeeperEvent) => void;
+  /** A `wake` event here checks (renews) at once: expose sends it when its check from outside fails. */
+  readonly wake?: EventTarget;
 }
 
-/** A permanent UPnP mapping is still checked this often, to re-make it after a router restart. */
-const DEFAULT_CHECK_SECONDS = 60;
+/**
+ * Every mapping is checked at least this often, to notice a router restart within 30 s: a NAT-PMP
+ * or PCP renewal answers with the epoch (which restarts at 0), UPnP's GetSpecific says whether the
+ * entry is still there. One small packet or request per interval.
+ */
+const DEFAULT_CHECK_SECONDS = 30;
 /** RFC 6886 section 3.6: a client may allow the epoch to run 7/8 as fast as its own clock. */
 const EPOCH_SLACK = 7 / 8;
 /** Retry a failed renewal this soon rather than waiting a whole interval. */
 const RETRY_SECONDS = 2;
 
-/** When to renew next, seconds: half the lifetime (at least one second). */
+/** When to renew next, seconds: half the lifetime (at least one second), and no later than the check interval. */
 export function renewAfterSeconds(mapping: Mapping, checkIntervalSeconds = DEFAULT_CHECK_SECONDS): number {
-  return mapping.lifetime > 0 ? Math.max(1, Math.floor(mapping.lifetime / 2)) : checkIntervalSeconds;
+  return mapping.lifetime > 0
+    ? Math.max(1, Math.min(checkIntervalSeconds, Math.floor(mapping.lifetime / 2)))
+    : checkIntervalSeconds;
+}
+
+/** Sleeps `ms`, or less when `wake` fires; rejects when the signal aborts. */
+async function sleepOrWake(ms: number, options: KeeperOptions): Promise<void> {
+  if (!options.wake) return sleep(ms, options);
+  const woken = new AbortController();
+  const onWake = () => woken.abort();
+  options.wake.addEventListener('wake', onWake, { once: true });
+  try {
+    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(options.signal ? [options.signal] : [])]) });
+  } catch (error) {
+    if (options.signal?.aborted || !woken.signal.aborted) throw error;
+  } finally {
+    options.wake.removeEventListener('wake', onWake);
+  }
 }
 
 /** Whether an epoch shows the server restarted since `previous` was seen `elapsedSeconds` ago. */
@@ -51,7 +74,7 @@ export async function keepMapping(client: MappingClient, first: Mapping, options
     while (!options.signal?.aborted) {
       const wait = renewAfterSeconds(mapping, options.checkIntervalSeconds);
       try {
-        await sleep(wait * 1000, options);
+        await sleepOrWake(wait * 1000, options);
       } catch {
         break; // Aborted: fall through to removal.
       }

@@ -4,6 +4,7 @@
  */
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
+import { involvesLowPort } from './candidates.js';
 import { type DiscoveryOptions, discoverGateways, type GatewayInfo } from './discovery.js';
 import { createNatpmpClient } from './natpmp.js';
 import { createPcpClient } from './pcp.js';
@@ -37,19 +38,61 @@ export async function discoverPrimaryGateway(options: DiscoveryOptions = {}): Pr
 }
 
 /** Discovery that stops as soon as a method `mapWithBest` would use first has answered. */
-export function enoughToMap(via?: MappingMethod): DiscoveryOptions['enough'] {
+export function enoughToMap(via?: MappingMethod, request?: MappingRequest): DiscoveryOptions['enough'] {
   if (via) return (heard) => heard[via];
+  // A port below 1024 goes to UPnP first (see mapWithBest): wait to hear whether it is there.
+  if (request && involvesLowPort(request) && request.external !== 'any')
+    return (heard) => heard.upnp && (heard.pcp || heard.natpmp);
   // PCP is preferred: NAT-PMP alone is enough once PCP has answered too (even "unsupported").
   return (heard) => heard.pcp || (heard.natpmp && heard.pcpAnswered);
 }
 
-/** Maps with the first method that works; refusals from one method fall through to the next. */
+/**
+ * How telling a failure is, to report the one that explains most when every method failed:
+ * "no public address" names the real cause (carrier NAT), a refusal says what the router
+ * decided, silence says least.
+ */
+function tellingness(error: unknown): number {
+  const known = error as PortholeError;
+  if (known.hint?.includes('no usable public address')) return 3;
+  if (known.code === 'E_GATEWAY_REFUSED' || known.code === 'E_MAPPING_CONFLICT') return 2;
+  if (known.code === 'E_GATEWAY_UNREACHABLE') return 0;
+  return 1;
+}
+
+/** Said when a request for a port below 1024 failed: the refusal explained, and the way out. */
+function lowPortRefusal(request: MappingRequest, failures: readonly { method: string; error: unknown }[]) {
+  const port = request.internalPort;
+  const alternative = port < 1024 ? 8000 + port : port;
+  const detail = failures.map((f) => `${f.method}: ${(f.error as Error).message}`).join('; ');
+  return new PortholeError('E_GATEWAY_REFUSED', {
+    detail: `the router would not map a port below 1024 (${detail})`,
+    hint: `Routers often refuse ports below 1024. Map another external port to it: \`porthole map ${port}/${request.protocol} --external ${alternative}\` (or --external any), and give users the public address with that port. If the router refuses internal ports below 1024 too, run the server on port ${alternative} as well, or forward it by hand.`,
+    data: { method: failures.at(-1)?.method, tried: failures.map((f) => f.method), lowPort: true },
+    cause: failures.at(-1)?.error,
+  });
+}
+
+/**
+ * Maps with the first method that works; refusals from one method fall through to the next, and
+ * when all fail the most telling failure is reported (all of them are in `data.tried`).
+ *
+ * Ports below 1024 go to UPnP first when the router speaks it: routers answer a refused SOAP
+ * request at once (606), while miniupnpd 2.3 searches every port in turn for a refused NAT-PMP or
+ * PCP request and answers nobody for 5-50 s (seen in the lab). A refusal there ends the attempt:
+ * the other protocols ask the same router's same rules. Without UPnP, PCP or NAT-PMP is asked once.
+ */
 export async function mapWithBest(
   gateway: GatewayInfo,
   request: MappingRequest,
   options: AbortOptions & { via?: MappingMethod } = {},
 ): Promise<{ mapping: Mapping; client: MappingClient; tried: string[] }> {
-  const clients = clientsFor(gateway, options.via);
+  const low = involvesLowPort(request) && request.external !== 'any';
+  const preferred = clientsFor(gateway, options.via);
+  const clients =
+    low && !options.via
+      ? [...preferred.filter((c) => c.method === 'upnp'), ...preferred.filter((c) => c.method !== 'upnp')]
+      : preferred;
   if (clients.length === 0) {
     throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
       detail: options.via
@@ -57,17 +100,40 @@ export async function mapWithBest(
         : `${gateway.address} answered no UPnP IGD, NAT-PMP or PCP probe`,
     });
   }
-  const tried: string[] = [];
-  let last: unknown;
+  const failures: { method: MappingMethod; error: unknown }[] = [];
   for (const client of clients) {
     try {
-      return { mapping: await client.map(request, options), client, tried };
+      return {
+        mapping: await client.map(request, options),
+        client,
+        tried: failures.map((f) => `${f.method}: ${(f.error as Error).message}`),
+      };
     } catch (error) {
+      if (options.signal?.aborted) throw error;
       // A conflict is the answer for every method alike; other refusals may be method-specific.
       if (error instanceof PortholeError && error.code === 'E_MAPPING_CONFLICT') throw error;
-      tried.push(`${client.method}: ${(error as Error).message}`);
-      last = error;
+      failures.push({ method: client.method, error });
+      // A low port refused, or asked and not answered (the router may be busy with it): asking
+      // the same router again by another protocol only stalls it further.
+      if (low) break;
     }
   }
-  throw last;
+  if (low) throw lowPortRefusal(request, failures);
+  const telling = failures.reduce((best, f) => (tellingness(f.error) > tellingness(best.error) ? f : best));
+  if (telling.error instanceof PortholeError) {
+    throw new PortholeError(telling.error.code, {
+      detail: `${telling.error.detail ?? ''}${
+        failures.length > 1
+          ? ` (also tried: ${failures
+              .filter((f) => f !== telling)
+              .map((f) => `${f.method}: ${(f.error as Error).message}`)
+              .join('; ')})`
+          : ''
+      }`,
+      ...(telling.error.hint ? { hint: telling.error.hint } : {}),
+      data: { ...telling.error.data, tried: failures.map((f) => f.method) },
+      cause: telling.error,
+    });
+  }
+  throw telling.error;
 }

@@ -1,7 +1,7 @@
 /** The NAT-PMP (RFC 6886) client: external address, map, renew, delete. */
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
+import { candidatePorts, involvesLowPort, LOW_PORT_EXCHANGE, portSatisfies, renewalRequest } from './candidates.js';
 import { createMadeMappings } from './madeMappings.js';
 import {
   decodeNatpmpResponse,
@@ -45,6 +45,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
     request: Uint8Array,
     kind: K,
     signalOptions: AbortOptions,
+    lowPort = false,
   ): Promise<NatpmpResponse> {
     const answer = await udpExchange(
       options.gateway,
@@ -54,10 +55,12 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
         const decoded = decodeNatpmpResponse(message);
         return decoded.kind === kind || decoded.kind === 'error' ? decoded : undefined;
       },
-      { ...options.exchange, ...signalOptions },
+      { ...options.exchange, ...(lowPort ? LOW_PORT_EXCHANGE : {}), ...signalOptions },
     );
     if (!answer)
-      throw new PortholeError('E_GATEWAY_UNREACHABLE', { detail: `no NAT-PMP answer from ${options.gateway}:${port}` });
+      throw new PortholeError('E_GATEWAY_UNREACHABLE', {
+        detail: `no NAT-PMP answer from ${options.gateway}:${port}${lowPort ? ' (asked once: a router may stall on a port below 1024 it refuses)' : ''}`,
+      });
     epoch = answer.epoch;
     return answer;
   }
@@ -73,6 +76,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
       encodeNatpmpMapRequest(request.protocol, request.internalPort, externalPort, request.lifetimeSeconds),
       'map',
       signalOptions,
+      involvesLowPort({ ...request, external: externalPort }),
     );
     if (answer.kind !== 'map' || answer.result !== 0)
       throw refused(answer.result, `map ${request.internalPort}/${request.protocol}`);

@@ -6,7 +6,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
+import { candidatePorts, involvesLowPort, LOW_PORT_EXCHANGE, portSatisfies, renewalRequest } from './candidates.js';
 import { createMadeMappings } from './madeMappings.js';
 import { NATPMP_PORT } from './natpmp.js';
 import { decodePcpResponse, encodePcpMap, PCP_OP_MAP, PCP_RESULTS, type PcpResponse } from './pcpCodec.js';
@@ -60,6 +60,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
       externalPort,
       externalIp: ANY_V4,
     });
+    const lowPort = involvesLowPort({ ...request, external: externalPort });
     const answer = await udpExchange(
       options.gateway,
       port,
@@ -74,10 +75,12 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         if (decoded.map && !Buffer.from(decoded.map.nonce).equals(Buffer.from(nonce))) return undefined;
         return decoded;
       },
-      { ...options.exchange, ...signalOptions },
+      { ...options.exchange, ...(lowPort ? LOW_PORT_EXCHANGE : {}), ...signalOptions },
     );
     if (!answer)
-      throw new PortholeError('E_GATEWAY_UNREACHABLE', { detail: `no PCP answer from ${options.gateway}:${port}` });
+      throw new PortholeError('E_GATEWAY_UNREACHABLE', {
+        detail: `no PCP answer from ${options.gateway}:${port}${lowPort ? ' (asked once: a router may stall on a port below 1024 it refuses)' : ''}`,
+      });
     epoch = answer.epoch;
     return answer;
   }

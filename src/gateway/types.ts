@@ -15,8 +15,11 @@ export interface PortRangeRequest {
 export interface MappingRequest {
   readonly protocol: Transport;
   readonly internalPort: number;
-  /** A specific external port, a range (first free wins), or undefined for the internal port. */
-  readonly external?: number | PortRangeRequest;
+  /**
+   * A specific external port, a range (first free wins), `any` (any free port the router will
+   * give: for a port it refuses, such as one below 1024), or undefined for the internal port.
+   */
+  readonly external?: number | PortRangeRequest | 'any';
   /** Requested lifetime in seconds (0 asks UPnP for a permanent mapping). */
   readonly lifetimeSeconds: number;
   /** Text routers show beside the mapping. */

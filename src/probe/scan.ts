@@ -1,4 +1,5 @@
 /** Many probes with bounded concurrency, per-probe deadlines and one cancellation signal. */
+import type { Socket } from 'node:net';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import type { PortEntry } from '../net/portSpec.js';
 import { probeTcp } from './tcp.js';
@@ -14,6 +15,8 @@ export interface ScanOptions extends AbortOptions {
   /** Probes of filtered ports repeated this many times (a lost SYN should not decide). */
   readonly retries?: number;
   readonly proofKey?: Uint8Array | undefined;
+  /** Keeps open TCP connections that carried no proof (see TcpProbeOptions.hold). */
+  readonly hold?: ((socket: Socket) => void) | undefined;
   /** Called as each result is known, for progress display. */
   readonly onResult?: (result: ProbeResult) => void;
 }

@@ -13,6 +13,11 @@ export interface TcpProbeOptions extends AbortOptions {
   readonly proofKey?: Uint8Array | undefined;
   /** How long the answerer gets to send its proof after the handshake. */
   readonly proofTimeoutMs?: number;
+  /**
+   * Takes an open connection that carried no proof instead of closing it: the checker keeps it
+   * until its answer is sent, so the probed host can see the peer (`source`) among its sockets.
+   */
+  readonly hold?: ((socket: Socket) => void) | undefined;
 }
 
 /** The default time for a proof line: a listener answers at once, a real server never does. */
@@ -95,16 +100,23 @@ export async function probeTcp(host: string, port: number, options: TcpProbeOpti
     return { ...base, ...connected, ms: elapsed(), verified: null };
   }
   const ms = elapsed();
+  const source =
+    socket.localAddress && socket.localPort ? { address: socket.localAddress, port: socket.localPort } : undefined;
+  const release = (proven: boolean) => {
+    if (proven || !options.hold) socket.destroy();
+    else options.hold(socket);
+  };
   if (!options.proofKey) {
-    socket.destroy();
-    return { ...base, state: 'open', reason: 'syn-ack', ms, verified: null };
+    release(false);
+    return { ...base, state: 'open', reason: 'syn-ack', ms, verified: null, ...(source ? { source } : {}) };
   }
+  let verified = false;
   try {
     const nonce = newNonce();
     socket.write(encodeTcpProbe(nonce));
     const line = await readLine(socket, options.proofTimeoutMs ?? DEFAULT_PROOF_TIMEOUT_MS, options.signal);
     const proof = line === undefined ? undefined : decodeTcpProof(line);
-    const verified = proof instanceof Buffer && proofMatches(options.proofKey, 'tcp', nonce, proof);
+    verified = proof instanceof Buffer && proofMatches(options.proofKey, 'tcp', nonce, proof);
     const reason = verified
       ? 'syn-ack, proof'
       : line === undefined
@@ -112,8 +124,16 @@ export async function probeTcp(host: string, port: number, options: TcpProbeOpti
         : proof === undefined
           ? 'syn-ack, not porthole'
           : 'syn-ack, wrong proof';
-    return { ...base, state: 'open', reason, ms, verified };
+    return {
+      ...base,
+      state: 'open',
+      reason,
+      ms,
+      verified,
+      ...(verified ? { verifiedBy: 'proof' as const } : {}),
+      ...(source ? { source } : {}),
+    };
   } finally {
-    socket.destroy();
+    release(verified);
   }
 }

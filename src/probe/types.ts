@@ -23,4 +23,12 @@ export interface ProbeResult {
    * proof was asked for and the answer lacked it, null when no proof was possible or asked.
    */
   readonly verified: boolean | null;
+  /**
+   * The prober's end of an open TCP connection (address and port as the prober bound them). The
+   * prober holds the connection open until its answer is out, so the host behind the port can
+   * find this exact peer among its own sockets: proof that the port reaches that host.
+   */
+  readonly source?: { readonly address: string; readonly port: number };
+  /** How `verified` was decided: porthole's listener signed the nonce, or this host saw the prober's connection. */
+  readonly verifiedBy?: 'proof' | 'connection';
 }

@@ -48,6 +48,7 @@ export async function probeUdp(host: string, port: number, options: UdpProbeOpti
             reason: answer ? (verified === false ? 'udp-proof, not for our key' : 'udp-proof') : 'udp-response',
             ms: elapsed(),
             verified,
+            ...(verified === true ? { verifiedBy: 'proof' as const } : {}),
           });
         });
         socket.on('error', (error: NodeJS.ErrnoException) => {

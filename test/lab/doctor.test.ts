@@ -144,10 +144,11 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
     try {
       const { code, report } = await doctor(lab);
       assert.equal(code, 1);
-      assert.deepEqual(failing(report), [
-        'mapping:7001/tcp=mapping-wrong-port',
-        'outside-in:7001/tcp=mapping-wrong-port',
-      ]);
+      assert.deepEqual(
+        failing(report),
+        ['mapping:7001/tcp=mapping-wrong-port', 'outside-in:7001/tcp=mapping-wrong-port'],
+        JSON.stringify(report.findings.filter((f) => f.status !== 'ok')),
+      );
       const fix = report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix ?? '';
       assert.match(fix, /internal IP 192\.168\.77\.10, internal port 7001, protocol TCP/);
       assert.match(fix, /now goes to internal port 7002/);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Facts, PortFacts, Step } from '../../src/doctor/facts.js';
 import { judge } from '../../src/doctor/judge.js';
-import { decodeProcAddress, parseProcNet } from '../../src/doctor/listeners.js';
+import { parseProcNet } from '../../src/doctor/listeners.js';
+import { decodeProcAddress } from '../../src/net/procNet.js';
 
 const ok = <T>(value: T): Step<T> => ({ ok: true, value, ms: 1 });
 const LAN = '192.168.1.10';
@@ -33,7 +34,17 @@ function port(overrides: Partial<PortFacts> = {}): PortFacts {
       externalPort: 7001,
       target: '198.51.100.7',
       ownListener: false,
-      result: { port: 7001, protocol: 'tcp', state: 'open', reason: 'syn-ack', ms: 1, verified: null },
+      result: {
+        port: 7001,
+        protocol: 'tcp',
+        state: 'open',
+        reason: 'syn-ack',
+        ms: 1,
+        verified: true,
+        verifiedBy: 'connection',
+        source: { address: '203.0.113.254', port: 40000 },
+      },
+      identity: { seen: true, evidence: "the checker's connection from 203.0.113.254:40000 arrived at this host" },
     }),
     hairpin: { ok: 'skipped', why: 'test', ms: 0 },
     ...overrides,
@@ -63,6 +74,9 @@ function facts(overrides: Partial<Facts> = {}, portOverrides: Partial<PortFacts>
         lifetime: 0,
         enabled: true,
         source: 'router',
+        mine: true,
+        porthole: false,
+        live: true,
       },
     ]),
     nat: { ok: 'skipped', why: 'test', ms: 0 },
@@ -110,6 +124,9 @@ describe('doctor judgement', () => {
               lifetime: 0,
               enabled: true,
               source: 'router',
+              mine: false,
+              porthole: false,
+              live: true,
             },
           ]),
         },
@@ -119,6 +136,7 @@ describe('doctor judgement', () => {
             target: '198.51.100.7',
             ownListener: false,
             result: { port: 7001, protocol: 'tcp', state: 'closed', reason: 'conn-refused', ms: 1, verified: null },
+            identity: { seen: null, evidence: 'not an open TCP port' },
           }),
         },
       ),
@@ -161,6 +179,7 @@ describe('doctor judgement', () => {
             target: '198.51.100.7',
             ownListener: false,
             result: { port: 7001, protocol: 'tcp', state: 'filtered', reason: 'no-response', ms: 1500, verified: null },
+            identity: { seen: null, evidence: 'not an open TCP port' },
           }),
         },
       ),
@@ -181,6 +200,118 @@ describe('doctor judgement', () => {
     assert.deepEqual(failing(report), ['dns=dns-mismatch']);
     assert.equal(report.reachable, false);
     assert.equal(report.findings.find((f) => f.id === 'outside-in:7001/tcp')?.status, 'skip');
+  });
+});
+
+describe('doctor judgement: verdicts state their proof', () => {
+  const outsideWith = (
+    state: 'open' | 'closed' | 'filtered',
+    verified: boolean | null,
+    identity: { seen: boolean | null; evidence: string },
+  ) =>
+    ok({
+      externalPort: 7001,
+      target: '198.51.100.7',
+      ownListener: false,
+      result: { port: 7001, protocol: 'tcp' as const, state, reason: 'x', ms: 1, verified },
+      identity: identity as { seen: true; evidence: string },
+    });
+
+  it('open without proof of identity is "not proven" (warn), never reachable', () => {
+    const report = judge(
+      facts({}, { outside: outsideWith('open', null, { seen: null, evidence: 'no /proc' }) }),
+      '7001',
+    );
+    const outside = report.findings.find((f) => f.id === 'outside-in:7001/tcp');
+    assert.equal(outside?.status, 'warn');
+    assert.match(outside?.summary ?? '', /not proven to reach this computer/);
+    assert.equal(outside?.cause, 'not-proven');
+    assert.match(outside?.fix ?? '', /porthole check 7001\/tcp --listen/);
+    assert.equal(report.reachable, false);
+  });
+
+  it("open, but the checker's connection is not among this host's sockets: another device answers", () => {
+    const report = judge(
+      facts({}, { outside: outsideWith('open', null, { seen: false, evidence: 'not among this host’s sockets' }) }),
+      '7001',
+    );
+    const outside = report.findings.find((f) => f.id === 'outside-in:7001/tcp');
+    assert.equal(outside?.status, 'warn');
+    assert.equal(outside?.cause, 'mapping-wrong-host');
+    assert.equal(report.reachable, false);
+  });
+
+  it('a forward the router does not list is not believed without proof', () => {
+    const report = judge(
+      facts({ mappings: ok([]) }, { outside: outsideWith('open', null, { seen: null, evidence: 'unknown' }) }),
+      '7001',
+    );
+    assert.notEqual(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.status, 'ok');
+  });
+
+  it('a refusal from outside is an answer on the path, not an upstream filter', () => {
+    const report = judge(facts({}, { outside: outsideWith('closed', null, { seen: null, evidence: '' }) }), '7001');
+    assert.deepEqual(failing(report), ['outside-in:7001/tcp=refused-on-path']);
+  });
+
+  it('a stale record (the router no longer has it) is not a mapping', () => {
+    const report = judge(
+      facts(
+        {
+          mappings: ok([
+            {
+              protocol: 'tcp',
+              externalPort: 7001,
+              internalAddress: LAN,
+              internalPort: 7001,
+              description: '',
+              lifetime: 60,
+              enabled: true,
+              source: "porthole's record (pcp)",
+              mine: true,
+              porthole: true,
+              live: false,
+              note: 'the router did not confirm it',
+            },
+          ]),
+        },
+        { outside: outsideWith('filtered', null, { seen: null, evidence: '' }) },
+      ),
+      '7001',
+    );
+    assert.deepEqual(failing(report), ['mapping:7001/tcp=no-mapping', 'outside-in:7001/tcp=no-mapping']);
+    assert.match(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.evidence.join(' ') ?? '', /STALE/);
+  });
+
+  it('double NAT names the outer router by address in the fix', () => {
+    const nat = ok({
+      publicIp: '198.51.100.7',
+      sightings: [],
+      agreed: true,
+      mapping: null,
+      filtering: null,
+      portPreserved: null,
+      hairpinning: null,
+      cgnat: false,
+      doubleNat: true,
+      noNat: false,
+      ipv6: { globalAddress: undefined },
+      path: [
+        { ttl: 1, address: '192.168.77.1', class: 'private' as const },
+        { ttl: 2, address: '192.168.1.1', class: 'private' as const },
+      ],
+      evidence: ['hop 2 on the way out is 192.168.1.1, a private address: a second router after the first'],
+      summary: 'Behind two NATs',
+      skipped: [],
+      stun: undefined,
+      gateway: undefined,
+    });
+    const report = judge(
+      facts({ nat, mappings: ok([]) }, { outside: outsideWith('filtered', null, { seen: null, evidence: '' }) }),
+      '7001',
+    );
+    assert.deepEqual(failing(report), ['mapping:7001/tcp=double-nat', 'outside-in:7001/tcp=double-nat']);
+    assert.match(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix ?? '', /router at 192\.168\.1\.1/);
   });
 });
 

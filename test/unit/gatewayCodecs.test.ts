@@ -254,7 +254,10 @@ describe('keeper timing', () => {
       externalIp: 'e',
       lifetime: 120,
     } as const;
-    assert.equal(renewAfterSeconds(mapping), 60);
+    // Checked within 30 s whatever the lease, so a router restart is noticed in time.
+    assert.equal(renewAfterSeconds(mapping), 30);
+    assert.equal(renewAfterSeconds({ ...mapping, lifetime: 40 }), 20);
+    assert.equal(renewAfterSeconds(mapping, 90), 60);
     assert.equal(renewAfterSeconds({ ...mapping, lifetime: 0 }, 30), 30);
   });
   it('an epoch that went back, or moved much less than the clock, means the router restarted', () => {

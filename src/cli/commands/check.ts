@@ -6,7 +6,7 @@
 import { checkerUrl, requestCheck } from '../../checker/client.js';
 import { explain, FOUR_CAUSES } from '../../checker/explain.js';
 import { formatPortSpec, parsePortSpec, portEntries } from '../../net/portSpec.js';
-import { newProofKey, startProofListeners } from '../../probe/index.js';
+import { newProofKey, provePeers, startProofListeners } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 
 /** The `check` command. */
@@ -31,32 +31,53 @@ export const checkCommand: CommandSpec = {
     } finally {
       await listeners?.close();
     }
-    const results = response.results.map((result) => ({ ...result, ...explain(result.state, result.verified) }));
+    // A real server's answer carries no proof: the checker's connection seen here is the proof.
+    const proven = await provePeers(response.results);
+    const results = proven.results.map((result, index) => ({
+      ...result,
+      ...explain(result.state, result.verified),
+      identity: proven.identities[index]?.evidence ?? '',
+    }));
     const failed = results.filter((result) => result.outcome === 'Error');
+    const unproven = results.filter((result) => result.outcome === 'Unproven');
     return {
-      exitCode: failed.length > 0 ? 1 : 0,
+      exitCode: failed.length + unproven.length > 0 ? 1 : 0,
       json: {
         target: response.target,
         checker: checker.origin,
         proof: response.proof,
-        results: results.map(({ port, protocol, state, verified, reason, ms, outcome, meaning }) => ({
-          port,
-          protocol,
-          state,
-          verified,
-          reason,
-          ms,
-          outcome,
-          meaning,
-        })),
+        results: results.map(
+          ({ port, protocol, state, verified, verifiedBy, reason, ms, outcome, meaning, identity }) => ({
+            port,
+            protocol,
+            state,
+            verified,
+            verifiedBy: verifiedBy ?? null,
+            reason,
+            ms,
+            outcome,
+            meaning,
+            identity,
+          }),
+        ),
       },
       human: () =>
         [
           `Checked ${response.target} from ${checker.origin}${key ? ' (porthole answered with a proof)' : ''}:`,
           ...results.map((result) => {
             const verdict =
-              result.outcome === 'Success' ? output.style('green', 'Success') : output.style('red', 'Error  ');
-            return `  ${`${result.port}/${result.protocol}`.padEnd(11)} ${verdict}  ${result.state}: ${result.meaning}`;
+              result.outcome === 'Success'
+                ? output.style('green', 'Success ')
+                : result.outcome === 'Unproven'
+                  ? output.style('yellow', 'Unproven')
+                  : output.style('red', 'Error   ');
+            const how =
+              result.verifiedBy === 'connection'
+                ? " (proven: the checker's connection arrived at this machine)"
+                : result.outcome === 'Unproven'
+                  ? ` (${result.identity})`
+                  : '';
+            return `  ${`${result.port}/${result.protocol}`.padEnd(11)} ${verdict}  ${result.state}: ${result.meaning}${how}`;
           }),
           ...(failed.length > 0
             ? [

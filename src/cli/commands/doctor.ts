@@ -18,10 +18,14 @@ export function doctorHuman(output: Output, title: string, report: DoctorReport 
     if (f.fix && (f.status === 'fail' || f.status === 'warn')) lines.push(`    ${' '.repeat(width)}  fix: ${f.fix}`);
   }
   const failing = report.findings.find((f) => f.status === 'fail');
+  const unproven = report.findings.find((f) => f.id.startsWith('outside-in:') && f.status === 'warn');
   lines.push(
     report.reachable
-      ? output.style('green', `Reachable${report.publicAddress ? ` at ${report.publicAddress}` : ''}.`)
-      : output.style('red', `Not reachable${failing?.cause ? `: ${failing.cause}` : ''}.`) +
+      ? output.style('green', `Reachable${report.publicAddress ? ` at ${report.publicAddress}` : ''}, proven.`)
+      : !failing && unproven
+        ? output.style('yellow', 'Open from the internet, but not proven to reach this computer.') +
+          ` (${report.findings.length} checks in ${(report.ms / 1000).toFixed(1)} s)`
+        : output.style('red', `Not reachable${failing?.cause ? `: ${failing.cause}` : ''}.`) +
           ` (${report.findings.length} checks in ${(report.ms / 1000).toFixed(1)} s)`,
   );
   return lines.join('\n');

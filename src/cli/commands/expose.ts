@@ -48,6 +48,8 @@ export const exposeCommand: CommandSpec = {
         verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
         onStatus: (status) => {
           if (output.json) output.jsonLine(status);
+          else if (Array.isArray(status.give) && status.give.length > 0)
+            output.notice(`Reachable. Give your users: ${status.give.join(', ')} (kept until Ctrl-C)`);
           else
             output.notice(
               `${String(status.at)} ${String(status.kind)}${status.reachable !== undefined ? `: ${status.reachable ? 'reachable' : 'NOT reachable'}` : ''}${status.mapping ? `: ${(status.mapping as { externalIp: string; externalPort: number }).externalIp}:${(status.mapping as { externalPort: number }).externalPort}` : ''}${status.error ? `: ${String(status.error)}` : ''}`,
@@ -66,6 +68,8 @@ export const exposeCommand: CommandSpec = {
         reachable: result.reachable,
         publicAddress: result.publicAddress,
         mappings: result.mappings,
+        portChanges: result.portChanges,
+        leftBehind: result.leftBehind.map((l) => ({ ...l.mapping, why: l.why })),
         firewall: result.firewall,
         kept: result.kept,
         findings: result.findings,
@@ -74,8 +78,26 @@ export const exposeCommand: CommandSpec = {
       human: () =>
         [
           doctorHuman(output, `porthole expose ${source}:`, result),
+          ...result.portChanges.map(
+            (c) =>
+              `Note: the router gave external port ${c.got} for ${c.asked}/${c.protocol} (${c.asked} was not available): users must use ${c.got}.`,
+          ),
           ...(result.reachable && give ? [`Give your users: ${give}`] : []),
-          ...(keep ? ['Stopped: the mappings and firewall rules made were removed.'] : []),
+          ...(!keep
+            ? result.mappings
+                .filter((m) => m.lifetime > 0)
+                .map(
+                  (m) =>
+                    `The mapping of ${m.externalPort}/${m.protocol} expires in ${m.lifetime} s (at ${new Date(Date.now() + m.lifetime * 1000).toISOString()}): run with --keep to renew it, or \`porthole unmap ${m.internalPort}/${m.protocol}\` to remove it now.`,
+                )
+            : []),
+          ...result.leftBehind.map(
+            (l) =>
+              `NOT removed from the router: ${l.mapping.externalPort}/${l.mapping.protocol} (${l.why}); remove it with \`porthole unmap --external ${l.mapping.externalPort}/${l.mapping.protocol}\`.`,
+          ),
+          ...(keep && result.leftBehind.length === 0
+            ? ['Stopped: the mappings and firewall rules made were removed.']
+            : []),
         ].join('\n'),
     };
   },

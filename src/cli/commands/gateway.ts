@@ -23,6 +23,14 @@ function singlePort(spec: string): { protocol: 'tcp' | 'udp'; port: number } {
   return { protocol: range.protocol, port: range.start };
 }
 
+/** `--external`: a port, a range, or `any`. */
+export function externalOption(value: unknown): number | { start: number; end: number } | 'any' | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (value === 'any') return 'any';
+  const range = parsePortRangeText(value);
+  return range.start === range.end ? range.start : range;
+}
+
 function viaOf(value: unknown): MappingMethod | undefined {
   if (value === undefined) return undefined;
   if (!METHODS.includes(value as MappingMethod))
@@ -94,10 +102,12 @@ export const gatewayCommand: CommandSpec = {
         const ip = await clientFor(gateway, 'upnp')
           ?.externalIp({ signal })
           .catch(() => undefined);
-        return { ...gateway, externalIp: ip };
+        // Some routers answer an empty string rather than an error when they have no address.
+        return { ...gateway, externalIp: ip || undefined };
       }),
     );
-    const usable = withIp.some((gateway) => gateway.protocols.length > 0);
+    // Usable: it speaks a mapping protocol and has an external address to map on.
+    const usable = withIp.some((gateway) => gateway.protocols.length > 0 && gateway.externalIp);
     return {
       exitCode: usable ? 0 : 1,
       json: { gateways: withIp.map(gatewayJson) },
@@ -109,7 +119,12 @@ export const gatewayCommand: CommandSpec = {
                 [
                   `gateway ${g.address} on ${g.interface || '?'} (this host ${g.internalAddress}), probed in ${g.ms} ms`,
                   `  speaks: ${g.protocols.join(', ') || 'none of UPnP IGD, NAT-PMP, PCP'}`,
-                  `  external address: ${g.externalIp ?? 'unknown'}`,
+                  `  external address: ${
+                    g.externalIp ??
+                    (g.protocols.length > 0
+                      ? 'none: the router has no public address (probably carrier-grade NAT, or its WAN is down); run `porthole nat --stun HOST` or `porthole doctor --checker URL` to confirm'
+                      : 'unknown')
+                  }`,
                   ...(g.upnp
                     ? [
                         `  UPnP: ${g.upnp.location} ${g.upnp.description?.services[0]?.serviceType ?? g.upnp.error ?? ''}`,
@@ -128,7 +143,10 @@ export const mapCommand: CommandSpec = {
   args: '<port>',
   summary: 'make a router mapping for PORT[/PROTO]',
   options: [
-    ['--external <port|range>', 'external port, or a range to take the first free port of (e.g. 20570-20575)'],
+    [
+      '--external <port|range|any>',
+      'external port, a range to take the first free port of (e.g. 20570-20575), or any (for a port the router refuses, e.g. 80)',
+    ],
     ['--lease <seconds>', `mapping lifetime (default ${DEFAULT_LEASE_SECONDS}; 0 asks UPnP for permanent)`],
     ['--via <method>', 'upnp, natpmp or pcp (default: the best the router speaks)'],
     ['--keep', 'renew until interrupted, re-make after a router restart, then remove'],
@@ -137,17 +155,17 @@ export const mapCommand: CommandSpec = {
     const { discoverPrimaryGateway, enoughToMap, keepMapping, mappingStatePath, mapWithBest, recordMapping } =
       await gatewayModule();
     const { protocol, port } = singlePort(args[0] ?? '');
-    const external = typeof options.external === 'string' ? parsePortRangeText(options.external) : undefined;
+    const external = externalOption(options.external);
     const lifetimeSeconds = positiveInteger(options.lease, '--lease', DEFAULT_LEASE_SECONDS, 604_800);
     const via = viaOf(options.via);
-    const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via) });
     const request = {
       protocol,
       internalPort: port,
-      ...(external ? { external: external.start === external.end ? external.start : external } : {}),
+      ...(external !== undefined ? { external } : {}),
       lifetimeSeconds,
       description: `porthole ${port}/${protocol}`,
     };
+    const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) });
     const { mapping, client, tried } = await mapWithBest(gateway, request, { signal, ...(via ? { via } : {}) });
     for (const line of tried) output.debug(`fell back: ${line}`);
     if (!options.keep) {
@@ -179,57 +197,46 @@ export const mapCommand: CommandSpec = {
 export const unmapCommand: CommandSpec = {
   name: 'unmap',
   args: '<port>',
-  summary: 'remove the router mappings of PORT[/PROTO] for this host',
-  run: async ({ args, env, signal }) => {
-    const { clientFor, discoverPrimaryGateway, forgetMappings, mappingStatePath, readMappingState } =
-      await gatewayModule();
+  summary: 'remove the router mappings of PORT[/PROTO] for this host (by internal port, or --external)',
+  options: [['--external', "PORT is the external port (the router's side), whatever internal port it maps to"]],
+  run: async ({ args, options, env, signal }) => {
+    const { discoverPrimaryGateway, mappingStatePath, removeMappings } = await gatewayModule();
     const { protocol, port } = singlePort(args[0] ?? '');
-    const path = mappingStatePath(env);
     const gateway = await discoverPrimaryGateway({ signal });
-    const removed: Mapping[] = [];
-    const mine = (m: { protocol: string; internalPort: number; internalAddress: string }) =>
-      m.protocol === protocol && m.internalPort === port && m.internalAddress === gateway.internalAddress;
-    const stale: { mapping: Mapping; why: string }[] = [];
-    for (const stored of readMappingState(path).filter((m) => mine(m) && m.gateway === gateway.address)) {
-      const client = clientFor(gateway, stored.method);
-      try {
-        if (!client) throw new Error(`the gateway no longer speaks ${stored.method}`);
-        await client.unmap(stored, { signal });
-        removed.push(stored);
-      } catch (error) {
-        // The router forgot it (restart, expiry) or refuses a nonce it no longer knows: it is gone.
-        stale.push({ mapping: stored, why: (error as Error).message });
-      }
-    }
-    forgetMappings(path, (m) => mine(m) && m.gateway === gateway.address);
-    // Mappings made by other tools: the router's own list (UPnP), and NAT-PMP's delete-by-port.
-    const upnp = clientFor(gateway, 'upnp');
-    if (upnp) {
-      for (const entry of (await upnp.list({ signal })).filter(mine)) {
-        if (removed.some((m) => m.externalPort === entry.externalPort && m.protocol === entry.protocol)) continue;
-        const mapping = {
-          method: 'upnp' as const,
-          gateway: gateway.address,
-          ...entry,
-          externalIp: '',
-          lifetime: entry.lifetime,
-        };
-        await upnp.unmap(mapping, { signal });
-        removed.push(mapping);
-      }
-    }
+    const byExternal = options.external === true;
+    const report = await removeMappings(gateway, {
+      protocol,
+      ...(byExternal ? { externalPort: port } : { internalPort: port }),
+      statePath: mappingStatePath(env),
+      signal,
+    });
+    const which = byExternal ? `external port ${port}/${protocol}` : `${port}/${protocol}`;
     return {
-      exitCode: 0,
-      json: { removed: removed.map(mappingJson), stale: stale.map((s) => ({ ...mappingJson(s.mapping), why: s.why })) },
+      exitCode: report.failed.length > 0 ? 1 : 0,
+      json: {
+        removed: report.removed.map(mappingJson),
+        stale: report.stale.map((s) => ({ ...mappingJson(s.mapping), why: s.why })),
+        failed: report.failed.map((s) => ({ ...mappingJson(s.mapping), why: s.why })),
+      },
       human: () =>
-        removed.length > 0
-          ? removed
-              .map(
-                (m) =>
-                  `removed external ${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`,
-              )
-              .join('\n')
-          : `no mapping of ${port}/${protocol} to this host (${gateway.internalAddress}) was found${stale.length > 0 ? ` (forgot ${stale.length} the router no longer had)` : ''}`,
+        [
+          ...report.removed.map(
+            (m) =>
+              `removed external ${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`,
+          ),
+          ...report.stale.map(
+            (s) => `forgot external ${s.mapping.externalPort}/${s.mapping.protocol}: the router no longer had it`,
+          ),
+          ...report.failed.map(
+            (s) =>
+              `NOT removed: external ${s.mapping.externalPort}/${s.mapping.protocol} (${s.why}); still recorded, run \`porthole unmap ${which}\` again`,
+          ),
+          ...(report.removed.length + report.stale.length + report.failed.length === 0
+            ? [
+                `no mapping of ${which} to this host (${gateway.internalAddress}) was found${byExternal ? '' : ` (to remove by the router's side, \`porthole unmap --external ${port}/${protocol}\`)`}`,
+              ]
+            : []),
+        ].join('\n'),
     };
   },
 };
@@ -237,39 +244,31 @@ export const unmapCommand: CommandSpec = {
 /** `porthole mappings`. */
 export const mappingsCommand: CommandSpec = {
   name: 'mappings',
-  summary: 'list router mappings (UPnP lists all; NAT-PMP and PCP ones porthole made)',
+  summary: 'list router mappings (UPnP lists all; NAT-PMP and PCP ones porthole made, confirmed by the router)',
   run: async ({ env, signal }) => {
-    const { clientFor, clientsFor, discoverPrimaryGateway, mappingStatePath, readMappingState } = await gatewayModule();
+    const { clientsFor, discoverPrimaryGateway, mappingStatePath, seeMappings } = await gatewayModule();
     const gateway = await discoverPrimaryGateway({ signal });
-    const fromRouter = (await clientFor(gateway, 'upnp')?.list({ signal })) ?? [];
-    const stored = readMappingState(mappingStatePath(env)).filter((m) => m.gateway === gateway.address);
-    const mappings = [
-      ...fromRouter.map((entry) => ({
-        ...entry,
-        source: 'router (UPnP)',
-        mine: entry.internalAddress === gateway.internalAddress,
-      })),
-      ...stored
-        .filter((m) => !fromRouter.some((e) => e.externalPort === m.externalPort && e.protocol === m.protocol))
-        .map((m) => ({
-          ...mappingJson(m),
-          description: 'made by porthole',
-          source: `porthole (${m.method})`,
-          mine: true,
-        })),
-    ];
+    const mappings = await seeMappings(gateway, { statePath: mappingStatePath(env), confirm: true, signal });
+    const lease = (m: (typeof mappings)[number]) =>
+      m.expiresAt ? `lease to ${m.expiresAt}` : m.lifetime === 0 ? 'permanent' : `lease ${m.lifetime} s`;
     return {
       exitCode: 0,
-      json: { gateway: gateway.address, protocols: gateway.protocols, mappings },
+      json: {
+        gateway: gateway.address,
+        protocols: gateway.protocols,
+        internalAddress: gateway.internalAddress,
+        mappings,
+      },
       human: () =>
         mappings.length === 0
           ? `no mappings on ${gateway.address}${clientsFor(gateway).length === 0 ? ' (it speaks no mapping protocol)' : ''}`
-          : mappings
-              .map(
+          : [
+              `mappings on ${gateway.address} (this host ${gateway.internalAddress}; * porthole's, > this host's):`,
+              ...mappings.map(
                 (m) =>
-                  `${String(m.externalPort).padStart(5)}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}  ${m.description}  [${m.source}]`,
-              )
-              .join('\n'),
+                  `${m.porthole ? '*' : ' '}${m.mine ? '>' : ' '} ${String(m.externalPort).padStart(5)}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}  ${m.description}  [${m.source}; ${m.live === false ? `STALE: ${m.note ?? 'gone'}` : lease(m)}]`,
+              ),
+            ].join('\n'),
     };
   },
 };
