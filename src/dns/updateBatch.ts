@@ -56,9 +56,21 @@ export class UpdateBatcher {
         await sendUpdate(this.server, this.key, { zone: this.zone, changes: batch.flatMap((p) => p.changes) });
         for (const p of batch) p.resolve();
       } catch (error) {
-        for (const p of batch) p.reject(error);
+        if (batch.length === 1) batch[0]?.reject(error);
+        // The server applies a message all or nothing: one change it refuses (a policy that
+        // allows some names only) must not sink the others, so each goes again alone.
+        else for (const p of batch) await this.#sendAlone(p);
       }
     }
     this.#inFlight = false;
+  }
+
+  async #sendAlone(pending: Pending): Promise<void> {
+    try {
+      await sendUpdate(this.server, this.key, { zone: this.zone, changes: pending.changes });
+      pending.resolve();
+    } catch (error) {
+      pending.reject(error);
+    }
   }
 }

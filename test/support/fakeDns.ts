@@ -20,6 +20,8 @@ export interface FakeDns {
   /** Updates received. */
   updates: number;
   mode: FakeMode;
+  /** Names whose updates are refused (REFUSED, nothing applied), like a per-name update policy. */
+  readonly refuseNames: Set<string>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startFakeDns(zone: string, key: TsigKey): Promise<FakeDns>
     records: new Map(),
     updates: 0,
     mode: 'normal',
+    refuseNames: new Set(),
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
   socket.on('message', (message, remote) => {
@@ -60,7 +63,8 @@ export async function startFakeDns(zone: string, key: TsigKey): Promise<FakeDns>
       }
       const decoded = decodeMessage(message);
       const tsig = tsigOf(message, decoded);
-      if (fake.mode === 'normal') {
+      const refused = fake.mode === 'refused' || decoded.authorities.some((c) => fake.refuseNames.has(c.name));
+      if (!refused && fake.mode === 'normal') {
         for (const change of decoded.authorities) {
           const type = change.type === TYPE.A ? 'A' : 'AAAA';
           const byType = fake.records.get(change.name) ?? new Map<string, string[]>();
@@ -70,7 +74,7 @@ export async function startFakeDns(zone: string, key: TsigKey): Promise<FakeDns>
         }
       }
       const signingKey = fake.mode === 'forged' ? { ...key, secret: Buffer.alloc(32, 7) } : key;
-      const rcode = fake.mode === 'refused' ? 5 : 0;
+      const rcode = refused ? 5 : 0;
       send(
         signResponse(updateResponse(message, rcode), signingKey, tsig?.mac ?? Buffer.alloc(0), {
           timeSigned: Date.now() / 1000,

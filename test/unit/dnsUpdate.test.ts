@@ -422,3 +422,37 @@ describe('name service batching', () => {
     }
   });
 });
+
+describe('name service batching with a refused change', () => {
+  it('a change the primary refuses gets dnserr; the others batched with it still succeed', async () => {
+    const fake = await startFakeDns(ZONE, KEY);
+    const names = Array.from({ length: 12 }, (_, i) => `r${i}.${ZONE}`);
+    fake.refuseNames.add(`r5.${ZONE}`);
+    const app = Fastify();
+    registerNameService(app, {
+      zone: ZONE,
+      server: { address: '127.0.0.1', port: fake.port },
+      key: KEY,
+      users: [{ user: 'r', password: await hashPassword('r-pw'), names, trusted: true }],
+      callerOf: () => '203.0.113.6',
+      requestsPerMinute: 1000,
+    });
+    try {
+      const headers = { authorization: `Basic ${Buffer.from('r:r-pw').toString('base64')}`, 'user-agent': 't' };
+      await app.inject({ url: `/nic/update?hostname=${names[0]}`, headers });
+      const bodies = await Promise.all(
+        names
+          .slice(1)
+          .map(async (name) => [name, (await app.inject({ url: `/nic/update?hostname=${name}`, headers })).body]),
+      );
+      for (const [name, body] of bodies) {
+        assert.equal(body, name === `r5.${ZONE}` ? 'dnserr\n' : 'good 203.0.113.6\n', `${name}: ${body}`);
+      }
+      assert.equal(fake.records.get(`r5.${ZONE}`), undefined);
+      assert.deepEqual(fake.records.get(`r11.${ZONE}`)?.get('A'), ['203.0.113.6']);
+    } finally {
+      await app.close();
+      await fake.close();
+    }
+  });
+});
