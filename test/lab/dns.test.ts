@@ -96,6 +96,19 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
       assert.equal(moved.code, 0, moved.stderr);
       assert.equal(await dig(lab, server, name), '203.0.113.78');
       assert.equal(server.updatesReceived(), before + 1);
+      // AAAA is kept apart from A: adding an IPv6 address sends one update, for AAAA only.
+      const dual = await nameSet(lab, server, name, ['--ip', '203.0.113.78,2001:db8::78']);
+      assert.equal(dual.code, 0, dual.stderr);
+      assert.deepEqual(
+        (JSON.parse(dual.stdout) as NameJson).records.map((r) => [r.type, r.address, r.changed]),
+        [
+          ['A', '203.0.113.78', false],
+          ['AAAA', '2001:db8::78', true],
+        ],
+      );
+      assert.equal(await dig(lab, server, name, 'AAAA'), '2001:db8::78');
+      assert.equal(await dig(lab, server, name), '203.0.113.78');
+      assert.equal(server.updatesReceived(), before + 2);
     });
   }
 
