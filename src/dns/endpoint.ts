@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPortholeError, PortholeError } from '../errors/index.js';
-import { type Cidr, isIpLiteral, parseIp } from '../net/address.js';
+import { type Cidr, formatIp, isIpLiteral, parseIp } from '../net/address.js';
 import { isInZone, normalizeName } from './dnsName.js';
 import type { Dyndns2Answer } from './dyndns2.js';
 import { readTsigKeyFile } from './keyFile.js';
@@ -131,11 +131,15 @@ export function registerNameService(app: FastifyInstance, options: NameServiceOp
     const hostnames = typeof query.hostname === 'string' ? query.hostname.split(',').map((h) => h.trim()) : [];
     if (hostnames.length === 0 || hostnames.some((h) => h === '')) return answer(reply, 200, ['notfqdn']);
     if (hostnames.length > maxHosts) return answer(reply, 200, ['numhost']);
-    const myip = typeof query.myip === 'string' && query.myip !== '' ? query.myip : undefined;
+    const given = typeof query.myip === 'string' && query.myip !== '' ? query.myip : undefined;
+    // dyndns2 has no word for a bad address; providers answer notfqdn for a malformed request.
+    if (given !== undefined && !isIpLiteral(given)) return answer(reply, 200, ['notfqdn']);
+    // One spelling per address, so "2001:DB8::1" and the caller's "2001:db8::1" compare equal.
+    const myip = given === undefined ? undefined : formatIp(parseIp(given));
     const address = myip ?? caller;
     const lines: string[] = [];
     for (const hostname of hostnames) {
-      const decision = decide(user, hostname, address, caller, myip);
+      const decision = decide(user, hostname, address, caller);
       if (decision !== 'ok') {
         lines.push(decision);
         log({ caller, user: user.user, hostname, answer: decision });
@@ -149,13 +153,7 @@ export function registerNameService(app: FastifyInstance, options: NameServiceOp
   });
 
   /** Whether this user may set this name to this address; a dyndns2 answer when not. */
-  function decide(
-    user: NameUser,
-    hostname: string,
-    address: string,
-    caller: string,
-    myip: string | undefined,
-  ): 'ok' | Dyndns2Answer {
+  function decide(user: NameUser, hostname: string, address: string, caller: string): 'ok' | Dyndns2Answer {
     let name: string;
     try {
       name = normalizeName(hostname);
@@ -167,7 +165,6 @@ export function registerNameService(app: FastifyInstance, options: NameServiceOp
     const owner = directory.ownerOf(name);
     if (owner === undefined) return 'nohost';
     if (owner !== user.user) return '!yours';
-    if (myip !== undefined && !isIpLiteral(myip)) return 'notfqdn';
     // Only trusted users may point a name at an address other than the one they call from.
     if (!user.trusted && address !== caller) return '!yours';
     return 'ok';

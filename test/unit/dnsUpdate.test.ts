@@ -456,3 +456,29 @@ describe('name service batching with a refused change', () => {
     }
   });
 });
+
+describe('name service address spelling', () => {
+  it('an IPv6 myip in capitals is the caller’s own address; a malformed one is notfqdn', async () => {
+    const fake = await startFakeDns(ZONE, KEY);
+    const app = Fastify();
+    registerNameService(app, {
+      zone: ZONE,
+      server: { address: '127.0.0.1', port: fake.port },
+      key: KEY,
+      users: [{ user: 'v6', password: await hashPassword('v6-pw'), names: [`v6.${ZONE}`], trusted: false }],
+      callerOf: () => '2001:db8::5',
+      requestsPerMinute: 1000,
+    });
+    try {
+      const headers = { authorization: `Basic ${Buffer.from('v6:v6-pw').toString('base64')}`, 'user-agent': 't' };
+      const ok = await app.inject({ url: `/nic/update?hostname=v6.${ZONE}&myip=2001:DB8:0::5`, headers });
+      assert.equal(ok.body, 'good 2001:db8::5\n');
+      assert.deepEqual(fake.records.get(`v6.${ZONE}`)?.get('AAAA'), ['2001:db8::5']);
+      const bad = await app.inject({ url: `/nic/update?hostname=v6.${ZONE}&myip=not-an-ip`, headers });
+      assert.equal(bad.body, 'notfqdn\n');
+    } finally {
+      await app.close();
+      await fake.close();
+    }
+  });
+});
