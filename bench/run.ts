@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchChecker } from './checker.js';
+import { benchDns } from './dns.js';
 import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
 import { benchEgressVerdicts } from './egressVerdicts.js';
@@ -21,6 +22,7 @@ const sections = [
   await benchNat(),
   await benchDoctor(),
   await benchStartup(),
+  await benchDns(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

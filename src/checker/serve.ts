@@ -1,6 +1,7 @@
 /** Running the check service: store, retention, listening, and a clean stop. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { type EgressListener, type EgressListenerOptions, startEgressListener } from '../egress/listener.js';
 import { PortholeError } from '../errors/index.js';
 import { type StunResponderOptions, startStunResponder } from '../nat/responder.js';
@@ -18,6 +19,8 @@ export interface ServeOptions extends Partial<CheckerOptions> {
   readonly stun?: StunResponderOptions;
   /** Run the egress listener too. */
   readonly egress?: Omit<EgressListenerOptions, 'exclude'>;
+  /** More routes on the same app before it listens (the DNS name service's /nic/update). */
+  readonly extend?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 /** Where checks are recorded when --data is not given: the XDG data folder. */
@@ -68,6 +71,7 @@ export async function startChecker(options: ServeOptions): Promise<RunningChecke
   try {
     if (options.egress) egress = await startEgressListener({ ...options.egress, exclude: ownPorts(options) });
     app = await buildChecker(options, { store, ...(egress ? { egress } : {}) });
+    await options.extend?.(app);
     const url = await app.listen({ host: options.host, port: options.port });
     if (options.stun) stun = await startStunResponder(options.stun);
     return { url, ...(egress ? { egress } : {}), close: stop };

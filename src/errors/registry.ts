@@ -238,6 +238,182 @@ export const errorRegistry = {
     message: 'Something a porthole process left behind could not be removed',
     hint: 'Its record is kept: fix the cause named (router unreachable, no permission) and run `porthole cleanup` again.',
   },
+  // DNS names (src/dns): RFC 2136 + TSIG updates, dyndns2 client and the name service's endpoint.
+  E_DNS_NAME: {
+    kind: 'usage',
+    message: 'Not a valid DNS name',
+    hint: 'Give a fully qualified name such as host.dyn.example.net (labels of letters, digits and hyphens, at most 63 bytes each, 253 in all).',
+  },
+  E_DNS_KEY_FILE: {
+    kind: 'usage',
+    message: 'The TSIG key file could not be used',
+    hint: 'Give the file `tsig-keygen -a hmac-sha256 NAME` writes (`key "NAME" { algorithm hmac-sha256; secret "..."; };`), readable by this user; hmac-sha256, hmac-sha512 and hmac-sha1 are accepted.',
+  },
+  E_DNS_SECRET_FILE: {
+    kind: 'usage',
+    message: 'The password file could not be read',
+    hint: 'Put the password alone on the first line of a file only you can read (chmod 600) and pass it with --password-file.',
+  },
+  E_DNS_NO_ANSWER: {
+    kind: 'operational',
+    message: 'The DNS server did not answer',
+    hint: 'Check the server address and port (--rfc2136 SERVER[:PORT], --server), and that UDP port 53 to it is allowed out of this network.',
+  },
+  E_DNS_ZONE_UNKNOWN: {
+    kind: 'operational',
+    message: 'The zone of the name could not be found at the server',
+    hint: 'Check that the server is authoritative for a zone above the name, or give the zone with --zone.',
+  },
+  E_DNS_FORMERR: {
+    kind: 'operational',
+    message: 'The DNS server could not read the update (FORMERR)',
+    hint: 'The server rejected the message format; check the name and the server software, and report it with --verbose if the server is standard.',
+  },
+  E_DNS_SERVFAIL: {
+    kind: 'operational',
+    message: 'The DNS server failed to apply the update (SERVFAIL)',
+    hint: "Read the server's log: its zone file or journal may not be writable, or the zone failed to load.",
+  },
+  E_DNS_NXDOMAIN: {
+    kind: 'operational',
+    message: 'A prerequisite name does not exist (NXDOMAIN)',
+    hint: 'The update required a name that the zone lacks; run `porthole name show NAME --server SERVER` to see what is there.',
+  },
+  E_DNS_NOTIMP: {
+    kind: 'operational',
+    message: 'The DNS server does not implement dynamic update (NOTIMP)',
+    hint: 'Use a server that supports RFC 2136 (BIND, Knot, PowerDNS) or a dyndns2 provider (--dyndns2 URL).',
+  },
+  E_DNS_REFUSED: {
+    kind: 'operational',
+    message: 'The DNS server refused the update (REFUSED)',
+    hint: "Allow the key to update this name in the server's configuration (BIND `update-policy { grant KEY zonesub ANY; };`, Knot `acl` with `action: update`).",
+  },
+  E_DNS_YXDOMAIN: {
+    kind: 'operational',
+    message: 'A name that should not exist does (YXDOMAIN)',
+    hint: 'Another record holds the name; pick another name or remove the conflicting record.',
+  },
+  E_DNS_YXRRSET: {
+    kind: 'operational',
+    message: 'A record set that should not exist does (YXRRSET)',
+    hint: 'The name changed meanwhile; run the update again.',
+  },
+  E_DNS_NXRRSET: {
+    kind: 'operational',
+    message: 'A record set that should exist does not (NXRRSET)',
+    hint: 'The name changed meanwhile; run the update again.',
+  },
+  E_DNS_NOTAUTH: {
+    kind: 'operational',
+    message: 'The DNS server is not authoritative for the zone (NOTAUTH)',
+    hint: 'Send the update to the primary server of the zone (see its SOA record), or give the right zone with --zone.',
+  },
+  E_DNS_NOTZONE: {
+    kind: 'operational',
+    message: 'The name is not inside the zone (NOTZONE)',
+    hint: 'Give a zone that contains the name (--zone), or a name inside the zone.',
+  },
+  E_DNS_RCODE: {
+    kind: 'operational',
+    message: 'The DNS server answered the update with an error',
+    hint: "The response code is in the message; read the server's log for the reason.",
+  },
+  E_DNS_BADSIG: {
+    kind: 'operational',
+    message: 'The DNS server rejected the TSIG signature (BADSIG)',
+    hint: 'The key name matches but the secret or algorithm does not: use the very key file the server was configured with.',
+  },
+  E_DNS_BADKEY: {
+    kind: 'operational',
+    message: 'The DNS server does not know the TSIG key (BADKEY)',
+    hint: "Add the key to the server's configuration (`include` the tsig-keygen file in named.conf, or `key:` in knot.conf) with the same name and algorithm.",
+  },
+  E_DNS_BADTIME: {
+    kind: 'operational',
+    message: "The DNS server rejected the update's time (BADTIME)",
+    hint: "This clock and the server's differ by more than the 300 s fudge; synchronise both clocks (NTP).",
+  },
+  E_DNS_RESPONSE_SIGNATURE: {
+    kind: 'operational',
+    message: "The DNS server's answer failed TSIG verification",
+    hint: 'The answer was not signed with our key, or was altered on the way; something between here and the server may be forging answers.',
+  },
+  E_DNS_NO_ADDRESS: {
+    kind: 'operational',
+    message: 'The public address could not be found',
+    hint: 'Give it with --ip ADDR, or name a checker (--checker URL) or STUN server (--stun HOST) that can see it.',
+  },
+  E_DNS_STATE: {
+    kind: 'operational',
+    message: 'The name state file could not be read or written',
+    hint: 'Check the permissions of the data directory (--data); porthole keeps it private (0600 files).',
+  },
+  E_DYNDNS_BADAUTH: {
+    kind: 'operational',
+    message: 'The dyndns2 provider refused the user name or password (badauth)',
+    hint: 'Fix --user or --password-file; porthole sends no more updates with these settings until they change.',
+  },
+  E_DYNDNS_NOTFQDN: {
+    kind: 'usage',
+    message: 'The dyndns2 provider says the name is not fully qualified (notfqdn)',
+    hint: 'Give the whole name, e.g. host.dyndns.example.',
+  },
+  E_DYNDNS_NOHOST: {
+    kind: 'operational',
+    message: 'The dyndns2 provider has no such name for this account (nohost)',
+    hint: "Create the name in the provider's account first; porthole sends no more updates with these settings until they change.",
+  },
+  E_DYNDNS_NOT_YOURS: {
+    kind: 'operational',
+    message: 'The name belongs to another account (!yours)',
+    hint: 'Use a name this account owns; porthole sends no more updates with these settings until they change.',
+  },
+  E_DYNDNS_NUMHOST: {
+    kind: 'operational',
+    message: 'Too many names in one dyndns2 update (numhost)',
+    hint: 'Update one name per request.',
+  },
+  E_DYNDNS_ABUSE: {
+    kind: 'operational',
+    message: 'The dyndns2 provider blocked this account for abuse (abuse)',
+    hint: 'Contact the provider to unblock the name; porthole sends no more updates with these settings until they change.',
+  },
+  E_DYNDNS_BADAGENT: {
+    kind: 'operational',
+    message: 'The dyndns2 provider refused this client (badagent)',
+    hint: 'The provider blocks this User-Agent or method; report it to the porthole project. No more updates are sent until the settings change.',
+  },
+  E_DYNDNS_DNSERR: {
+    kind: 'operational',
+    message: 'The dyndns2 provider had a DNS error (dnserr)',
+    hint: "A problem on the provider's side; porthole backs off and retries later.",
+  },
+  E_DYNDNS_911: {
+    kind: 'operational',
+    message: 'The dyndns2 provider is in trouble (911)',
+    hint: "A problem on the provider's side; porthole backs off (at least 30 minutes, as the protocol asks) and retries later.",
+  },
+  E_DYNDNS_ANSWER: {
+    kind: 'operational',
+    message: 'The dyndns2 provider gave an answer porthole does not understand',
+    hint: 'Check the --dyndns2 URL (it should end in /nic/update); the answer is in the message.',
+  },
+  E_DYNDNS_STOPPED: {
+    kind: 'operational',
+    message: 'Updates to this name are stopped after a refusal',
+    hint: 'The provider refused these settings before (the reason is in the message); change --user, --password-file or the URL, and porthole tries again.',
+  },
+  E_DYNDNS_BACKOFF: {
+    kind: 'operational',
+    message: 'The dyndns2 provider asked to wait before the next update',
+    hint: 'The provider reported a problem on its side; porthole tries again after the time in the message.',
+  },
+  E_DNS_USERS_FILE: {
+    kind: 'usage',
+    message: 'The name service users file could not be used',
+    hint: 'Write it as JSON {"users": [{"user", "password", "names", "trusted"}]} with passwords from `porthole name hash-password --password-file F`, names inside --dns-zone, and chmod 600.',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

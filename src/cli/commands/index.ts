@@ -9,6 +9,7 @@ import { exposeCommand } from './expose.js';
 import { firewallCommand } from './firewall.js';
 import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gateway.js';
 import { manifestCommand } from './manifest.js';
+import { nameCommand } from './name.js';
 import { natCommand } from './nat.js';
 import { probeCommand } from './probe.js';
 import { serveCommand } from './serve.js';
@@ -27,6 +28,7 @@ const built: readonly CommandSpec[] = [
   firewallCommand,
   doctorCommand,
   exposeCommand,
+  nameCommand,
   configCommand,
   cleanupCommand,
 ];
@@ -46,6 +48,7 @@ const ORDER = [
   'firewall',
   'doctor',
   'expose',
+  'name',
   'config',
   'cleanup',
 ];

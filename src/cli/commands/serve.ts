@@ -32,6 +32,19 @@ function egressOptions(options: Readonly<Record<string, unknown>>, listenHost: s
   };
 }
 
+/** The DNS name service from --dns-* flags (src/dns/endpoint.ts), loaded only when asked for. */
+async function nameServiceExtension(options: Readonly<Record<string, unknown>>) {
+  const { nameServiceFromFiles } = await import('../../dns/index.js');
+  return nameServiceFromFiles({
+    zone: String(options.dnsZone),
+    server: typeof options.dnsServer === 'string' ? options.dnsServer : undefined,
+    keyFile: typeof options.tsigKey === 'string' ? options.tsigKey : undefined,
+    usersFile: typeof options.dnsUsers === 'string' ? options.dnsUsers : undefined,
+    trustProxy: parseCidrList(typeof options.trustProxy === 'string' ? options.trustProxy : ''),
+    requestsPerMinute: Math.max(1, positiveInteger(options.dnsRateLimit, '--dns-rate-limit', 60, 10_000_000)),
+  });
+}
+
 /** The `serve` command. */
 export const serveCommand: CommandSpec = {
   name: 'serve',
@@ -54,6 +67,11 @@ export const serveCommand: CommandSpec = {
       '--stun-address <addr[,addr2]>',
       'STUN address(es); two addresses enable RFC 5780 (default: the --listen address)',
     ],
+    ['--dns-zone <zone>', 'hand out names in this zone: a dyndns2 endpoint at /nic/update (needs the three below)'],
+    ['--dns-server <addr[:port]>', "the zone's primary, updated by RFC 2136"],
+    ['--tsig-key <file>', 'TSIG key file the primary accepts updates with (tsig-keygen)'],
+    ['--dns-users <file>', 'users of the name service (JSON, scrypt passwords, chmod 600)'],
+    ['--dns-rate-limit <n>', 'name service requests per user and per caller per minute', '60'],
     ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
   ],
   run: async ({ options, output, env, signal }) => {
@@ -84,6 +102,7 @@ export const serveCommand: CommandSpec = {
         ? { stun: { primary: stunPrimary, port: stunPort, ...(stunAlternate ? { alternate: stunAlternate } : {}) } }
         : {}),
       ...(egress ? { egress } : {}),
+      ...(options.dnsZone !== undefined ? { extend: await nameServiceExtension(options) } : {}),
     });
     if (running.egress) {
       const listener = running.egress;
