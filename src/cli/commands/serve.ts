@@ -5,6 +5,7 @@ import { formatPortSpec, mergeRanges, parsePortSpec } from '../../net/portSpec.j
 import type { CommandSpec } from '../commandSpec.js';
 import { packageVersion } from '../version.js';
 import { positiveInteger } from './probe.js';
+import { FLEET_SERVE_OPTIONS, serveFleet } from './serveFleet.js';
 
 /** The egress listener's settings from the flags; undefined when none was asked for. */
 function egressOptions(options: Readonly<Record<string, unknown>>, listenHost: string) {
@@ -55,8 +56,11 @@ export const serveCommand: CommandSpec = {
       'STUN address(es); two addresses enable RFC 5780 (default: the --listen address)',
     ],
     ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
+    ...FLEET_SERVE_OPTIONS,
   ],
-  run: async ({ options, output, env, signal }) => {
+  run: async ({ args, options, output, env, signal }) => {
+    // A fleet member (front or vantage) when --nats is given; otherwise the single process below.
+    if (options.nats !== undefined) return serveFleet({ args, options, output, env, signal });
     // Fastify, SQLite and prom-client load only when serving: other commands start faster.
     const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
     const { host, port } = parseListen(String(options.listen));
