@@ -263,7 +263,7 @@ export async function startFront(options: FrontOptions, abort: AbortOptions = {}
         history: 1,
         ttl: (options.retentionDays ?? DEFAULTS.retentionDays) * 86_400_000,
       });
-      limiter = kvLimiter(limits, perMinute);
+      limiter = kvLimiter(limits, perMinute, localLimiter(perMinute));
       // create() refuses a key that exists: a check is recorded once, whichever front tries twice.
       record = async (id, check) => {
         await checks.create(id, JSON.stringify(check));

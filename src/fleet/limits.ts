@@ -14,6 +14,8 @@ export interface CallerLimiter {
 
 /** A window; entries outlive it by one more window, then the bucket's TTL drops them. */
 export const LIMIT_WINDOW_MS = 60_000;
+/** A KV read slower than this means the bucket is unreachable for now. */
+const KV_TIMEOUT_MS = 1_000;
 /** Compare-and-set attempts before giving up: only fronts racing on one caller retry. */
 const CAS_ATTEMPTS = 8;
 
@@ -31,15 +33,39 @@ function limited(limit: number, windowStart: number, now: number): PortholeError
   });
 }
 
-/** A limiter counting in a KV bucket every front shares. */
-export function kvLimiter(kv: KV, perMinute: number): CallerLimiter {
+/** The promise's value, or a rejection once `ms` have passed; the timer never outlives it. */
+async function beforeTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A limiter counting in a KV bucket every front shares. While the bucket cannot be reached
+ * (nats-server restarting), `fallback` counts instead: checks go on with per-front limits
+ * rather than failing.
+ */
+export function kvLimiter(kv: KV, perMinute: number, fallback: CallerLimiter): CallerLimiter {
   return {
     async take(caller) {
       const key = limitKey(caller);
       for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
         const now = Date.now();
         const window = now - (now % LIMIT_WINDOW_MS);
-        const entry = await kv.get(key);
+        let entry: Awaited<ReturnType<KV['get']>>;
+        try {
+          entry = await beforeTimeout(kv.get(key), KV_TIMEOUT_MS);
+        } catch {
+          return fallback.take(caller);
+        }
         const value = entry && entry.operation === 'PUT' ? (entry.json() as { window?: number; count?: number }) : null;
         const count = value?.window === window ? (value.count ?? 0) : 0;
         if (count >= perMinute) throw limited(perMinute, window, now);

@@ -233,6 +233,7 @@ export async function startVantage(options: VantageOptions, abort: AbortOptions 
     const entry: Remembered = { state: 'running', reply: msg.reply, at: Date.now() };
     remembered.set(order.id, entry);
     msg.respond(encodeReply({ kind: 'accepted', id: order.id, vantage: identity }));
+    log(`accepted order ${order.id}: ${order.target} ${order.ports}`);
     void probe(order, entry);
   };
 
