@@ -219,7 +219,8 @@ export async function buildFront(options: FrontOptions, deps: FrontDependencies)
         ms: Math.round(performance.now() - started),
       };
       request.log.info({ id, target, ports: count, combined: response.combined.summary }, 'fleet check');
-      await deps
+      // The answer does not wait for the record; a failed record is logged, never a failed check.
+      void deps
         .record?.(id, { ...response, caller: target, at: new Date(now).toISOString() })
         .catch((error: unknown) => {
           request.log.warn({ err: error, id }, 'check not recorded');
@@ -258,7 +259,8 @@ export async function startFront(options: FrontOptions, abort: AbortOptions = {}
     let shared = true;
     try {
       const kvm = new Kvm(nc);
-      const limits = await kvm.create(LIMITS_BUCKET, { history: 1, ttl: 2 * LIMIT_WINDOW_MS });
+      // Counts live a minute: memory storage spares nats-server a disk write per check.
+      const limits = await kvm.create(LIMITS_BUCKET, { history: 1, ttl: 2 * LIMIT_WINDOW_MS, storage: 'memory' });
       const checks = await kvm.create(CHECKS_BUCKET, {
         history: 1,
         ttl: (options.retentionDays ?? DEFAULTS.retentionDays) * 86_400_000,

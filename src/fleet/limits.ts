@@ -16,8 +16,10 @@ export interface CallerLimiter {
 export const LIMIT_WINDOW_MS = 60_000;
 /** A KV read slower than this means the bucket is unreachable for now. */
 const KV_TIMEOUT_MS = 1_000;
-/** Compare-and-set attempts before giving up: only fronts racing on one caller retry. */
-const CAS_ATTEMPTS = 8;
+/** Compare-and-set attempts before counting locally: only checks racing on one caller retry. */
+const CAS_ATTEMPTS = 12;
+/** Upper bound of the random pause after a lost race, times the attempt number (spreads the racers). */
+const CAS_BACKOFF_MS = 2;
 
 /** The KV key of a caller: KV keys allow letters, digits and `-_=.`; IPv6 colons become `_`. */
 export function limitKey(caller: string): string {
@@ -50,8 +52,9 @@ async function beforeTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * A limiter counting in a KV bucket every front shares. While the bucket cannot be reached
- * (nats-server restarting), `fallback` counts instead: checks go on with per-front limits
- * rather than failing.
+ * (nats-server restarting), or when a caller's many simultaneous checks keep losing the
+ * compare-and-set race, `fallback` counts instead: checks go on with per-front limits rather
+ * than failing.
  */
 export function kvLimiter(kv: KV, perMinute: number, fallback: CallerLimiter): CallerLimiter {
   return {
@@ -75,10 +78,13 @@ export function kvLimiter(kv: KV, perMinute: number, fallback: CallerLimiter): C
           else await kv.create(key, next);
           return;
         } catch {
-          // Another front counted in between (wrong last revision): read again.
+          // Another check counted in between (wrong last revision): back off a little, read again.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * CAS_BACKOFF_MS * (attempt + 1)));
         }
       }
-      throw new PortholeError('E_RATE_LIMITED', { detail: 'too many checks from this address at once' });
+      // Still racing after every attempt (many checks of one caller at once): count here rather
+      // than refuse a check the shared count never got to judge.
+      return fallback.take(caller);
     },
   };
 }
