@@ -309,8 +309,9 @@ async function scaling(): Promise<string> {
     'loopback costs a vantage little; the front spends more per check (HTTP, signing, the KV compare-and-set for the',
     'shared limit, the gather), and on 2 cores the load generator, nats-server, the front and the vantages all',
     'compete, so the machine, not probe capacity, is the ceiling: added vantages gain only what the cores have',
-    'left. Near-linear scaling needs the vantages on their own machines, as a fleet has them. The last row shows',
-    "the shared KV limit's cost to the front.",
+    'left. Near-linear scaling needs the vantages on their own machines, as a fleet has them. The last row (no',
+    'JetStream: limits per front, no record) is for comparison. This machine is shared with other work: figures',
+    'move by tens of percent between runs.',
   ].join('\n');
 }
 

@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { benchChecker } from './checker.js';
 import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
+import { benchFleet } from './fleet.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
 
@@ -17,6 +18,7 @@ const sections = [
   await benchGateway(),
   await benchNat(),
   await benchDoctor(),
+  await benchFleet(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [
