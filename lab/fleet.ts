@@ -1,6 +1,6 @@
 /**
- * The fleet lab on top of a running home lab: nats-server on the internet host (accounts,
- * per-role permissions, JetStream) and three vantage namespaces on their own "internet"
+ * The fleet lab on top of a running home lab: nats-server on the internet host (TLS with a
+ * lab CA, accounts, per-role permissions, JetStream) and three vantage namespaces on their own "internet"
  * subnets, joined to the internet host by veth pairs and routed both ways. The third sits
  * behind an upstream filter that drops TCP 25 and 7002 towards the home network, so its
  * verdicts differ. Namespaces are `${lab.id}-v1..3`; stop() (also run on exit) removes them.
@@ -42,6 +42,8 @@ export interface FleetLab {
   /** Auth files: the front's, and one with a wrong password. */
   readonly frontAuth: string;
   readonly wrongAuth: string;
+  /** The lab CA that signed nats-server's certificate (clients pass it as --nats-ca). */
+  readonly caFile: string;
   /** The front's signing key (made here, so vantages can be given FILE.pub before the front starts). */
   readonly signingKey: string;
   /** The front's HTTP URL once started. */
@@ -81,6 +83,8 @@ export function natsServerConfig(options: {
   readonly frontPassword: string;
   readonly v1NkeyPublic: string;
   readonly vantagePasswords: Readonly<Record<string, string>>;
+  /** Server certificate and key (PEM): clients must then speak TLS and trust the lab's CA. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }): string {
   // Vantages may take orders and report health; answers go only to the reply subject of an
   // order they were given (allow_responses), so they can neither send orders nor forge them.
@@ -95,7 +99,7 @@ export function natsServerConfig(options: {
       }`;
   return `listen: "${INTERNET_HOST}:${NATS_PORT}"
 server_name: porthole_lab
-jetstream { store_dir: "${join(options.dir, 'nats-js')}" }
+${options.tls ? `tls { cert_file: "${options.tls.cert}", key_file: "${options.tls.key}" }\n` : ''}jetstream { store_dir: "${join(options.dir, 'nats-js')}" }
 accounts {
   FLEET {
     jetstream: enabled
@@ -128,6 +132,54 @@ async function killAndWait(pid: number | undefined): Promise<void> {
     return;
   }
   for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+}
+
+/** A lab CA and a certificate for nats-server's address signed by it (EC P-256, valid a day). */
+async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const path = (name: string) => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await runChecked('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=porthole lab CA',
+    '-keyout',
+    path('nats-ca.key'),
+    '-out',
+    path('nats-ca.pem'),
+  ]);
+  await runChecked('openssl', [
+    'req',
+    ...ec,
+    '-subj',
+    '/CN=nats',
+    '-keyout',
+    path('nats-server.key'),
+    '-out',
+    path('nats-server.csr'),
+  ]);
+  writeFileSync(path('nats-server.ext'), `subjectAltName=IP:${INTERNET_HOST}\n`);
+  await runChecked('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    path('nats-server.csr'),
+    '-CA',
+    path('nats-ca.pem'),
+    '-CAkey',
+    path('nats-ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    path('nats-server.ext'),
+    '-out',
+    path('nats-server.pem'),
+  ]);
+  return { ca: path('nats-ca.pem'), cert: path('nats-server.pem'), key: path('nats-server.key') };
 }
 
 /** Builds the vantage namespaces and writes nats-server's config; start daemons with the methods. */
@@ -182,7 +234,11 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
     writeFileSync(join(dir, `nats-${user}.auth`), `${user}:${password}\n`, { mode: 0o600 });
   }
   const config = join(dir, 'nats-server.conf');
-  writeFileSync(config, natsServerConfig({ dir, frontPassword, v1NkeyPublic: v1.getPublicKey(), vantagePasswords }));
+  const tls = await makeCertificates(dir);
+  writeFileSync(
+    config,
+    natsServerConfig({ dir, frontPassword, v1NkeyPublic: v1.getPublicKey(), vantagePasswords, tls }),
+  );
   const signingKey = join(dir, 'front.key');
 
   try {
@@ -257,6 +313,7 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
     natsUrl,
     frontAuth,
     wrongAuth,
+    caFile: tls.ca,
     signingKey,
     frontUrl: `http://${INTERNET_HOST}:${FRONT_PORT}`,
     async startNats() {
@@ -277,6 +334,8 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
         natsUrl,
         '--nats-auth',
         frontAuth,
+        '--nats-ca',
+        tls.ca,
         '--front',
         '--signing-key',
         signingKey,
@@ -299,6 +358,8 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
         natsUrl,
         '--nats-auth',
         host.authFile,
+        '--nats-ca',
+        tls.ca,
         '--vantage',
         host.name,
         '--region',

@@ -10,6 +10,7 @@ import {
 } from '@nats-io/transport-node';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
+import { isIpLiteral } from '../net/address.js';
 import { parseNatsCredentials } from './auth.js';
 
 /** How to reach NATS. */
@@ -28,6 +29,21 @@ export interface NatsSettings {
 const RECONNECT_WAIT_MS = 250;
 /** The first connection must succeed within this; afterwards the client reconnects forever. */
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * @nats-io/transport-node 3.4 upgrades the socket to TLS with an empty servername when the
+ * server is an IP address and passes no host, so Node checks the certificate against
+ * "localhost". Naming the address makes Node check the certificate's IP SANs instead.
+ */
+function tlsHost(servers: readonly string[]): { host?: string } {
+  if (servers.length !== 1) return {};
+  try {
+    const host = new URL((servers[0] as string).replace(/^tls:/, 'nats:')).hostname.replace(/^\[|\]$/g, '');
+    return isIpLiteral(host) ? { host } : {};
+  } catch {
+    return {};
+  }
+}
 
 function authenticatorOf(path: string): Authenticator {
   let text: string;
@@ -62,7 +78,7 @@ export async function connectFleet(settings: NatsSettings, options: AbortOptions
       reconnectTimeWait: RECONNECT_WAIT_MS,
       reconnectJitter: 50,
       ...(settings.authFile ? { authenticator: authenticatorOf(settings.authFile) } : {}),
-      ...(tls ? { tls: settings.caFile ? { caFile: settings.caFile } : {} } : {}),
+      ...(tls ? { tls: { ...(settings.caFile ? { caFile: settings.caFile } : {}), ...tlsHost(servers) } } : {}),
     });
   } catch (error) {
     if (error instanceof PortholeError) throw error;

@@ -1,6 +1,6 @@
 /**
- * The check service as a fleet, in the home lab: a real nats-server (accounts, per-role
- * permissions, JetStream) on the internet host with the front beside it, and three vantages in
+ * The check service as a fleet, in the home lab: a real nats-server (TLS with a lab CA,
+ * accounts, per-role permissions, JetStream) on the internet host with the front beside it, and three vantages in
  * namespaces of their own on other "internet" subnets, one behind an upstream filter (tcp 25
  * and 7002 towards the home network dropped). The LAN host forwards ports with natpmpc on the
  * real miniupnpd and runs `porthole check --vantage` as a user would.
@@ -160,7 +160,7 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
         f.signingKey,
         '198.51.100.2',
       ],
-      { timeoutMs: 20_000 },
+      { timeoutMs: 20_000, env: { NATS_CA: f.caFile } },
     );
     assert.equal(result.code, 0, result.stderr);
     const { replies } = JSON.parse(result.stdout) as {
@@ -175,7 +175,7 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     assert.match(f.log('v2'), /refused order \(unreadable\): E_FLEET_SIGNATURE/);
   });
 
-  it("a vantage's credentials cannot publish an order; wrong credentials are refused", async () => {
+  it("a vantage's credentials cannot publish an order; wrong credentials and an untrusted TLS server are refused", async () => {
     const f = theFleet();
     const host = f.vantages[1];
     assert.ok(host);
@@ -183,7 +183,7 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
       'v2',
       process.execPath,
       ['--import', 'tsx', PEER, 'publish-order', f.natsUrl, host.authFile, 'porthole.check.region.eu'],
-      { timeoutMs: 20_000 },
+      { timeoutMs: 20_000, env: { NATS_CA: f.caFile } },
     );
     assert.equal(publish.code, 0, publish.stderr);
     assert.match(JSON.parse(publish.stdout).errors.join('\n'), /Permissions Violation for Publish/i);
@@ -200,6 +200,8 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
         f.natsUrl,
         '--nats-auth',
         f.wrongAuth,
+        '--nats-ca',
+        f.caFile,
         '--vantage',
         'intruder',
         '--front-key',
@@ -211,6 +213,18 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     assert.equal(wrong.code, 3, wrong.stderr);
     assert.match(wrong.stdout, /E_FLEET_NATS/);
     assert.match(wrong.stdout, /Authorization Violation/i);
+    // The right credentials without the lab's CA: the server's certificate is not trusted.
+    const untrusted = await f.exec(
+      'v2',
+      process.execPath,
+      ['--import', 'tsx', PEER, 'connect', f.natsUrl, host.authFile],
+      { timeoutMs: 20_000, env: { NATS_CA: undefined } },
+    );
+    assert.equal(untrusted.code, 0, untrusted.stderr);
+    const refused = JSON.parse(untrusted.stdout) as { ok: boolean; code: string; message: string };
+    assert.equal(refused.ok, false);
+    assert.equal(refused.code, 'E_FLEET_NATS');
+    assert.match(refused.message, /certificate/i);
   });
 
   it('a vantage killed mid-check is unknown within the deadline, the others answer, and it answers again once back', async () => {
