@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { runCli } from '../../src/cli/program.js';
 import { PortholeError } from '../../src/errors/index.js';
 import {
   decodeHeartbeat,
@@ -19,6 +24,8 @@ import {
 import {
   judgeVantages,
   leastReachableResults,
+  loadFrontPublicKey,
+  loadOrCreateSigningKey,
   parseNatsCredentials,
   parseVantageSelector,
   Roster,
@@ -236,5 +243,59 @@ describe('fleet: credentials, selectors, roster, limits', () => {
     await assert.rejects(limiter.take('203.0.113.1'), coded('E_RATE_LIMITED'));
     await limiter.take('203.0.113.2');
     assert.equal(limitKey('2001:db8::1'), 'caller.2001_db8__1');
+  });
+});
+
+async function cli(argv: string[]): Promise<{ status: number; stdout: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  stderr.resume();
+  const status = await runCli(argv, { stdout, stderr, env: {} });
+  return { status, stdout: out };
+}
+
+describe('fleet: keys and the serve flags', () => {
+  it('makes the front key once (0600, with FILE.pub), reads it back, and refuses a non-Ed25519 key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'porthole-fleet-'));
+    try {
+      const path = join(dir, 'front.key');
+      const made = loadOrCreateSigningKey(path);
+      assert.equal(made.created, true);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      const again = loadOrCreateSigningKey(path);
+      assert.equal(again.created, false);
+      const pub = loadFrontPublicKey(made.publicPath);
+      const bytes = encodeSignedOrder(order, again.privateKey);
+      assert.deepEqual(decodeSignedOrder(bytes, pub, NOW), order);
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      const rsaPath = join(dir, 'rsa.pub');
+      writeFileSync(rsaPath, rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+      assert.throws(() => loadFrontPublicKey(rsaPath), coded('E_FLEET_KEY'));
+      assert.throws(() => loadFrontPublicKey(join(dir, 'missing.pub')), coded('E_FLEET_KEY'));
+      assert.match(readFileSync(made.publicPath, 'utf8'), /BEGIN PUBLIC KEY/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve --nats needs exactly one role and its key, before connecting anywhere (exit 2)', async () => {
+    const none = await cli(['serve', '--nats', 'nats://127.0.0.1:9', '--json']);
+    assert.equal(none.status, 2);
+    assert.match(none.stdout, /E_FLEET_ROLE/);
+    const both = await cli(['serve', '--nats', 'nats://127.0.0.1:9', '--front', '--vantage', 'eu', '--json']);
+    assert.equal(both.status, 2);
+    const keyless = await cli(['serve', '--nats', 'nats://127.0.0.1:9', '--vantage', 'eu', '--json']);
+    assert.equal(keyless.status, 2);
+    assert.match(keyless.stdout, /E_FLEET_KEY/);
+  });
+
+  it('check --vantage refuses a bad list before asking anyone (exit 2)', async () => {
+    const bad = await cli(['check', '7001', '--checker', 'http://127.0.0.1:9', '--vantage', 'eu.*', '--json']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stdout, /E_FLEET_SELECTOR/);
   });
 });

@@ -17,7 +17,9 @@ export async function checkFleet(
   signal: AbortSignal,
 ): Promise<CommandOutcome> {
   // The fleet client loads only for --vantage.
-  const { requestFleetCheck } = await import('../../fleet/index.js');
+  const { parseVantageSelector, requestFleetCheck } = await import('../../fleet/index.js');
+  // A bad list is a usage error here, before the front is asked.
+  parseVantageSelector(selector);
   const response = await requestFleetCheck(checker, ports, key, selector, { signal });
   const vantages = response.vantages.map((vantage) => ({
     name: vantage.name,
@@ -39,7 +41,14 @@ export async function checkFleet(
   const good = combined.reachable === 'all' && combined.unknown.length === 0;
   return {
     exitCode: good ? 0 : 1,
-    json: { target: response.target, checker: checker.origin, proof: response.proof, vantages, combined },
+    json: {
+      id: response.id,
+      target: response.target,
+      checker: checker.origin,
+      proof: response.proof,
+      vantages,
+      combined,
+    },
     human: () =>
       [
         `Checked ${response.target} from ${checker.origin} through ${vantages.length} vantage${vantages.length === 1 ? '' : 's'}${key ? ' (porthole answered with a proof)' : ''}:`,
