@@ -15,6 +15,7 @@ import { labSkip, listen, natpmpcMap, porthole, useLab } from './support.js';
 const PEER = fileURLToPath(new URL('./fixtures/fleetPeer.ts', import.meta.url));
 
 interface FleetJson {
+  id: string;
   target: string;
   vantages: {
     name: string;
@@ -98,6 +99,18 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     );
     assert.equal(body.combined.reachable, 'all');
     assert.match(body.combined.summary, /^reachable from all/);
+    // Recorded once, by id, in the KV bucket every front shares; a second record of it is refused.
+    const f = theFleet();
+    const record = await f.exec(
+      'v1',
+      process.execPath,
+      ['--import', 'tsx', PEER, 'record', f.natsUrl, f.frontAuth, body.id],
+      { timeoutMs: 20_000, env: { NATS_CA: f.caFile } },
+    );
+    assert.equal(record.code, 0, record.stderr);
+    const stored = JSON.parse(record.stdout) as { target: string; revision: number | null; duplicateRefused: boolean };
+    assert.equal(stored.target, env.lab.addresses.publicIp);
+    assert.equal(stored.duplicateRefused, true);
   });
 
   it('the filtered port: open from two, filtered from the vantage behind the filter, which the verdict names', async () => {
