@@ -89,6 +89,8 @@ async function startFleet(jetstream: boolean): Promise<LoopbackFleet> {
           // The load generator plays many callers through X-Forwarded-For (see closedThroughput).
           '--trust-proxy',
           '127.0.0.1/32',
+          '--allow-targets',
+          '127.0.0.0/8',
           ...UNLIMITED,
         ],
         'fleet front listening on',

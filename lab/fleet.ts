@@ -343,6 +343,8 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
         `${INTERNET_HOST}:${FRONT_PORT}`,
         '--log-level',
         'warn',
+        '--allow-targets',
+        '203.0.113.0/24',
         ...extra,
       ]);
       await waitForLog('front', pid, /fleet front listening on/, 'the front');

@@ -14,7 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { callerAddress } from '../checker/callerAddress.js';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { type Cidr, parseIp } from '../net/address.js';
+import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
 import { bindError } from '../net/bindError.js';
 import { countPorts, formatPortSpec, parsePortSpec } from '../net/portSpec.js';
 import { decodeHeartbeat, encodeSignedOrder } from './codec.js';
@@ -34,6 +34,8 @@ export interface FrontOptions {
   readonly host: string;
   readonly port: number;
   readonly trustProxy?: readonly Cidr[];
+  /** Non-public ranges that may be checked anyway (a lab's own); vantages apply their own list too. */
+  readonly allowTargets?: readonly Cidr[];
   readonly maxPorts?: number;
   readonly rateLimitPerMinute?: number;
   readonly concurrencyPerCaller?: number;
@@ -74,6 +76,7 @@ const STATUS: Record<string, number> = {
   E_PORT_SPEC: 400,
   E_TOO_MANY_PORTS: 400,
   E_FLEET_SELECTOR: 400,
+  E_TARGET_NOT_ALLOWED: 403,
   E_RATE_LIMITED: 429,
   E_FLEET_NO_VANTAGE: 503,
 };
@@ -128,6 +131,7 @@ export async function buildFront(options: FrontOptions, deps: FrontDependencies)
   const settings = { ...DEFAULTS, ...options };
   const app = Fastify({ logger: settings.logger ?? false, bodyLimit: 16 * 1024, trustProxy: false });
   const trustProxy = settings.trustProxy ?? [];
+  const allowTargets = settings.allowTargets ?? [];
   const callerOf = (request: FastifyRequest) =>
     callerAddress(request.socket.remoteAddress ?? '0.0.0.0', request.headers['x-forwarded-for'], trustProxy);
   const running = new Map<string, number>();
@@ -171,6 +175,14 @@ export async function buildFront(options: FrontOptions, deps: FrontDependencies)
       throw new PortholeError('E_TOO_MANY_PORTS', { detail: `${count} ports asked, at most ${settings.maxPorts}` });
     }
     const proofKey = proofKeyOf(body);
+    // The single checker's rule, before anything is sent: a caller with a non-public address is refused here.
+    const parsedTarget = parseIp(target);
+    if (!isPublicUnicast(parsedTarget) && !allowTargets.some((cidr) => cidrContains(cidr, parsedTarget))) {
+      throw new PortholeError('E_TARGET_NOT_ALLOWED', {
+        detail: `${target} is not a public address`,
+        data: { target },
+      });
+    }
     const inFlight = running.get(target) ?? 0;
     if (inFlight >= settings.concurrencyPerCaller) {
       throw new PortholeError('E_RATE_LIMITED', {

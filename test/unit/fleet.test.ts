@@ -34,7 +34,7 @@ import { limitKey, localLimiter } from '../../src/fleet/limits.js';
 import type { CheckOrder, VantageAnswer } from '../../src/fleet/types.js';
 import type { ProbeResult, ProbeState } from '../../src/probe/types.js';
 
-const front = generateKeyPairSync('ed25519');
+const frontKeys = generateKeyPairSync('ed25519');
 const NOW = 1_800_000_000_000;
 const order: CheckOrder = {
   id: 'a1',
@@ -52,10 +52,13 @@ function coded(code: string) {
 
 describe('fleet: signed check orders', () => {
   it('round-trips an order signed by the front', () => {
-    assert.deepEqual(decodeSignedOrder(encodeSignedOrder(order, front.privateKey), front.publicKey, NOW), order);
+    assert.deepEqual(
+      decodeSignedOrder(encodeSignedOrder(order, frontKeys.privateKey), frontKeys.publicKey, NOW),
+      order,
+    );
     const withProof = { ...order, proofKey: Buffer.alloc(32, 7).toString('base64') };
     assert.deepEqual(
-      decodeSignedOrder(encodeSignedOrder(withProof, front.privateKey), front.publicKey, NOW),
+      decodeSignedOrder(encodeSignedOrder(withProof, frontKeys.privateKey), frontKeys.publicKey, NOW),
       withProof,
     );
   });
@@ -63,38 +66,38 @@ describe('fleet: signed check orders', () => {
   it('refuses an order signed by another key', () => {
     const other = generateKeyPairSync('ed25519');
     const bytes = encodeSignedOrder(order, other.privateKey);
-    assert.throws(() => decodeSignedOrder(bytes, front.publicKey, NOW), coded('E_FLEET_SIGNATURE'));
+    assert.throws(() => decodeSignedOrder(bytes, frontKeys.publicKey, NOW), coded('E_FLEET_SIGNATURE'));
   });
 
   it('refuses a signed order whose target was changed afterwards', () => {
-    const envelope = JSON.parse(new TextDecoder().decode(encodeSignedOrder(order, front.privateKey)));
+    const envelope = JSON.parse(new TextDecoder().decode(encodeSignedOrder(order, frontKeys.privateKey)));
     const body = JSON.parse(Buffer.from(envelope.order, 'base64').toString());
     envelope.order = Buffer.from(JSON.stringify({ ...body, target: '198.51.100.7' })).toString('base64');
     const bytes = new TextEncoder().encode(JSON.stringify(envelope));
-    assert.throws(() => decodeSignedOrder(bytes, front.publicKey, NOW), coded('E_FLEET_SIGNATURE'));
+    assert.throws(() => decodeSignedOrder(bytes, frontKeys.publicKey, NOW), coded('E_FLEET_SIGNATURE'));
   });
 
   it('refuses an expired order and one from the future, allowing 30 s of clock skew', () => {
-    const bytes = encodeSignedOrder(order, front.privateKey);
-    assert.doesNotThrow(() => decodeSignedOrder(bytes, front.publicKey, order.expiresAt + 29_000));
+    const bytes = encodeSignedOrder(order, frontKeys.privateKey);
+    assert.doesNotThrow(() => decodeSignedOrder(bytes, frontKeys.publicKey, order.expiresAt + 29_000));
     assert.throws(
-      () => decodeSignedOrder(bytes, front.publicKey, order.expiresAt + 31_000),
+      () => decodeSignedOrder(bytes, frontKeys.publicKey, order.expiresAt + 31_000),
       coded('E_FLEET_ORDER_EXPIRED'),
     );
-    assert.throws(() => decodeSignedOrder(bytes, front.publicKey, NOW - 31_000), coded('E_FLEET_ORDER_EXPIRED'));
+    assert.throws(() => decodeSignedOrder(bytes, frontKeys.publicKey, NOW - 31_000), coded('E_FLEET_ORDER_EXPIRED'));
   });
 
   it('refuses malformed and oversized messages with E_FLEET_MESSAGE', () => {
     const text = (s: string) => new TextEncoder().encode(s);
     for (const bad of ['not json', '[]', '{"v":2}', '{"v":1,"order":5,"sig":""}']) {
-      assert.throws(() => decodeSignedOrder(text(bad), front.publicKey, NOW), coded('E_FLEET_MESSAGE'), bad);
+      assert.throws(() => decodeSignedOrder(text(bad), frontKeys.publicKey, NOW), coded('E_FLEET_MESSAGE'), bad);
     }
     const big = new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(32);
-    assert.throws(() => decodeSignedOrder(big, front.publicKey, NOW), coded('E_FLEET_MESSAGE'));
+    assert.throws(() => decodeSignedOrder(big, frontKeys.publicKey, NOW), coded('E_FLEET_MESSAGE'));
     // A signed body missing a field is malformed, not trusted.
     const { ports: _ports, ...partial } = order;
-    const bytes = encodeSignedOrder(partial as CheckOrder, front.privateKey);
-    assert.throws(() => decodeSignedOrder(bytes, front.publicKey, NOW), coded('E_FLEET_MESSAGE'));
+    const bytes = encodeSignedOrder(partial as CheckOrder, frontKeys.privateKey);
+    assert.throws(() => decodeSignedOrder(bytes, frontKeys.publicKey, NOW), coded('E_FLEET_MESSAGE'));
   });
 
   it('round-trips replies and heartbeats', () => {
@@ -297,5 +300,46 @@ describe('fleet: keys and the serve flags', () => {
     const bad = await cli(['check', '7001', '--checker', 'http://127.0.0.1:9', '--vantage', 'eu.*', '--json']);
     assert.equal(bad.status, 2);
     assert.match(bad.stdout, /E_FLEET_SELECTOR/);
+  });
+});
+
+describe('fleet: the front refuses before fanning out', () => {
+  async function front(allowTargets: string[], perMinute = 30) {
+    const { buildFront } = await import('../../src/fleet/index.js');
+    const { parseCidrList } = await import('../../src/net/address.js');
+    // No NATS connection: every request below must be answered before one would be used.
+    return buildFront(
+      {
+        nats: { servers: 'nats://127.0.0.1:9', name: 't' },
+        signingKey: frontKeys.privateKey,
+        host: '127.0.0.1',
+        port: 0,
+        allowTargets: parseCidrList(allowTargets.join(',')),
+      },
+      { nc: undefined as never, roster: new Roster(), limiter: localLimiter(perMinute) },
+    );
+  }
+
+  it('a caller with a non-public address: 403 E_TARGET_NOT_ALLOWED', async () => {
+    const app = await front([]);
+    const response = await app.inject({ method: 'POST', url: '/v1/check', payload: { ports: '7001' } });
+    assert.equal(response.statusCode, 403);
+    assert.equal(response.json().error.code, 'E_TARGET_NOT_ALLOWED');
+    await app.close();
+  });
+
+  it('a bad vantage list, too many ports, or over the caller limit: 400, 400, 429 with Retry-After', async () => {
+    const app = await front(['127.0.0.0/8'], 0);
+    const selector = await app.inject({ method: 'POST', url: '/v1/check?vantage=eu.>', payload: { ports: '7001' } });
+    assert.equal(selector.statusCode, 400);
+    assert.equal(selector.json().error.code, 'E_FLEET_SELECTOR');
+    const many = await app.inject({ method: 'POST', url: '/v1/check', payload: { ports: '1-65' } });
+    assert.equal(many.statusCode, 400);
+    assert.equal(many.json().error.code, 'E_TOO_MANY_PORTS');
+    const limited = await app.inject({ method: 'POST', url: '/v1/check', payload: { ports: '7001' } });
+    assert.equal(limited.statusCode, 429);
+    assert.equal(limited.json().error.code, 'E_RATE_LIMITED');
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+    await app.close();
   });
 });

@@ -81,6 +81,7 @@ export async function serveFleet({ options, output, signal }: CommandContext): P
         host,
         port,
         trustProxy: parseCidrList(text(options.trustProxy) ?? ''),
+        allowTargets: parseCidrList(text(options.allowTargets) ?? ''),
         probeTimeoutMs: Math.max(1, positiveInteger(options.probeTimeout, '--probe-timeout', 1500, 60_000)),
         deadlineMs: Math.max(100, positiveInteger(options.deadline, '--deadline', 15_000, 600_000)),
         stallMs: Math.max(50, positiveInteger(options.stall, '--stall', 1000, 600_000)),
