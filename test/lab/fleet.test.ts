@@ -244,8 +244,13 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     const f = theFleet();
     const started = performance.now();
     // 7003 is not forwarded: every vantage waits its 2 s probe deadline (filtered).
+    const acceptedBefore = f.log('v2').match(/accepted order/g)?.length ?? 0;
     const pending = check('7003', 'all', 1);
-    await sleep(1200);
+    // Mid-check: v2 has accepted the order and waits on its 2 s probe (bounded: 15 s).
+    for (let i = 0; i < 300 && (f.log('v2').match(/accepted order/g)?.length ?? 0) === acceptedBefore; i++) {
+      await sleep(50);
+    }
+    assert.ok((f.log('v2').match(/accepted order/g)?.length ?? 0) > acceptedBefore, 'v2 did not accept the order');
     await f.killVantage('v2');
     const body = await pending;
     const elapsed = performance.now() - started;
