@@ -53,8 +53,11 @@ export interface FleetLab {
   killNats(): Promise<void>;
   /** Starts `porthole serve --nats … --front` on the internet host and waits until it listens. */
   startFront(extra?: readonly string[]): Promise<void>;
-  /** Starts a vantage in its namespace and waits until it is connected. */
-  startVantage(name: string, extra?: readonly string[]): Promise<void>;
+  /**
+   * Starts a vantage and waits until it is connected: by default the host's own; `as` runs
+   * another vantage of the host's region (same namespace and credentials) under that name.
+   */
+  startVantage(name: string, extra?: readonly string[], as?: string): Promise<void>;
   /** Kills a vantage process (SIGKILL) and waits until it has gone. */
   killVantage(name: string): Promise<void>;
   /** Runs a command in a vantage's namespace. */
@@ -349,9 +352,9 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
       ]);
       await waitForLog('front', pid, /fleet front listening on/, 'the front');
     },
-    async startVantage(name, extra = []) {
+    async startVantage(name, extra = [], as = name) {
       const host = hostOf(name);
-      const pid = startIn(host.namespace, name, process.execPath, [
+      const pid = startIn(host.namespace, as, process.execPath, [
         '--import',
         'tsx',
         CLI,
@@ -363,14 +366,14 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
         '--nats-ca',
         tls.ca,
         '--vantage',
-        host.name,
+        as,
         '--region',
         host.region,
         '--front-key',
         `${signingKey}.pub`,
         ...extra,
       ]);
-      await waitForLog(name, pid, /serving checks from/, `vantage ${name}`);
+      await waitForLog(as, pid, /serving checks from/, `vantage ${as}`);
     },
     async killVantage(name) {
       await killAndWait(pids.get(name));

@@ -311,4 +311,33 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     const next = await check('7001', 'all', 0);
     assert.equal(next.combined.reachable, 'all');
   });
+
+  it('vantages of one region share its orders (queue group): each order answered once, by one of them', async () => {
+    const f = theFleet();
+    await f.startVantage('v1', vantageFlags, 'v1b');
+    try {
+      const result = await f.exec(
+        'v1',
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          PEER,
+          'share',
+          f.natsUrl,
+          f.frontAuth,
+          'porthole.check.region.eu',
+          f.signingKey,
+          env.lab.addresses.publicIp,
+        ],
+        { timeoutMs: 30_000, env: { NATS_CA: f.caFile } },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const { answers, orders } = JSON.parse(result.stdout) as { answers: Record<string, number>; orders: number };
+      assert.deepEqual(Object.keys(answers).sort(), ['v1', 'v1b']);
+      assert.equal((answers.v1 ?? 0) + (answers.v1b ?? 0), orders);
+    } finally {
+      await f.killVantage('v1b');
+    }
+  });
 });
