@@ -22,8 +22,9 @@ import { connectFleet, type NatsSettings } from './connection.js';
 import { gather } from './gather.js';
 import { judgeVantages, leastReachableResults } from './judge.js';
 import { type CallerLimiter, kvLimiter, LIMIT_WINDOW_MS, localLimiter } from './limits.js';
+import { type CheckBody, parseVantageSelector, portsOf, proofKeyOf } from './request.js';
 import { Roster } from './roster.js';
-import { CHECKS_BUCKET, DISCOVER_SUBJECT, HEALTH_WILDCARD, isSubjectToken, LIMITS_BUCKET } from './subjects.js';
+import { CHECKS_BUCKET, DISCOVER_SUBJECT, HEALTH_WILDCARD, LIMITS_BUCKET } from './subjects.js';
 import type { CheckOrder, FleetCheckResponse } from './types.js';
 
 /** A front's settings. */
@@ -80,42 +81,6 @@ const STATUS: Record<string, number> = {
   E_RATE_LIMITED: 429,
   E_FLEET_NO_VANTAGE: 503,
 };
-
-interface CheckBody {
-  ports?: unknown;
-  proof?: { key?: unknown };
-}
-
-function portsOf(body: CheckBody): string {
-  const { ports } = body;
-  if (typeof ports === 'string') return ports;
-  if (typeof ports === 'number') return String(ports);
-  if (Array.isArray(ports) && ports.every((item) => typeof item === 'string' || typeof item === 'number'))
-    return ports.join(',');
-  throw new PortholeError('E_CHECK_REQUEST', { detail: '"ports" must be a port spec string or a list of ports' });
-}
-
-function proofKeyOf(body: CheckBody): string | undefined {
-  if (body.proof === undefined) return undefined;
-  const key = typeof body.proof?.key === 'string' ? Buffer.from(body.proof.key, 'base64') : undefined;
-  if (!key || key.length < 16 || key.length > 64) {
-    throw new PortholeError('E_CHECK_REQUEST', { detail: '"proof.key" must be 16 to 64 bytes in base64' });
-  }
-  return key.toString('base64');
-}
-
-/** Reads `?vantage=`: absent or `all`, or a list of vantage or region names. */
-export function parseVantageSelector(text: unknown): 'all' | string[] {
-  if (text === undefined || text === '' || text === 'all') return 'all';
-  const items = String(text)
-    .split(',')
-    .map((item) => item.trim());
-  const bad = items.filter((item) => !isSubjectToken(item));
-  if (bad.length > 0 || items.length > 32) {
-    throw new PortholeError('E_FLEET_SELECTOR', { detail: `"${String(text)}"` });
-  }
-  return items;
-}
 
 /** What the HTTP app needs from the fleet. */
 export interface FrontDependencies {
