@@ -251,6 +251,13 @@ export async function startVantage(options: VantageOptions, abort: AbortOptions 
   const beat = setInterval(heartbeat, settings.heartbeatMs);
   beat.unref();
   log(`vantage ${identity.name} (region ${identity.region}) connected to ${nc.getServer()}`);
+  // Operators see a broker restart in the vantage's log; the client resubscribes by itself.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') log(`disconnected from ${nc.getServer()}`);
+      else if (status.type === 'reconnect') log(`reconnected to ${nc.getServer()}`);
+    }
+  })();
 
   let closed = false;
   return {

@@ -310,6 +310,7 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     }
     const next = await check('7001', 'all', 0);
     assert.equal(next.combined.reachable, 'all');
+    for (const v of f.vantages) assert.match(f.log(v.name), /disconnected from[\s\S]*reconnected to/, v.name);
   });
 
   it('vantages of one region share its orders (queue group): each order answered once, by one of them', async () => {
