@@ -10,6 +10,7 @@ import { benchDns } from './dns.js';
 import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
 import { benchEgressVerdicts } from './egressVerdicts.js';
+import { benchFleet } from './fleet.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
 import { benchStartup } from './startup.js';
@@ -23,6 +24,7 @@ const sections = [
   await benchDoctor(),
   await benchStartup(),
   await benchDns(),
+  await benchFleet(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

@@ -414,6 +414,57 @@ export const errorRegistry = {
     message: 'The name service users file could not be used',
     hint: 'Write it as JSON {"users": [{"user", "password", "names", "trusted"}]} with passwords from `porthole name hash-password --password-file F`, names inside --dns-zone, and chmod 600.',
   },
+  // The check service as a fleet over NATS (src/fleet).
+  E_FLEET_ROLE: {
+    kind: 'usage',
+    message: '--nats needs a role: --front or --vantage NAME',
+    hint: 'Run `porthole serve --nats URL --front --signing-key FILE`, or `--vantage NAME --front-key FILE.pub`.',
+  },
+  E_FLEET_NATS: {
+    kind: 'operational',
+    message: 'Could not connect to NATS',
+    hint: 'Check the --nats URL, that nats-server runs, the credentials in --nats-auth and, for tls://, --nats-ca.',
+  },
+  E_FLEET_AUTH_FILE: {
+    kind: 'usage',
+    message: 'The NATS auth file could not be used',
+    hint: 'Put one of these in the file: an nkey seed (SU…), a .creds file from nsc, or one "user:password" line.',
+  },
+  E_FLEET_KEY: {
+    kind: 'usage',
+    message: 'The fleet signing key could not be read',
+    hint: 'Give the front a PEM Ed25519 private key (--signing-key; a missing file is created) and the vantages its .pub (--front-key).',
+  },
+  E_FLEET_MESSAGE: {
+    kind: 'operational',
+    message: 'A fleet message is malformed',
+    hint: 'Check that every front and vantage runs the same porthole version.',
+  },
+  E_FLEET_SIGNATURE: {
+    kind: 'operational',
+    message: "The check order does not carry the front's signature",
+    hint: "Give the vantage the public key of the front's --signing-key (--front-key FILE.pub); unsigned or forged orders are never probed.",
+  },
+  E_FLEET_ORDER_EXPIRED: {
+    kind: 'operational',
+    message: 'The check order has expired',
+    hint: 'Check the clocks of fronts and vantages (NTP); an order is valid for its deadline plus 30 s.',
+  },
+  E_FLEET_SELECTOR: {
+    kind: 'usage',
+    message: 'The vantage list is not valid',
+    hint: 'Write --vantage all, or names and regions separated by commas (letters, digits, - and _).',
+  },
+  E_FLEET_NO_VANTAGE: {
+    kind: 'operational',
+    message: 'No vantage answered the check',
+    hint: 'Start vantages (`porthole serve --nats URL --vantage NAME`) and check GET /v1/vantages on the front.',
+  },
+  E_FLEET_NOT_FRONT: {
+    kind: 'operational',
+    message: 'The checker is not a fleet front',
+    hint: 'Drop --vantage for a single checker, or point --checker at a front (`porthole serve --nats URL --front`).',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

@@ -8,6 +8,7 @@ import { explain, FOUR_CAUSES } from '../../checker/explain.js';
 import { formatPortSpec, parsePortSpec, portEntries } from '../../net/portSpec.js';
 import { newProofKey, provePeers, startProofListeners } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
+import { checkFleet } from './checkFleet.js';
 
 /** The `check` command. */
 export const checkCommand: CommandSpec = {
@@ -17,6 +18,7 @@ export const checkCommand: CommandSpec = {
   options: [
     ['--checker <url>', 'check service URL (default: $PORTHOLE_CHECKER)'],
     ['--listen', 'answer on the ports ourselves, with a proof that the port reaches this machine'],
+    ['--vantage <list>', 'check through a fleet front from several vantages: all, or names/regions (eu,us)'],
   ],
   run: async ({ args, options, output, env, signal }) => {
     const checker = checkerUrl(options.checker, env);
@@ -27,6 +29,9 @@ export const checkCommand: CommandSpec = {
       output.debug(`listening with proof on ${listeners.bound.map((b) => `${b.port}/${b.protocol}`).join(', ')}`);
     let response: Awaited<ReturnType<typeof requestCheck>>;
     try {
+      if (typeof options.vantage === 'string') {
+        return await checkFleet(checker, formatPortSpec(ranges), key, options.vantage, output, signal);
+      }
       response = await requestCheck(checker, formatPortSpec(ranges), key, { signal });
     } finally {
       await listeners?.close();

@@ -5,6 +5,7 @@ import { formatPortSpec, mergeRanges, parsePortSpec } from '../../net/portSpec.j
 import type { CommandSpec } from '../commandSpec.js';
 import { packageVersion } from '../version.js';
 import { positiveInteger } from './probe.js';
+import { FLEET_SERVE_OPTIONS, serveFleet } from './serveFleet.js';
 
 /** The egress listener's settings from the flags; undefined when none was asked for. */
 function egressOptions(options: Readonly<Record<string, unknown>>, listenHost: string) {
@@ -73,8 +74,11 @@ export const serveCommand: CommandSpec = {
     ['--dns-users <file>', 'users of the name service (JSON, scrypt passwords, chmod 600)'],
     ['--dns-rate-limit <n>', 'name service requests per user and per caller per minute', '60'],
     ['--log-level <level>', 'structured logs on stderr: fatal, error, warn, info, debug or silent', 'info'],
+    ...FLEET_SERVE_OPTIONS,
   ],
-  run: async ({ options, output, env, signal }) => {
+  run: async ({ args, options, output, env, signal }) => {
+    // A fleet member (front or vantage) when --nats is given; otherwise the single process below.
+    if (options.nats !== undefined) return serveFleet({ args, options, output, env, signal });
     // Fastify, SQLite and prom-client load only when serving: other commands start faster.
     const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
     const { host, port } = parseListen(String(options.listen));
