@@ -14,6 +14,7 @@ import type { AbortOptions } from '../deadline/index.js';
 import type { NameResolution } from '../egress/plan.js';
 import type { EgressResult } from '../egress/sweep.js';
 import type { PortAnswer } from '../firewall/inspect.js';
+import type { CombinedVerdict } from '../fleet/types.js';
 import type { GatewayInfo, SeenMapping } from '../gateway/index.js';
 import type { Manifest } from '../manifest/types.js';
 import type { NatDiagnosis } from '../nat/diagnose.js';
@@ -66,6 +67,8 @@ export interface Facts {
   readonly name: Step<NameResolution>;
   readonly egress: Step<{ readonly results: readonly EgressResult[]; readonly names: readonly NameResolution[] }>;
   readonly checker: string | undefined;
+  /** When the checker is a fleet front: what its vantages together saw (src/fleet). */
+  readonly vantages?: CombinedVerdict | undefined;
 }
 
 /** What the doctor is asked. */
@@ -198,12 +201,16 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
         (p) => externalPortOf(mappings, lanAddress, p.protocol, p.port),
         signal,
       )
-    : Promise.resolve(ports.map(() => skipped<OutsideValue>('no checker (--checker or PORTHOLE_CHECKER)')));
+    : Promise.resolve({
+        steps: ports.map(() => skipped<OutsideValue>('no checker (--checker or PORTHOLE_CHECKER)')),
+        combined: undefined,
+      });
   const nameP = options.name
     ? step(async () => (await import('../egress/plan.js')).resolveName(options.name ?? ''))
     : Promise.resolve(skipped<NameResolution>('no --name given'));
   const egressP = gatherEgress(options);
-  const [outside, name, egress] = await Promise.all([outsideP, nameP, egressP]);
+  const [outsideAll, name, egress] = await Promise.all([outsideP, nameP, egressP]);
+  const { steps: outside, combined: vantages } = outsideAll;
 
   // Phase 3: hairpin, from here to the public address, for ports that are open from outside.
   const hairpin = await Promise.all(
@@ -240,6 +247,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
     name,
     egress,
     checker: options.checker?.origin,
+    ...(vantages ? { vantages } : {}),
   };
 }
 
@@ -279,7 +287,9 @@ async function checkFromOutside(
     const internalOf = (r: { port: number; protocol: Transport }) =>
       asked.find((p) => p.externalPort === r.port && p.protocol === r.protocol)?.port ?? r.port;
     const proven = response.ok === true ? await provePeers(response.value.results, internalOf) : undefined;
-    return asked.map((p): Step<OutsideValue> => {
+    // A fleet front answers with what each vantage saw as well (src/fleet).
+    const combined = response.ok === true ? (response.value as { combined?: CombinedVerdict }).combined : undefined;
+    const steps = asked.map((p): Step<OutsideValue> => {
       if (response.ok !== true || !proven) return response.ok === false ? response : skipped('not run');
       const index = proven.results.findIndex((r) => r.port === p.externalPort && r.protocol === p.protocol);
       const result = proven.results[index];
@@ -302,6 +312,7 @@ async function checkFromOutside(
         },
       };
     });
+    return { steps, combined };
   } finally {
     await proof?.close();
   }

@@ -512,6 +512,29 @@ function nameFinding(facts: Facts, publicIp: string | undefined): Finding | unde
   );
 }
 
+/** What a fleet's vantages saw together: disagreement is a filter on some paths, not on others. */
+function vantagesFinding(facts: Facts): Finding | undefined {
+  const combined = facts.vantages;
+  if (!combined) return undefined;
+  const evidence = combined.ports.map(
+    (port) =>
+      `${port.port}/${port.protocol}: reached from ${port.from.join(', ') || 'none'}${port.notFrom.length > 0 ? `, not from ${port.notFrom.join(', ')}` : ''}`,
+  );
+  if (combined.reachable === 'some' || combined.disagree) {
+    return finding('vantages', 'warn', `seen from several places, not all agree: ${combined.summary}`, evidence, 0, {
+      cause: 'upstream-filter',
+      fix: `Something on the way from ${combined.notFrom.join(', ')} filters the port (their network, a provider in between, or a geo-block); users there cannot connect. Try another external port, or a relay (\`porthole expose --relay URL\`).`,
+    });
+  }
+  return finding(
+    'vantages',
+    combined.reachable === 'all' ? 'ok' : combined.reachable === 'unknown' ? 'skip' : 'warn',
+    `seen from several places: ${combined.summary}`,
+    evidence,
+    0,
+  );
+}
+
 function egressFinding(facts: Facts): Finding | undefined {
   if (facts.egress.ok === 'skipped') return undefined;
   if (facts.egress.ok !== true) return notRun('egress', facts.egress, 'outbound needs');
@@ -570,6 +593,8 @@ export function judge(facts: Facts, source: string): DoctorReport {
   }
   const name = nameFinding(facts, publicIp);
   const egress = egressFinding(facts);
+  const vantages = vantagesFinding(facts);
+  if (vantages) findings.push(vantages);
   if (name) findings.push(name);
   if (egress) findings.push(egress);
   if (findings.some((f) => f.status === 'fail')) reachable = false;

@@ -332,3 +332,26 @@ describe('/proc/net parsing', () => {
     assert.equal(decodeProcAddress('00000000000000000000000001000000'), '::1');
   });
 });
+
+describe('doctor judgement: a fleet of vantages', () => {
+  it('vantages that disagree are an upstream filter on some paths, named', () => {
+    const report = judge(
+      facts({
+        vantages: {
+          reachable: 'some',
+          from: ['v1', 'v2'],
+          notFrom: ['v3'],
+          unknown: [],
+          disagree: true,
+          ports: [{ port: 7001, protocol: 'tcp', reachable: 'some', from: ['v1', 'v2'], notFrom: ['v3'], states: {} }],
+          summary: 'reachable from some: 7001/tcp not from v3',
+        } as unknown as NonNullable<Facts['vantages']>,
+      }),
+      '7001',
+    );
+    const vantages = report.findings.find((f) => f.id === 'vantages');
+    assert.equal(vantages?.status, 'warn');
+    assert.equal(vantages?.cause, 'upstream-filter');
+    assert.match(vantages?.fix ?? '', /from v3/);
+  });
+});
