@@ -1,0 +1,294 @@
+/**
+ * The relay client and `porthole relay serve` against each other on loopback, without root:
+ * tunnels, PROXY headers, WebSocket transport, refusals, host-key pinning, UDP, reconnect.
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS: its named exports are read off the default export.
+const { utils } = ssh2;
+
+import { isPortholeError } from '../../src/errors/index.js';
+import {
+  createRelayServer,
+  decodeProxyHeader,
+  openRelay,
+  parseTenants,
+  type RelayServer,
+  verifyRelay,
+} from '../../src/relay/index.js';
+import { freePort } from '../support/ports.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'porthole-relay-'));
+const keyPair = utils.generateKeyPairSync('ed25519');
+const otherPair = utils.generateKeyPairSync('ed25519');
+const identity = join(dir, 'id_ed25519');
+const otherIdentity = join(dir, 'other');
+writeFileSync(identity, keyPair.private, { mode: 0o600 });
+writeFileSync(otherIdentity, otherPair.private, { mode: 0o600 });
+const TOKEN = 'a-token-of-sixteen-or-more';
+
+/** Sends `text` to 127.0.0.1:port and collects everything until the server closes (bounded: 3 s). */
+function exchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(received);
+    }, 3000);
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.end(text);
+  });
+}
+
+/** A local server that answers each connection with what it saw: the first bytes, upper-cased. */
+async function upperServer(): Promise<{ server: Server; port: number; seen: Buffer[] }> {
+  const seen: Buffer[] = [];
+  const server = createServer((socket) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      seen.push(all);
+      socket.end(all.toString('latin1').toUpperCase());
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, seen };
+}
+
+describe('relay client and porthole relay serve on loopback', () => {
+  let relay: RelayServer;
+  let relayPort: number;
+  let local: Awaited<ReturnType<typeof upperServer>>;
+  const poolStart = 41000 + Math.floor(Math.random() * 2000);
+
+  before(async () => {
+    local = await upperServer();
+    const tenants = parseTenants(
+      [
+        'tenants:',
+        '  - name: alice',
+        `    key: "${keyPair.public}"`,
+        `    pool: ${poolStart}-${poolStart + 20}`,
+        '    udp: true',
+        '  - name: bob',
+        `    token: ${TOKEN}`,
+        `    ports: [${poolStart + 30}]`,
+      ].join('\n'),
+    );
+    relay = await createRelayServer({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      tenants,
+      dataDir: join(dir, 'relay'),
+      publicHost: '127.0.0.1',
+    });
+    relayPort = relay.addresses[0]?.port ?? 0;
+  });
+  after(async () => {
+    await relay.close();
+    local.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const url = () => `ssh://alice@127.0.0.1:${relayPort}`;
+
+  it('opens a public port from the pool and carries a connection to the local server', async () => {
+    const tunnel = await openRelay({ url: url(), localPort: local.port, identityFile: identity, dataDir: dir });
+    try {
+      assert.equal(tunnel.hostKey, 'recorded');
+      assert.ok(tunnel.publicPort >= poolStart && tunnel.publicPort <= poolStart + 20);
+      assert.equal(tunnel.publicAddress, `127.0.0.1:${tunnel.publicPort}`);
+      assert.equal(await exchange(tunnel.publicPort, 'hello relay'), 'HELLO RELAY');
+      assert.deepEqual(relay.tunnels(), [{ tenant: 'alice', protocol: 'tcp', port: tunnel.publicPort }]);
+      const verification = await verifyRelay(tunnel.publicAddress, { localPort: local.port, tunnel });
+      assert.equal(verification.verified, true);
+      assert.equal(verification.method, 'tunnel-channel');
+      assert.match(
+        readFileSync(join(dir, 'known_hosts'), 'utf8'),
+        new RegExp(`^\\[127\\.0\\.0\\.1\\]:${relayPort} ssh-ed25519 `),
+      );
+    } finally {
+      await tunnel.dispose();
+    }
+    assert.deepEqual(relay.tunnels(), []);
+  });
+
+  it('proves the path with a nonce when the local server is not up yet', async () => {
+    const localPort = await freePort();
+    const tunnel = await openRelay({ url: url(), localPort, identityFile: identity, dataDir: dir });
+    try {
+      const verification = await verifyRelay(tunnel.publicAddress, { localPort, tunnel });
+      assert.deepEqual([verification.verified, verification.method], [true, 'proof-listener']);
+    } finally {
+      await tunnel.dispose();
+    }
+  });
+
+  it('sends a PROXY v1 or v2 header with the visitor address first', async () => {
+    for (const version of ['v1', 'v2'] as const) {
+      const tunnel = await openRelay({
+        url: url(),
+        localPort: local.port,
+        identityFile: identity,
+        dataDir: dir,
+        proxyProtocol: version,
+      });
+      try {
+        const before = local.seen.length;
+        await exchange(tunnel.publicPort, 'x');
+        const seen = local.seen[before];
+        assert.ok(seen);
+        const decoded = decodeProxyHeader(seen);
+        assert.ok(decoded && decoded.header.command === 'proxy');
+        assert.equal(decoded.header.version, version);
+        assert.equal(decoded.header.sourceAddress, '127.0.0.1');
+        assert.equal(decoded.header.destinationPort, tunnel.publicPort);
+        assert.equal(seen.subarray(decoded.length).toString(), 'x');
+      } finally {
+        await tunnel.dispose();
+      }
+    }
+  });
+
+  it('comes up over WebSocket on the same port, and with a token', async () => {
+    const tunnel = await openRelay({
+      url: `ssh://bob:${TOKEN}@127.0.0.1:${relayPort}`,
+      localPort: local.port,
+      dataDir: dir,
+      remotePort: poolStart + 30,
+      transports: [{ kind: 'websocket', port: relayPort }],
+    });
+    try {
+      assert.equal(tunnel.transport, `websocket:${relayPort}`);
+      assert.equal(tunnel.publicPort, poolStart + 30);
+      assert.equal(await exchange(tunnel.publicPort, 'over ws'), 'OVER WS');
+    } finally {
+      await tunnel.dispose();
+    }
+  });
+
+  it('refuses a port the tenant does not own, a wrong key, and a wrong token, with codes', async () => {
+    await assert.rejects(
+      openRelay({
+        url: url(),
+        localPort: local.port,
+        identityFile: identity,
+        dataDir: dir,
+        remotePort: poolStart + 30,
+      }),
+      (error) => isPortholeError(error) && error.code === 'E_RELAY_FORWARD_REFUSED',
+    );
+    await assert.rejects(
+      openRelay({ url: url(), localPort: local.port, identityFile: otherIdentity, dataDir: dir, env: {} }),
+      (error) => isPortholeError(error) && error.code === 'E_RELAY_AUTH',
+    );
+    await assert.rejects(
+      openRelay({ url: `ssh://bob:wrong-token-wrong-token@127.0.0.1:${relayPort}`, localPort: 1, dataDir: dir }),
+      (error) => isPortholeError(error) && error.code === 'E_RELAY_AUTH',
+    );
+    assert.deepEqual(relay.tunnels(), []);
+    assert.equal(await relay.metrics.refusals.get().then((m) => m.values.length > 0), true);
+  });
+
+  it('refuses a changed host key with the fix, and a bad URL as usage', async () => {
+    const pinned = join(dir, 'pinned');
+    mkdirSync(pinned, { recursive: true });
+    const stranger = utils.parseKey(otherPair.public);
+    assert.ok(!(stranger instanceof Error));
+    const blob = (Array.isArray(stranger) ? stranger[0] : stranger).getPublicSSH();
+    writeFileSync(join(pinned, 'known_hosts'), `[127.0.0.1]:${relayPort} ssh-ed25519 ${blob.toString('base64')}\n`);
+    await assert.rejects(
+      openRelay({ url: url(), localPort: local.port, identityFile: identity, dataDir: pinned }),
+      (error) =>
+        isPortholeError(error) && error.code === 'E_RELAY_HOST_KEY_CHANGED' && error.hint.includes('ssh-keygen -R'),
+    );
+    await assert.rejects(
+      openRelay({ url: 'http://relay', localPort: 1, dataDir: dir }),
+      (error) => isPortholeError(error) && error.code === 'E_RELAY_URL' && error.kind === 'usage',
+    );
+    assert.deepEqual(relay.tunnels(), []);
+  });
+
+  it('reports an unreachable relay with a code', async () => {
+    const port = await freePort();
+    await assert.rejects(
+      openRelay({ url: `ssh://alice@127.0.0.1:${port}`, localPort: 1, identityFile: identity, dataDir: dir }),
+      (error) => isPortholeError(error) && error.code === 'E_RELAY_UNREACHABLE',
+    );
+  });
+
+  it('carries UDP datagrams both ways over the porthole channel', async () => {
+    const echo = createSocket('udp4');
+    echo.on('message', (message, remote) => echo.send(Buffer.from(`echo:${message}`), remote.port, remote.address));
+    await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+    const tunnel = await openRelay({
+      url: url(),
+      localPort: echo.address().port,
+      identityFile: identity,
+      dataDir: dir,
+      udp: true,
+    });
+    const visitor = createSocket('udp4');
+    try {
+      assert.ok(tunnel.publicUdpPort);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no UDP answer')), 3000);
+        visitor.on('message', (message) => {
+          clearTimeout(timer);
+          resolve(message.toString());
+        });
+        visitor.send('ping', tunnel.publicUdpPort ?? 0, '127.0.0.1');
+      });
+      assert.equal(answer, 'echo:ping');
+    } finally {
+      visitor.close();
+      echo.close();
+      await tunnel.dispose();
+    }
+  });
+
+  it('re-makes the tunnel on the same public port after the relay restarts', async () => {
+    const tunnel = await openRelay({ url: url(), localPort: local.port, identityFile: identity, dataDir: dir });
+    try {
+      const reconnected = new Promise((resolve) => tunnel.events.once('connected', resolve));
+      await relay.close();
+      relay = await createRelayServer({
+        listen: [{ host: '127.0.0.1', port: relayPort }],
+        tenants: parseTenants(
+          [
+            'tenants:',
+            '  - name: alice',
+            `    key: "${keyPair.public}"`,
+            `    pool: ${poolStart}-${poolStart + 20}`,
+          ].join('\n'),
+        ),
+        dataDir: join(dir, 'relay'),
+        publicHost: '127.0.0.1',
+      });
+      await reconnected;
+      assert.equal(await exchange(tunnel.publicPort, 'again'), 'AGAIN');
+      assert.equal(relay.tunnels().length, 1);
+    } finally {
+      await tunnel.dispose();
+    }
+  });
+});
