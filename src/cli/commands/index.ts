@@ -9,6 +9,7 @@ import { gatewayCommand, mapCommand, mappingsCommand, unmapCommand } from './gat
 import { manifestCommand } from './manifest.js';
 import { natCommand } from './nat.js';
 import { probeCommand } from './probe.js';
+import { relayCommand } from './relay.js';
 import { serveCommand } from './serve.js';
 
 const built: readonly CommandSpec[] = [
@@ -25,6 +26,7 @@ const built: readonly CommandSpec[] = [
   firewallCommand,
   doctorCommand,
   exposeCommand,
+  relayCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -42,6 +44,7 @@ const ORDER = [
   'firewall',
   'doctor',
   'expose',
+  'relay',
 ];
 
 /** The registered commands, in the order `--help` lists them. */
