@@ -248,6 +248,11 @@ export const errorRegistry = {
     message: 'The relay refused to open the public port',
     hint: 'On OpenSSH set `AllowTcpForwarding yes` and `GatewayPorts clientspecified` in sshd_config; on `porthole relay serve` ask for a port the tenant owns (or 0 for one from its pool).',
   },
+  E_RELAY_NOT_PUBLIC: {
+    kind: 'operational',
+    message: 'The relay accepted the forward, but its public port does not reach this machine from outside',
+    hint: 'On OpenSSH set `GatewayPorts clientspecified` (with `GatewayPorts no` sshd binds the port on its loopback only) and let the port through the relay host firewall.',
+  },
   E_RELAY_UDP_UNSUPPORTED: {
     kind: 'operational',
     message: 'This relay cannot carry UDP',

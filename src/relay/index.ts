@@ -19,4 +19,4 @@ export { createRelayServer, type RelayServer, type RelayServerOptions } from './
 export { loadTenants, parseTenants, type Tenant } from './tenants.js';
 export { defaultTransports, parseProxyUrl, type RelayTransport } from './transport.js';
 export { parseRelayUrl, type RelayUrl } from './url.js';
-export { type RelayVerification, type VerifyRelayOptions, verifyRelay } from './verify.js';
+export { notPublicError, type RelayVerification, type VerifyRelayOptions, verifyRelay } from './verify.js';

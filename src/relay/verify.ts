@@ -5,7 +5,7 @@
  * server is up, the tunnel's own record of the visitor channel our connection produced is the proof.
  */
 import { withDeadline } from '../deadline/index.js';
-import { isPortholeError } from '../errors/index.js';
+import { isPortholeError, PortholeError } from '../errors/index.js';
 import { newProofKey, probeTcp, startProofListeners } from '../probe/index.js';
 import type { RelayTunnel } from './client.js';
 
@@ -106,4 +106,16 @@ export async function verifyRelay(publicAddress: string, options: VerifyRelayOpt
     options.tunnel?.events.off('visitor', onVisitor);
     options.tunnel?.events.off('localRefused', onRefused);
   }
+}
+
+/**
+ * The coded error for a verification that failed (E_RELAY_NOT_PUBLIC), or undefined when the
+ * port was proven or could not be proven either way (verified null with the port open).
+ */
+export function notPublicError(publicAddress: string, verification: RelayVerification): PortholeError | undefined {
+  if (verification.state === 'open' && verification.verified !== false) return undefined;
+  return new PortholeError('E_RELAY_NOT_PUBLIC', {
+    detail: `${publicAddress}: ${verification.evidence}`,
+    data: { publicAddress, state: verification.state, verified: verification.verified },
+  });
 }

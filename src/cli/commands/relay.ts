@@ -92,7 +92,7 @@ const openCommand: CommandSpec = {
     ['--no-verify', 'do not prove the public port from outside after opening'],
   ],
   run: async ({ args, options, output, env, signal }) => {
-    const { openRelay, verifyRelay } = await import('../../relay/index.js');
+    const { notPublicError, openRelay, verifyRelay } = await import('../../relay/index.js');
     const localPort = positiveInteger(args[0], 'PORT', 0, 65535);
     if (localPort === 0) throw new PortholeError('E_USAGE', { detail: 'PORT must be 1-65535' });
     if (typeof options.relay !== 'string') {
@@ -123,6 +123,8 @@ const openCommand: CommandSpec = {
     try {
       const verification =
         options.verify === false ? undefined : await verifyRelay(tunnel.publicAddress, { localPort, tunnel, signal });
+      const unreachable = verification && notPublicError(tunnel.publicAddress, verification);
+      if (unreachable) throw unreachable;
       const opened = {
         event: 'open',
         publicAddress: tunnel.publicAddress,
