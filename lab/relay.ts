@@ -23,7 +23,17 @@ export interface LabKey {
 /** Makes an ed25519 key pair (no passphrase) named `name` in the lab folder. */
 export async function makeKey(lab: Lab, name: string): Promise<LabKey> {
   const privateFile = join(lab.state.dir, `key-${name}`);
-  const made = await lab.exec('internet', 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', privateFile]);
+  const made = await lab.exec('internet', 'ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    name,
+    '-f',
+    privateFile,
+  ]);
   if (made.code !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
   const { readFileSync } = await import('node:fs');
   return { privateFile, publicLine: readFileSync(`${privateFile}.pub`, 'utf8').trim() };
@@ -70,7 +80,13 @@ export async function startSshd(lab: Lab, options: SshdOptions): Promise<number>
   ].join('\n');
   const file = join(dir, 'sshd_config');
   writeFileSync(file, config);
-  return lab.startBackgroundUntil('internet', options.name, '/usr/sbin/sshd', ['-D', '-e', '-f', file], 'Server listening');
+  return lab.startBackgroundUntil(
+    'internet',
+    options.name,
+    '/usr/sbin/sshd',
+    ['-D', '-e', '-f', file],
+    'Server listening',
+  );
 }
 
 /** Starts `porthole relay serve` in the internet namespace; ready when it logs "relay listening". */
@@ -130,7 +146,13 @@ export async function startSquid(lab: Lab, port: number): Promise<number> {
   ].join('\n');
   const file = join(dir, 'squid.conf');
   writeFileSync(file, config);
-  return lab.startBackgroundUntil('internet', 'squid', '/usr/sbin/squid', ['-N', '-d', '1', '-f', file], 'Accepting HTTP Socket connections');
+  return lab.startBackgroundUntil(
+    'internet',
+    'squid',
+    '/usr/sbin/squid',
+    ['-N', '-d', '1', '-f', file],
+    'Accepting HTTP Socket connections',
+  );
 }
 
 /**
@@ -194,7 +216,12 @@ export interface BackgroundTunnel {
  * Runs `porthole relay open ARGS --json` on a host in the background and waits (bounded: 20 s)
  * for its "open" line; throws with its log when it exits or says something else.
  */
-export async function startRelayOpen(lab: Lab, host: HostName, name: string, args: readonly string[]): Promise<BackgroundTunnel> {
+export async function startRelayOpen(
+  lab: Lab,
+  host: HostName,
+  name: string,
+  args: readonly string[],
+): Promise<BackgroundTunnel> {
   const pid = lab.startBackground(host, name, process.execPath, [
     '--import',
     'tsx',

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
-import { abortReason, sleep, throwIfAborted } from '../deadline/index.js';
+import { abortReason, settleOnce, sleep, throwIfAborted } from '../deadline/index.js';
 import { PortholeError, toPortholeError } from '../errors/index.js';
 import { backoffDelay } from './backoff.js';
 import { type RelayCredentials, resolveCredentials } from './identity.js';
@@ -93,6 +93,11 @@ export interface RelayTunnel {
   /** Counters since the tunnel opened. */
   readonly stats: { visitors: number; bytesIn: number; bytesOut: number; reconnects: number };
   readonly events: EventEmitter<RelayEvents>;
+  /**
+   * A connection to the public port made by the relay itself (a `direct-tcpip` channel), for
+   * proving the port from a network that does not let it out. Rejects when there is no session.
+   */
+  dialPublic(signal?: AbortSignal): Promise<Duplex>;
   /** Cancels the forward, closes every channel and the connection. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -410,6 +415,18 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
     return disposing;
   }
 
+  const dialPublic = (dialSignal?: AbortSignal): Promise<Duplex> => {
+    const current = session;
+    if (!current)
+      return Promise.reject(new PortholeError('E_RELAY_UNREACHABLE', { detail: 'no session to the relay now' }));
+    return settleOnce<Duplex>(dialSignal, (done) => {
+      current.client.forwardOut('127.0.0.1', 0, relay.host, publicPort, (error, channel) => {
+        if (error) done(error);
+        else done(undefined, channel);
+      });
+    });
+  };
+
   events.emit('connected', { transport: first.transport, publicPort, reconnect: false });
   return {
     publicHost: relay.host,
@@ -420,6 +437,7 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
     hostKey: first.hostKey,
     stats,
     events,
+    dialPublic,
     dispose,
   };
 }

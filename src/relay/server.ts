@@ -8,7 +8,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Server as HttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type TcpipBindInfo } from 'ssh2';
 import { bindError } from '../net/bindError.js';
@@ -323,6 +323,7 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
     (session: Connection, info) => {
       const remote = `${info.ip}:${info.port}`;
       let tenant: Tenant | undefined;
+      let attempted = false;
       sessions.add(session);
       session.on('error', (error) => log.debug('session error', { remote, error: error.message }));
       session.on('authentication', (ctx) => {
@@ -332,10 +333,8 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
           ctx.accept();
           return;
         }
-        // 'none' is every client's first try; only real attempts count as refusals.
-        if (ctx.method === 'password' || (ctx.method === 'publickey' && ctx.signature)) {
-          refuse('auth', { user: ctx.username, method: ctx.method, remote });
-        }
+        // 'none' is every client's first try; a key or token tried counts once, at close.
+        if (ctx.method === 'password' || ctx.method === 'publickey') attempted = true;
         ctx.reject(['publickey', 'password']);
       });
       session.on('ready', () => {
@@ -383,13 +382,35 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
           channelSession.on(event as 'shell', (_accept, reject) => reject?.());
         }
       });
-      // Not an open proxy: direct-tcpip (ssh -L) and streamlocal are refused.
-      session.on('tcpip', (_accept, reject) => {
-        refuse('direct-tcpip', { tenant: tenant?.name });
-        reject();
+      // Not an open proxy: direct-tcpip (ssh -L) is allowed only to this session's own public
+      // ports, which lets a client behind an egress filter prove its port from the relay's side.
+      session.on('tcpip', (accept, reject, request) => {
+        const forward = forwards.get(request.destPort);
+        if (!forward || forward.session !== session) {
+          refuse('direct-tcpip', { tenant: tenant?.name, port: request.destPort });
+          reject();
+          return;
+        }
+        const target = createConnection({
+          host: publicHost === '0.0.0.0' || publicHost === '::' ? '127.0.0.1' : publicHost,
+          port: forward.port,
+        });
+        target.once('error', () => reject());
+        target.once('connect', () => {
+          const channel = accept();
+          const done = () => {
+            target.destroy();
+            channel.destroy();
+          };
+          target.on('error', done).on('close', done);
+          channel.on('error', done).on('close', done);
+          target.pipe(channel);
+          channel.pipe(target);
+        });
       });
       session.on('close', () => {
         sessions.delete(session);
+        if (!tenant && attempted) refuse('auth', { remote });
         if (tenant) metrics.sessions.dec({ tenant: tenant.name });
         for (const forward of [...forwards.values()]) if (forward.session === session) closeForward(forward);
         for (const [port, udp] of [...udpPorts]) {

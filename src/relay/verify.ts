@@ -3,33 +3,51 @@
  * accepted". When the local server is not up yet, porthole's own proof listener takes the local
  * port and answers a nonce that arrives through the relay (as `check --listen` does); when the
  * server is up, the tunnel's own record of the visitor channel our connection produced is the proof.
+ *
+ * The connection goes from here to the public address, the way a visitor's does. When this
+ * network does not let that port out (a venue), the relay itself dials its public port instead
+ * (a `direct-tcpip` channel), and the evidence says so.
  */
-import { withDeadline } from '../deadline/index.js';
+import type { Duplex } from 'node:stream';
+import { settleOnce, withDeadline } from '../deadline/index.js';
 import { isPortholeError, PortholeError } from '../errors/index.js';
-import { newProofKey, probeTcp, startProofListeners } from '../probe/index.js';
+import {
+  decodeTcpProof,
+  encodeTcpProbe,
+  MAX_TCP_LINE,
+  newNonce,
+  newProofKey,
+  probeTcp,
+  proofMatches,
+  startProofListeners,
+} from '../probe/index.js';
 import type { RelayTunnel } from './client.js';
 
 /** How long the whole proof may take: one connect through the relay and a line back. */
 const VERIFY_DEADLINE_MS = 5000;
+/** The visitor channel follows the relay's accept at once; this bounds the wait for it. */
+const CHANNEL_WAIT_MS = 1000;
 
 /** Options of verifyRelay. */
 export interface VerifyRelayOptions {
   /** The local port the tunnel forwards to. */
   readonly localPort: number;
-  /** The tunnel, so a connection to a running server can be matched to the channel it produced. */
-  readonly tunnel?: Pick<RelayTunnel, 'events'> | undefined;
+  /** The tunnel: to match a connection to a running server with its channel, and to dial from the relay's side. */
+  readonly tunnel?: Pick<RelayTunnel, 'events' | 'dialPublic'> | undefined;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal | undefined;
 }
 
 /** What the proof found. */
 export interface RelayVerification {
-  /** The public port accepted a TCP connection. */
+  /** Whether the public port accepted a TCP connection. */
   readonly state: 'open' | 'closed' | 'filtered' | 'unreachable';
-  /** true proven ours, false reached something that is not us, null not provable (state not open, or no tunnel to match). */
+  /** true proven ours, false reached something that is not us, null not provable. */
   readonly verified: boolean | null;
-  /** `proof-listener` (nonce answered by porthole) or `tunnel-channel` (the tunnel saw our visit), or `none`. */
+  /** `proof-listener` (nonce answered by porthole), `tunnel-channel` (the tunnel saw our visit), or `none`. */
   readonly method: 'proof-listener' | 'tunnel-channel' | 'none';
+  /** `here` (from this network, as a visitor) or `relay` (the relay dialled its own port: this network blocks it). */
+  readonly from: 'here' | 'relay';
   readonly evidence: string;
 }
 
@@ -39,6 +57,56 @@ function splitAddress(publicAddress: string): { host: string; port: number } {
   return { host: match[1] ?? match[2] ?? '', port: Number(match[3]) };
 }
 
+/** Sends a probe line on a stream and checks the proof line that comes back. */
+function proveOverStream(stream: Duplex, key: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  const nonce = newNonce();
+  let buffered = '';
+  let timer: NodeJS.Timeout | undefined;
+  return settleOnce<boolean>(
+    signal,
+    (done) => {
+      timer = setTimeout(() => done(undefined, false), timeoutMs);
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('latin1');
+        const end = buffered.indexOf('\n');
+        if (end < 0 && buffered.length <= MAX_TCP_LINE) return;
+        const proof = decodeTcpProof(buffered.slice(0, end + 1));
+        done(undefined, proof instanceof Buffer && proofMatches(key, 'tcp', nonce, proof));
+      });
+      stream.on('error', () => done(undefined, false));
+      stream.on('close', () => done(undefined, false));
+      stream.write(encodeTcpProbe(nonce));
+    },
+    () => {
+      clearTimeout(timer);
+      stream.destroy();
+    },
+  );
+}
+
+/** Counts the tunnel's visitor channels (and refusals by the local server) while `during` runs. */
+async function watchVisitors<T>(
+  tunnel: VerifyRelayOptions['tunnel'],
+  during: () => Promise<T>,
+): Promise<{ result: T; visitors: number; refused: number }> {
+  let visitors = 0;
+  let refused = 0;
+  const onVisitor = () => visitors++;
+  const onRefused = () => refused++;
+  tunnel?.events.on('visitor', onVisitor);
+  tunnel?.events.on('localRefused', onRefused);
+  try {
+    const result = await during();
+    for (let waited = 0; waited < CHANNEL_WAIT_MS && visitors === 0; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { result, visitors, refused };
+  } finally {
+    tunnel?.events.off('visitor', onVisitor);
+    tunnel?.events.off('localRefused', onRefused);
+  }
+}
+
 /**
  * Connects to `publicAddress` (HOST:PORT, as openRelay returns it) and proves it reaches this
  * machine's `localPort`. Never throws for a negative: an unreachable or foreign port is a result.
@@ -46,7 +114,7 @@ function splitAddress(publicAddress: string): { host: string; port: number } {
 export async function verifyRelay(publicAddress: string, options: VerifyRelayOptions): Promise<RelayVerification> {
   const { host, port } = splitAddress(publicAddress);
   const timeoutMs = options.timeoutMs ?? VERIFY_DEADLINE_MS;
-  const signal = withDeadline(options.signal, timeoutMs + 1000, `verifying ${publicAddress}`);
+  const signal = withDeadline(options.signal, timeoutMs * 2 + CHANNEL_WAIT_MS, `verifying ${publicAddress}`);
   const key = newProofKey();
   let listeners: Awaited<ReturnType<typeof startProofListeners>> | undefined;
   try {
@@ -54,58 +122,100 @@ export async function verifyRelay(publicAddress: string, options: VerifyRelayOpt
   } catch (error) {
     if (!isPortholeError(error) || error.code !== 'E_PORT_IN_USE') throw error;
   }
-  if (listeners) {
-    try {
-      const result = await probeTcp(host, port, { timeoutMs, proofKey: key, proofTimeoutMs: timeoutMs, signal });
-      return {
-        state: result.state,
-        verified: result.state === 'open' ? result.verified : null,
-        method: 'proof-listener',
-        evidence:
-          result.state !== 'open'
-            ? `${publicAddress}: ${result.state} (${result.reason})`
-            : result.verified
-              ? `a nonce sent to ${publicAddress} was answered by porthole's proof listener on local port ${options.localPort}`
-              : `${publicAddress} accepted the connection but the proof did not come back (${result.reason})`,
-      };
-    } finally {
-      await listeners.close();
-    }
-  }
-  // The server is up on the local port: watch the tunnel for the visitor channel our connection makes.
-  let visitors = 0;
-  let refused = 0;
-  const onVisitor = () => visitors++;
-  const onRefused = () => refused++;
-  options.tunnel?.events.on('visitor', onVisitor);
-  options.tunnel?.events.on('localRefused', onRefused);
+  const tunnel = options.tunnel;
   try {
-    const result = await probeTcp(host, port, { timeoutMs, signal });
-    if (result.state !== 'open' || !options.tunnel) {
+    // A visitor's way first: from here to the public address.
+    const here = await watchVisitors(tunnel, () =>
+      probeTcp(host, port, { timeoutMs, signal, ...(listeners ? { proofKey: key, proofTimeoutMs: timeoutMs } : {}) }),
+    );
+    const blocked = here.result.state === 'filtered' || here.result.state === 'unreachable';
+    if (!blocked || !tunnel) {
+      const state = here.result.state;
+      if (state !== 'open') {
+        return {
+          state,
+          verified: null,
+          method: 'none',
+          from: 'here',
+          evidence: `${publicAddress}: ${state} (${here.result.reason})`,
+        };
+      }
+      if (listeners) {
+        const verified = here.result.verified === true;
+        return {
+          state,
+          verified,
+          method: 'proof-listener',
+          from: 'here',
+          evidence: verified
+            ? `a nonce sent to ${publicAddress} was answered by porthole's proof listener on local port ${options.localPort}`
+            : `${publicAddress} accepted the connection but the proof did not come back (${here.result.reason})`,
+        };
+      }
+      return channelVerdict(publicAddress, options.localPort, here, tunnel !== undefined, 'here');
+    }
+    // This network does not let the public port out: the relay dials it from its side. The
+    // watch starts before the dial, as the relay opens the visitor channel before answering it.
+    const viaRelay = await watchVisitors(tunnel, async () => {
+      const stream = await tunnel.dialPublic(signal).catch(() => undefined);
+      if (!stream) return undefined;
+      if (listeners) return proveOverStream(stream, key, timeoutMs, signal);
+      stream.destroy();
+      return 'dialled' as const;
+    });
+    if (viaRelay.result === undefined) {
       return {
-        state: result.state,
+        state: here.result.state,
         verified: null,
         method: 'none',
-        evidence: `${publicAddress}: ${result.state} (${result.reason}); the local server answers on ${options.localPort}, so no nonce could be sent`,
+        from: 'here',
+        evidence: `${publicAddress}: ${here.result.state} from here, and the relay would not dial its own port`,
       };
     }
-    // The channel is opened by the relay right after accepting; give it a moment to arrive (bounded).
-    for (let i = 0; i < 20 && visitors === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    const verified = visitors > 0 && refused === 0;
+    if (typeof viaRelay.result === 'boolean') {
+      const verified = viaRelay.result;
+      return {
+        state: 'open',
+        verified,
+        method: 'proof-listener',
+        from: 'relay',
+        evidence: `this network does not let ${port} out; dialled by the relay itself, a nonce was ${verified ? '' : 'not '}answered by porthole's proof listener on local port ${options.localPort}`,
+      };
+    }
+    return channelVerdict(publicAddress, options.localPort, viaRelay, true, 'relay');
+  } finally {
+    await listeners?.close();
+  }
+}
+
+function channelVerdict(
+  publicAddress: string,
+  localPort: number,
+  seen: { visitors: number; refused: number },
+  haveTunnel: boolean,
+  from: 'here' | 'relay',
+): RelayVerification {
+  if (!haveTunnel) {
     return {
       state: 'open',
-      verified,
-      method: 'tunnel-channel',
-      evidence: verified
-        ? `a connection to ${publicAddress} arrived through this tunnel and reached local port ${options.localPort}`
-        : visitors === 0
-          ? `${publicAddress} accepted the connection but no channel came through this tunnel`
-          : `the channel came through, but local port ${options.localPort} refused it`,
+      verified: null,
+      method: 'none',
+      from,
+      evidence: `${publicAddress} accepts connections; the local server answers on ${localPort}, so no nonce could be sent`,
     };
-  } finally {
-    options.tunnel?.events.off('visitor', onVisitor);
-    options.tunnel?.events.off('localRefused', onRefused);
   }
+  const verified = seen.visitors > 0 && seen.refused === 0;
+  return {
+    state: 'open',
+    verified,
+    method: 'tunnel-channel',
+    from,
+    evidence: verified
+      ? `a connection to ${publicAddress}${from === 'relay' ? ' (dialled by the relay itself)' : ''} arrived through this tunnel and reached local port ${localPort}`
+      : seen.visitors === 0
+        ? `${publicAddress} accepted the connection but no channel came through this tunnel`
+        : `the channel came through, but local port ${localPort} refused it`,
+  };
 }
 
 /**

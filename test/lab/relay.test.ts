@@ -32,9 +32,9 @@ async function runPorthole(lab: Lab, args: readonly string[], timeoutMs = 30_000
   const result = await lab.exec('lan', process.execPath, ['--import', 'tsx', PORTHOLE_CLI, ...args, '--json'], {
     timeoutMs,
   });
-  let json: Record<string, any> = {};
+  let json: { error?: { code?: string; hint?: string } } = {};
   try {
-    json = JSON.parse(result.stdout) as Record<string, any>;
+    json = JSON.parse(result.stdout) as typeof json;
   } catch {
     // Not JSON: the assertion below shows stdout and stderr.
   }
@@ -183,7 +183,16 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
 
   it('refuses a port the tenant does not own and a wrong key, and stays up', async () => {
     const { lab } = context;
-    const notOwned = await runPorthole(lab, ['relay', 'open', '7001', '--relay', relayUrl(), '--remote-port', '20500', ...common()]);
+    const notOwned = await runPorthole(lab, [
+      'relay',
+      'open',
+      '7001',
+      '--relay',
+      relayUrl(),
+      '--remote-port',
+      '20500',
+      ...common(),
+    ]);
     assert.equal(notOwned.code, 3, notOwned.text);
     assert.equal(notOwned.json.error?.code, 'E_RELAY_FORWARD_REFUSED');
     const ssh = await lab.exec(
@@ -229,7 +238,12 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
     assert.match(metrics, /"reason":"port-not-owned"/);
     assert.match(metrics, /"reason":"auth"/);
     // Still serving: a good tenant gets its tunnel.
-    const tunnel = await startRelayOpen(lab, 'lan', 'open-after-refusals', ['7001', '--relay', relayUrl(), ...common()]);
+    const tunnel = await startRelayOpen(lab, 'lan', 'open-after-refusals', [
+      '7001',
+      '--relay',
+      relayUrl(),
+      ...common(),
+    ]);
     await stopProcess(tunnel.pid);
   });
 
@@ -261,7 +275,14 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
 
   it('carries UDP through porthole relay serve, and reports UDP as unsupported by sshd', async () => {
     const { lab } = context;
-    const tunnel = await startRelayOpen(lab, 'lan', 'open-udp', ['7003', '--relay', relayUrl(), '--udp', '--no-verify', ...common()]);
+    const tunnel = await startRelayOpen(lab, 'lan', 'open-udp', [
+      '7003',
+      '--relay',
+      relayUrl(),
+      '--udp',
+      '--no-verify',
+      ...common(),
+    ]);
     try {
       const udpPort = Number(tunnel.opened.publicUdpPort);
       assert.ok(udpPort >= 20100, tunnel.log());

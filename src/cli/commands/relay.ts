@@ -19,7 +19,10 @@ function parseAddressPort(text: string, flag: string): { host: string; port: num
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || port > 65535) {
-    throw new PortholeError('E_USAGE', { detail: `${flag} "${text}" is not ADDR:PORT`, hint: `Write ${flag} 0.0.0.0:2222.` });
+    throw new PortholeError('E_USAGE', {
+      detail: `${flag} "${text}" is not ADDR:PORT`,
+      hint: `Write ${flag} 0.0.0.0:2222.`,
+    });
   }
   return { host: match[1] ?? match[2] ?? '', port };
 }
@@ -46,7 +49,10 @@ const serveCommand: CommandSpec = {
   run: async ({ options, output, env, signal }) => {
     const { createLogger, createRelayServer, loadTenants } = await import('../../relay/index.js');
     if (typeof options.tenants !== 'string') {
-      throw new PortholeError('E_USAGE', { detail: 'relay serve needs --tenants FILE', hint: 'See docs/relay.md for the format.' });
+      throw new PortholeError('E_USAGE', {
+        detail: 'relay serve needs --tenants FILE',
+        hint: 'See docs/relay.md for the format.',
+      });
     }
     const level = String(options.logLevel ?? 'info');
     if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) {
@@ -133,11 +139,14 @@ const openCommand: CommandSpec = {
         transport: tunnel.transport,
         hostKey: tunnel.hostKey,
         verified: verification?.verified ?? null,
+        verifiedFrom: verification?.from ?? null,
         evidence: verification?.evidence ?? 'not verified (--no-verify)',
       };
       if (output.json) output.jsonLine(opened);
       else {
-        output.notice(`Give users: ${tunnel.publicAddress}${tunnel.publicUdpPort ? ` (UDP ${tunnel.publicUdpPort})` : ''}`);
+        output.notice(
+          `Give users: ${tunnel.publicAddress}${tunnel.publicUdpPort ? ` (UDP ${tunnel.publicUdpPort})` : ''}`,
+        );
         output.notice(
           `  via ${tunnel.transport}, host key ${tunnel.hostKey}; verified: ${String(opened.verified)} (${opened.evidence})`,
         );
