@@ -52,6 +52,8 @@ export interface RelayServer {
   /** SHA256 fingerprint of the host key, to pin on clients. */
   readonly fingerprint: string;
   readonly metrics: RelayMetrics;
+  /** Where /metrics is served, when asked for. */
+  readonly metricsAddress: { host: string; port: number } | undefined;
   /** Public ports bound now, by tenant (for tests and status). */
   tunnels(): { tenant: string; protocol: 'tcp' | 'udp'; port: number }[];
   /** Stops listening, closes every session and public port. */
@@ -504,6 +506,10 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
     addresses,
     fingerprint: hostKey.fingerprint,
     metrics,
+    metricsAddress: (() => {
+      const address = metricsServer?.address();
+      return typeof address === 'object' && address ? { host: address.address, port: address.port } : undefined;
+    })(),
     tunnels: () => [
       ...[...forwards.values()].map((f) => ({ tenant: f.tenant.name, protocol: 'tcp' as const, port: f.port })),
       ...[...udpPorts].map(([port, u]) => ({ tenant: u.tenant.name, protocol: 'udp' as const, port })),

@@ -101,6 +101,7 @@ describe('relay client and porthole relay serve on loopback', () => {
       tenants,
       dataDir: join(dir, 'relay'),
       publicHost: '127.0.0.1',
+      metrics: { host: '127.0.0.1', port: 0 },
     });
     relayPort = relay.addresses[0]?.port ?? 0;
   });
@@ -207,7 +208,49 @@ describe('relay client and porthole relay serve on loopback', () => {
       (error) => isPortholeError(error) && error.code === 'E_RELAY_AUTH',
     );
     assert.deepEqual(relay.tunnels(), []);
-    assert.equal(await relay.metrics.refusals.get().then((m) => m.values.length > 0), true);
+    const metrics = await fetch(`http://127.0.0.1:${relay.metricsAddress?.port}/metrics`).then((r) => r.text());
+    assert.match(metrics, /porthole_relay_refusals_total\{reason="port-not-owned"\} 1/);
+    assert.match(metrics, /porthole_relay_refusals_total\{reason="auth"\} 2/);
+    assert.match(metrics, /porthole_relay_connections_total\{tenant="alice"\} [1-9]/);
+    assert.match(metrics, /porthole_relay_bytes_total\{tenant="alice",direction="in"\} [1-9]/);
+  });
+
+  it('notices a relay that stops answering (keepalives) and says so', async () => {
+    // A TCP hop between client and relay that can be frozen: packets stop, nothing closes.
+    let frozen = false;
+    const hops = new Set<import('node:net').Socket>();
+    const hop = createServer((inbound) => {
+      const outbound = connect({ host: '127.0.0.1', port: relayPort });
+      hops.add(inbound).add(outbound);
+      inbound.on('data', (chunk) => frozen || outbound.write(chunk));
+      outbound.on('data', (chunk) => frozen || inbound.write(chunk));
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => hop.listen(0, '127.0.0.1', resolve));
+    const hopPort = (hop.address() as AddressInfo).port;
+    const knownHosts = join(dir, 'hop');
+    const tunnel = await openRelay({
+      url: `ssh://alice@127.0.0.1:${hopPort}`,
+      localPort: local.port,
+      identityFile: identity,
+      dataDir: knownHosts,
+      keepaliveIntervalMs: 200,
+    });
+    try {
+      const started = Date.now();
+      const noticed = new Promise<number>((resolve) =>
+        tunnel.events.once('disconnected', () => resolve(Date.now() - started)),
+      );
+      frozen = true;
+      const ms = await Promise.race([noticed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 5000))]);
+      // 3 unanswered keepalives 200 ms apart: noticed in about 0.6-0.8 s (45 s with the 15 s default).
+      assert.ok(ms > 0 && ms < 2000, `noticed after ${ms} ms`);
+    } finally {
+      await tunnel.dispose();
+      for (const socket of hops) socket.destroy();
+      hop.close();
+    }
   });
 
   it('refuses a changed host key with the fix, and a bad URL as usage', async () => {
