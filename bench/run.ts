@@ -10,6 +10,7 @@ import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
+import { benchRelay } from './relay.js';
 
 const sections = [
   await benchChecker(),
@@ -17,6 +18,7 @@ const sections = [
   await benchGateway(),
   await benchNat(),
   await benchDoctor(),
+  await benchRelay(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

@@ -172,7 +172,9 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
       // ssh2's server channels send CLOSE right after EOF when ended, which would cut the
       // answer off a visitor that half-closes (HTTP/1.0 clients, `socat -`): send EOF alone.
       visitor.pipe(channel, { end: false });
-      visitor.once('end', () => channel?.eof());
+      // The empty write's callback runs after every earlier chunk has gone out (the channel may
+      // be waiting for window), so EOF never overtakes data.
+      visitor.once('end', () => channel?.write(Buffer.alloc(0), () => channel?.eof()));
       channel.pipe(visitor);
       visitor.resume();
     });
