@@ -134,6 +134,30 @@ describe('relay client and porthole relay serve on loopback', () => {
     assert.deepEqual(relay.tunnels(), []);
   });
 
+  it('carries 8 MiB intact to a visitor that half-closes at once (EOF never overtakes data)', async () => {
+    const sink = createServer({ allowHalfOpen: true }, (socket) => {
+      let count = 0;
+      socket.on('data', (chunk) => {
+        count += chunk.length;
+      });
+      socket.on('end', () => socket.end(String(count)));
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const tunnel = await openRelay({
+      url: url(),
+      localPort: (sink.address() as AddressInfo).port,
+      identityFile: identity,
+      dataDir: dir,
+    });
+    try {
+      const size = 8 * 2 ** 20;
+      assert.equal(await exchange(tunnel.publicPort, 'x'.repeat(size)), String(size));
+    } finally {
+      await tunnel.dispose();
+      sink.close();
+    }
+  });
+
   it('proves the path with a nonce when the local server is not up yet', async () => {
     const localPort = await freePort();
     const tunnel = await openRelay({ url: url(), localPort, identityFile: identity, dataDir: dir });
