@@ -136,6 +136,9 @@ describe('relay client and porthole relay serve on loopback', () => {
 
   it('carries 8 MiB intact to a visitor that half-closes at once (EOF never overtakes data)', async () => {
     const sink = createServer({ allowHalfOpen: true }, (socket) => {
+      // A slow start fills the SSH window, so the relay still holds data when the visitor's FIN comes.
+      socket.pause();
+      setTimeout(() => socket.resume(), 300);
       let count = 0;
       socket.on('data', (chunk) => {
         count += chunk.length;
