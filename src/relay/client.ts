@@ -315,7 +315,14 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
       client.on('error', () => {}); // Reported through 'close' below.
       try {
         const bound = await requestForward(client, options.bindAddress ?? '', port, relay);
-        const udp = options.udp ? await openUdpForward(client, udpPort ?? 0, localHost, options.localPort) : undefined;
+        // UDP asks for the TCP port's number first: one public port for both, when the tenant owns it.
+        const udp = options.udp
+          ? await openUdpForward(client, udpPort ?? bound, localHost, options.localPort).catch((error: unknown) =>
+              udpPort === undefined && bound !== 0
+                ? openUdpForward(client, 0, localHost, options.localPort)
+                : Promise.reject(error),
+            )
+          : undefined;
         return { client, port: bound, transport: transportName(transport), udp, hostKey };
       } catch (error) {
         client.end();

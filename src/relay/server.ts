@@ -15,7 +15,7 @@ import { bindError } from '../net/bindError.js';
 import { loadOrCreateHostKey } from './hostKey.js';
 import { createLogger, type RelayLogger } from './log.js';
 import { createRelayMetrics, type RelayMetrics, serveMetrics } from './metrics.js';
-import { ownsPort, type Tenant, tokenMatches } from './tenants.js';
+import { ownsPort, poolCandidates, type Tenant, tokenMatches } from './tenants.js';
 import { encodeUdpMessage, UDP_SUBSYSTEM, UdpFrameDecoder } from './udpCodec.js';
 import { decodeHttpHead, encodeWsUpgradeResponse, MAX_WS_HANDSHAKE, upgradeKeyOf } from './wsCodec.js';
 import { WsStream } from './wsStream.js';
@@ -196,21 +196,7 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
         closeForward(holder);
       }
       candidates.push(info.bindPort);
-    } else {
-      const size = tenant.pool.reduce((sum, range) => sum + range.end - range.start + 1, 0);
-      for (let i = 0; i < Math.min(POOL_ATTEMPTS, size * 2); i++) {
-        let pick = Math.floor(Math.random() * size);
-        for (const range of tenant.pool) {
-          const span = range.end - range.start + 1;
-          if (pick < span) {
-            const port = range.start + pick;
-            if (!forwards.has(port) && !candidates.includes(port)) candidates.push(port);
-            break;
-          }
-          pick -= span;
-        }
-      }
-    }
+    } else candidates.push(...poolCandidates(tenant, (port) => forwards.has(port), POOL_ATTEMPTS));
     for (const port of candidates) {
       // Half-open allowed: a visitor's FIN must not end the answer coming back.
       const server = createServer({ allowHalfOpen: true });
@@ -251,10 +237,7 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
     channel.on('close', close);
     channel.on('error', close);
     const bindUdp = async (requested: number): Promise<number | undefined> => {
-      const ports =
-        requested !== 0
-          ? [requested]
-          : tenant.pool.flatMap((r) => [r.start + Math.floor(Math.random() * (r.end - r.start + 1))]);
+      const ports = requested !== 0 ? [requested] : poolCandidates(tenant, (port) => udpPorts.has(port), POOL_ATTEMPTS);
       for (const port of ports) {
         if (!ownsPort(tenant, port)) continue;
         const held = udpPorts.get(port);

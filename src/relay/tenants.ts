@@ -138,6 +138,32 @@ export function ownsPort(tenant: Tenant, port: number): boolean {
   return tenant.ports.some((range) => port >= range.start && port <= range.end);
 }
 
+/**
+ * Up to `attempts` distinct random ports of the tenant's pool that `isTaken` does not rule out,
+ * for a request of port 0 (random, so tenants cannot guess each other's next port).
+ */
+export function poolCandidates(
+  tenant: Tenant,
+  isTaken: (port: number) => boolean,
+  attempts: number,
+  random: () => number = Math.random,
+): number[] {
+  const size = tenant.pool.reduce((sum, range) => sum + range.end - range.start + 1, 0);
+  const candidates = new Set<number>();
+  for (let i = 0; i < Math.min(attempts * 2, size * 4) && candidates.size < attempts; i++) {
+    let pick = Math.floor(random() * size);
+    for (const range of tenant.pool) {
+      const span = range.end - range.start + 1;
+      if (pick < span) {
+        if (!isTaken(range.start + pick)) candidates.add(range.start + pick);
+        break;
+      }
+      pick -= span;
+    }
+  }
+  return [...candidates];
+}
+
 /** Constant-time token check. */
 export function tokenMatches(tenant: Tenant, token: string): boolean {
   if (!tenant.tokenHash) return false;

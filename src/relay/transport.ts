@@ -19,8 +19,6 @@ export type RelayTransport =
 
 /** How long one transport gets to deliver a stream before the next is tried. */
 export const TRANSPORT_DEADLINE_MS = 5000;
-/** A proxy's answer head is capped: anything longer is not a CONNECT answer. */
-const MAX_PROXY_HEAD = 8192;
 
 /** A short name for logs and JSON: `direct`, `http-proxy`, `websocket:80`. */
 export function transportName(transport: RelayTransport): string {
@@ -70,32 +68,37 @@ function connectTcp(host: string, port: number, signal: AbortSignal): Promise<So
   );
 }
 
+/** An HTTP answer head and the bytes that followed it. */
+interface HttpAnswer {
+  readonly status: number;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly rest: Buffer;
+}
+
 /**
  * Sends `request` and reads an HTTP answer head; resolves with the head's status and the bytes
  * after it. The socket is destroyed on every failure.
  */
-function exchangeHead(
-  socket: Socket,
-  request: string,
-  signal: AbortSignal,
-): Promise<{ status: number; headers: ReadonlyMap<string, string>; rest: Buffer }> {
+function exchangeHead(socket: Socket, request: string, signal: AbortSignal): Promise<HttpAnswer> {
   let buffered = Buffer.alloc(0);
-  let ok = false;
-  const onData = (chunk: Buffer, done: (error: Error | undefined, value?: never) => void) => {
-    buffered = Buffer.concat([buffered, chunk]);
-    if (buffered.length > MAX_PROXY_HEAD) done(new Error('answer head too long'));
-  };
-  return settleOnce(
+  let answered = false;
+  return settleOnce<HttpAnswer>(
     signal,
     (done) => {
       socket.on('data', (chunk: Buffer) => {
-        onData(chunk, done);
-        const head = decodeHttpHead(buffered.subarray(0, MAX_PROXY_HEAD));
+        buffered = Buffer.concat([buffered, chunk]);
+        let head: ReturnType<typeof decodeHttpHead>;
+        try {
+          head = decodeHttpHead(buffered);
+        } catch (error) {
+          done(error as Error); // Longer than any proxy or WebSocket answer head.
+          return;
+        }
         if (!head) return;
         socket.pause();
-        ok = true;
+        answered = true;
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.startLine)?.[1] ?? 0);
-        done(undefined, { status, headers: head.headers, rest: buffered.subarray(head.length) } as never);
+        done(undefined, { status, headers: head.headers, rest: buffered.subarray(head.length) });
       });
       socket.once('error', (error) => done(error));
       socket.once('close', () => done(new Error('closed before answering')));
@@ -105,7 +108,7 @@ function exchangeHead(
       socket.removeAllListeners('data');
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
-      if (!ok) socket.destroy();
+      if (!answered) socket.destroy();
     },
   );
 }
@@ -127,7 +130,7 @@ async function connectThroughProxy(
     '',
     '',
   ].join('\r\n');
-  let answer: Awaited<ReturnType<typeof exchangeHead>>;
+  let answer: HttpAnswer;
   try {
     answer = await exchangeHead(socket, request, signal);
   } catch (error) {

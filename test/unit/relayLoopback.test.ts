@@ -320,7 +320,8 @@ describe('relay client and porthole relay serve on loopback', () => {
     });
     const visitor = createSocket('udp4');
     try {
-      assert.ok(tunnel.publicUdpPort);
+      // One public port number for TCP and UDP when the tenant owns it.
+      assert.equal(tunnel.publicUdpPort, tunnel.publicPort);
       const answer = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no UDP answer')), 3000);
         visitor.on('message', (message) => {
