@@ -25,6 +25,11 @@ import type { RelayTunnel } from './client.js';
 
 /** How long the whole proof may take: one connect through the relay and a line back. */
 const VERIFY_DEADLINE_MS = 5000;
+/**
+ * The visitor-like connect gets this long: a path that takes longer is treated as blocked and the
+ * relay dials its own port instead, which still proves the tunnel.
+ */
+const CONNECT_DEADLINE_MS = 2000;
 /** The visitor channel follows the relay's accept at once; this bounds the wait for it. */
 const CHANNEL_WAIT_MS = 1000;
 
@@ -126,7 +131,11 @@ export async function verifyRelay(publicAddress: string, options: VerifyRelayOpt
   try {
     // A visitor's way first: from here to the public address.
     const here = await watchVisitors(tunnel, () =>
-      probeTcp(host, port, { timeoutMs, signal, ...(listeners ? { proofKey: key, proofTimeoutMs: timeoutMs } : {}) }),
+      probeTcp(host, port, {
+        timeoutMs: Math.min(timeoutMs, CONNECT_DEADLINE_MS),
+        signal,
+        ...(listeners ? { proofKey: key, proofTimeoutMs: timeoutMs } : {}),
+      }),
     );
     const blocked = here.result.state === 'filtered' || here.result.state === 'unreachable';
     if (!blocked || !tunnel) {

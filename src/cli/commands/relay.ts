@@ -161,7 +161,11 @@ const openCommand: CommandSpec = {
         if (output.json) output.jsonLine({ event: 'reconnected', publicPort });
         else output.notice(`reconnected: ${tunnel.publicHost}:${publicPort} again`);
       });
-      tunnel.events.on('visitor', ({ address, port }) => output.debug(`visitor ${address}:${port}`));
+      // The visitor's address reaches the server only with --proxy-protocol; it is always logged here.
+      tunnel.events.on('visitor', ({ address, port }) => output.notice(`visitor ${address}:${port}`));
+      tunnel.events.on('localRefused', ({ address, port, reason }) =>
+        output.notice(`visitor ${address}:${port}: local port ${localPort} refused (${reason})`),
+      );
       const failed = new Promise<PortholeError>((resolve) => tunnel.events.once('failed', resolve));
       const outcome = await Promise.race([untilAborted(signal).then(() => undefined), failed]);
       if (outcome) throw outcome;
