@@ -182,8 +182,9 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
 
   /** Binds a public port for a tenant's forward; resolves the port, or a refusal reason. */
   const bindForward = async (tenant: Tenant, session: Connection, info: TcpipBindInfo): Promise<number | string> => {
-    const mine = [...forwards.values()].filter((forward) => forward.session === session);
-    if (mine.length >= tenant.maxTunnels) return 'tunnel-cap';
+    // The cap counts the tenant's other ports: a port being taken over does not count twice.
+    const held = [...forwards.values()].filter((f) => f.tenant === tenant && f.port !== info.bindPort);
+    if (held.length >= tenant.maxTunnels) return 'tunnel-cap';
     const candidates: number[] = [];
     if (info.bindPort !== 0) {
       if (!ownsPort(tenant, info.bindPort)) return 'port-not-owned';

@@ -91,6 +91,11 @@ describe('relay client and porthole relay serve on loopback', () => {
         `    key: "${keyPair.public}"`,
         `    pool: ${poolStart}-${poolStart + 20}`,
         '    udp: true',
+        '  - name: carol',
+        `    key: "${keyPair.public}"`,
+        `    pool: ${poolStart + 40}-${poolStart + 45}`,
+        '    maxTunnels: 1',
+        '    maxConnections: 1',
         '  - name: bob',
         `    token: ${TOKEN}`,
         `    ports: [${poolStart + 30}]`,
@@ -240,6 +245,35 @@ describe('relay client and porthole relay serve on loopback', () => {
     assert.match(metrics, /porthole_relay_refusals_total\{reason="auth"\} 2/);
     assert.match(metrics, /porthole_relay_connections_total\{tenant="alice"\} [1-9]/);
     assert.match(metrics, /porthole_relay_bytes_total\{tenant="alice",direction="in"\} [1-9]/);
+  });
+
+  it('holds a tenant to its tunnel and connection caps', async () => {
+    const carol = `ssh://carol@127.0.0.1:${relayPort}`;
+    const first = await openRelay({ url: carol, localPort: local.port, identityFile: identity, dataDir: dir });
+    const held = connect({ host: '127.0.0.1', port: first.publicPort });
+    const heldConnected = new Promise((resolve) => held.once('connect', resolve));
+    try {
+      await assert.rejects(
+        openRelay({ url: carol, localPort: local.port, identityFile: identity, dataDir: dir }),
+        (error) => isPortholeError(error) && error.code === 'E_RELAY_FORWARD_REFUSED',
+      );
+      // One visitor holds the only connection (it has not ended); a second is closed unanswered.
+      await heldConnected;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await exchange(first.publicPort, 'second'), '');
+      held.end('first');
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        held.on('data', (chunk) => {
+          text += chunk.toString();
+        });
+        held.on('close', () => resolve(text));
+      });
+      assert.equal(answer, 'FIRST');
+    } finally {
+      held.destroy();
+      await first.dispose();
+    }
   });
 
   it('notices a relay that stops answering (keepalives) and says so', async () => {
