@@ -27,6 +27,8 @@ const { Client: SshClient } = ssh2;
  */
 const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 3;
+/** After a channel closes, the local server gets this long to take the last bytes and close. */
+const DRAIN_AFTER_CLOSE_MS = 30_000;
 /** The SSH handshake (after the transport is up) must finish within this. */
 const READY_TIMEOUT_MS = 10_000;
 
@@ -253,7 +255,9 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
       local.on('error', done);
       local.on('close', done);
       channel.on('error', done);
-      channel.on('close', done);
+      // The pipe ends the local socket once the channel's last bytes are written; destroying it
+      // at the channel's close could drop them. Bounded wait for the local server to close.
+      channel.on('close', () => setTimeout(done, DRAIN_AFTER_CLOSE_MS).unref());
       if (options.proxyProtocol) {
         local.write(
           encodeProxyHeader(options.proxyProtocol, {

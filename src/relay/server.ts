@@ -9,13 +9,14 @@ import { timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Server as HttpServer } from 'node:http';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type TcpipBindInfo } from 'ssh2';
 import { bindError } from '../net/bindError.js';
 import { loadOrCreateHostKey } from './hostKey.js';
 import { createLogger, type RelayLogger } from './log.js';
 import { createRelayMetrics, type RelayMetrics, serveMetrics } from './metrics.js';
 import { ownsPort, poolCandidates, type Tenant, tokenMatches } from './tenants.js';
+import { ByteBucket, createThrottle } from './throttle.js';
 import { encodeUdpMessage, UDP_SUBSYSTEM, UdpFrameDecoder } from './udpCodec.js';
 import { decodeHttpHead, encodeWsUpgradeResponse, MAX_WS_HANDSHAKE, upgradeKeyOf } from './wsCodec.js';
 import { WsStream } from './wsStream.js';
@@ -28,6 +29,8 @@ const FIRST_BYTES_MS = 10_000;
 /** Server keepalives: a vanished tenant is noticed within 45 s and its ports freed. */
 const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 3;
+/** After a channel closes, the visitor gets this long to take the last bytes and close. */
+const DRAIN_AFTER_CLOSE_MS = 30_000;
 /** Port 0 requests try this many random pool ports before giving up. */
 const POOL_ATTEMPTS = 64;
 
@@ -127,6 +130,25 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
     log.info('tunnel closed', { tenant: forward.tenant.name, port: forward.port });
   };
 
+  /** The tenant's buckets, one per direction, shared by all its connections. */
+  const buckets = new Map<string, ByteBucket>();
+  /**
+   * `source`, paced by the tenant's bandwidth cap when it has one. The pacer goes when `sink`
+   * closes (not when `source` does: it may still hold the source's last bytes).
+   */
+  const capped = (tenant: Tenant, direction: 'in' | 'out', source: Readable, sink: Duplex): Readable => {
+    if (!tenant.maxBytesPerSecond) return source;
+    const key = `${tenant.name}|${direction}`;
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = new ByteBucket(tenant.maxBytesPerSecond);
+      buckets.set(key, bucket);
+    }
+    const throttle = createThrottle(bucket);
+    sink.once('close', () => throttle.destroy());
+    return source.pipe(throttle);
+  };
+
   const onVisitor = (forward: Forward, visitor: Socket) => {
     const tenant = forward.tenant.name;
     const open = openByTenant.get(tenant) ?? 0;
@@ -166,16 +188,19 @@ export async function createRelayServer(options: RelayServerOptions): Promise<Re
       }
       channel = opened;
       channel.on('error', done);
-      channel.on('close', done);
+      // A closed channel ends the visitor through the pipe once its last bytes are out (a paced
+      // answer may still be on its way); the visitor's own close then cleans up. Bounded wait.
+      channel.on('close', () => setTimeout(done, DRAIN_AFTER_CLOSE_MS).unref());
       channel.on('data', (chunk: Buffer) => metrics.bytes.inc({ tenant, direction: 'out' }, chunk.length));
       visitor.on('data', (chunk: Buffer) => metrics.bytes.inc({ tenant, direction: 'in' }, chunk.length));
       // ssh2's server channels send CLOSE right after EOF when ended, which would cut the
       // answer off a visitor that half-closes (HTTP/1.0 clients, `socat -`): send EOF alone.
-      visitor.pipe(channel, { end: false });
+      const inbound = capped(forward.tenant, 'in', visitor, channel);
+      inbound.pipe(channel, { end: false });
       // The empty write's callback runs after every earlier chunk has gone out (the channel may
       // be waiting for window), so EOF never overtakes data.
-      visitor.once('end', () => channel?.write(Buffer.alloc(0), () => channel?.eof()));
-      channel.pipe(visitor);
+      inbound.once('end', () => channel?.write(Buffer.alloc(0), () => channel?.eof()));
+      capped(forward.tenant, 'out', channel, visitor).pipe(visitor);
       visitor.resume();
     });
   };

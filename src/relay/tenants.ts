@@ -34,6 +34,8 @@ const rawTenantSchema = z.strictObject({
   udp: z.boolean().optional(),
   maxTunnels: z.number().int().positive().optional(),
   maxConnections: z.number().int().positive().optional(),
+  /** Bandwidth cap per direction, shared by all of the tenant's connections. */
+  maxBytesPerSecond: z.number().int().min(1024, 'at least 1024 bytes per second').optional(),
 });
 
 const rawTenantsSchema = z.strictObject({ tenants: z.array(rawTenantSchema).min(1, 'expected at least one tenant') });
@@ -51,6 +53,8 @@ export interface Tenant {
   readonly udp: boolean;
   readonly maxTunnels: number;
   readonly maxConnections: number;
+  /** Bytes per second per direction; undefined = no cap. */
+  readonly maxBytesPerSecond: number | undefined;
 }
 
 /** Defaults: a few tunnels, a few hundred visitors at once per tenant. */
@@ -116,6 +120,7 @@ export function parseTenants(text: string, source = 'tenants'): Tenant[] {
       udp: rawTenant.udp ?? false,
       maxTunnels: rawTenant.maxTunnels ?? DEFAULT_MAX_TUNNELS,
       maxConnections: rawTenant.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxBytesPerSecond: rawTenant.maxBytesPerSecond,
     } satisfies Tenant;
   });
   if (problems.length > 0) throw tenantsError(source, problems);

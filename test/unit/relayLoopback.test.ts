@@ -34,15 +34,15 @@ writeFileSync(identity, keyPair.private, { mode: 0o600 });
 writeFileSync(otherIdentity, otherPair.private, { mode: 0o600 });
 const TOKEN = 'a-token-of-sixteen-or-more';
 
-/** Sends `text` to 127.0.0.1:port and collects everything until the server closes (bounded: 3 s). */
-function exchange(port: number, text: string): Promise<string> {
+/** Sends `text` to 127.0.0.1:port and collects everything until the server closes (bounded: 3 s by default). */
+function exchange(port: number, text: string, timeoutMs = 3000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let received = '';
     const timer = setTimeout(() => {
       socket.destroy();
       resolve(received);
-    }, 3000);
+    }, timeoutMs);
     socket.on('data', (chunk) => {
       received += chunk.toString('latin1');
     });
@@ -96,6 +96,7 @@ describe('relay client and porthole relay serve on loopback', () => {
         `    pool: ${poolStart + 40}-${poolStart + 45}`,
         '    maxTunnels: 1',
         '    maxConnections: 1',
+        '    maxBytesPerSecond: 1048576',
         '  - name: bob',
         `    token: ${TOKEN}`,
         `    ports: [${poolStart + 30}]`,
@@ -247,7 +248,7 @@ describe('relay client and porthole relay serve on loopback', () => {
     assert.match(metrics, /porthole_relay_bytes_total\{tenant="alice",direction="in"\} [1-9]/);
   });
 
-  it('holds a tenant to its tunnel and connection caps', async () => {
+  it('holds a tenant to its tunnel, connection and bandwidth caps', async () => {
     const carol = `ssh://carol@127.0.0.1:${relayPort}`;
     const first = await openRelay({ url: carol, localPort: local.port, identityFile: identity, dataDir: dir });
     const held = connect({ host: '127.0.0.1', port: first.publicPort });
@@ -270,6 +271,12 @@ describe('relay client and porthole relay serve on loopback', () => {
         held.on('close', () => resolve(text));
       });
       assert.equal(answer, 'FIRST');
+      // 1 MiB/s with a one-second burst: 3 MiB in cannot arrive in much under 2 s.
+      const started = performance.now();
+      const size = 3 * 2 ** 20;
+      assert.equal((await exchange(first.publicPort, 'y'.repeat(size), 10_000)).length, size);
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds > 1.7, `3 MiB took ${seconds.toFixed(2)} s under a 1 MiB/s cap`);
     } finally {
       held.destroy();
       await first.dispose();
