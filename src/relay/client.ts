@@ -54,7 +54,7 @@ export interface OpenRelayOptions {
   readonly transports?: readonly RelayTransport[];
   /** An HTTP proxy for CONNECT (default: HTTPS_PROXY). */
   readonly proxy?: string | undefined;
-  /** Ports where the relay answers WebSocket (porthole relay serve); tried after direct and proxy. */
+  /** Ports where the relay answers WebSocket (porthole relay serve); tried after direct and proxy (default 443, 80; [] for none). */
   readonly webSocketPorts?: readonly number[];
   /** Also forward UDP to localPort over porthole's UDP channel (porthole relay serve only). */
   readonly udp?: boolean;

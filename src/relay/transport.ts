@@ -17,6 +17,11 @@ export type RelayTransport =
   | { readonly kind: 'http-proxy'; readonly proxy: string }
   | { readonly kind: 'websocket'; readonly port: number; readonly proxy?: string };
 
+/**
+ * WebSocket is tried on the web ports, the ones locked-down venues let out (seed 002's "Relay
+ * Remote Viewing TCP: port 80"); porthole's relay answers them when it listens there.
+ */
+export const DEFAULT_WEBSOCKET_PORTS: readonly number[] = [443, 80];
 /** How long one transport gets to deliver a stream before the next is tried. */
 export const TRANSPORT_DEADLINE_MS = 5000;
 
@@ -192,6 +197,6 @@ export function defaultTransports(options: {
 }): RelayTransport[] {
   const transports: RelayTransport[] = [{ kind: 'direct' }];
   if (options.proxy) transports.push({ kind: 'http-proxy', proxy: options.proxy });
-  for (const port of options.webSocketPorts ?? []) transports.push({ kind: 'websocket', port });
+  for (const port of options.webSocketPorts ?? DEFAULT_WEBSOCKET_PORTS) transports.push({ kind: 'websocket', port });
   return transports;
 }

@@ -92,7 +92,11 @@ const openCommand: CommandSpec = {
     ['--proxy-protocol <v1|v2>', 'send a PROXY protocol header with the visitor address to the local server'],
     ['--identity <file>', 'private key (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or SSH_AUTH_SOCK)'],
     ['--proxy <url>', 'HTTP proxy for CONNECT (default: HTTPS_PROXY)'],
-    ['--ws-ports <ports>', 'ports where the relay answers WebSocket, tried after direct and proxy (e.g. 443,80)'],
+    [
+      '--ws-ports <ports>',
+      'ports where the relay answers WebSocket, tried after direct and proxy ("none" to skip)',
+      '443,80',
+    ],
     ['--udp', 'also forward UDP to PORT (porthole relay serve only)'],
     ['--data <dir>', "porthole's data directory (its known_hosts pins relay keys)"],
     ['--no-verify', 'do not prove the public port from outside after opening'],
@@ -108,10 +112,10 @@ const openCommand: CommandSpec = {
     if (proxyProtocol !== undefined && proxyProtocol !== 'v1' && proxyProtocol !== 'v2') {
       throw new PortholeError('E_USAGE', { detail: `--proxy-protocol "${String(proxyProtocol)}" (v1 or v2)` });
     }
-    const webSocketPorts =
-      typeof options.wsPorts === 'string'
-        ? options.wsPorts.split(',').map((item) => Math.max(1, positiveInteger(item.trim(), '--ws-ports', 80, 65535)))
-        : [];
+    const webSocketPorts = String(options.wsPorts ?? '443,80')
+      .split(',')
+      .filter((item) => item.trim() !== '' && item.trim() !== 'none')
+      .map((item) => Math.max(1, positiveInteger(item.trim(), '--ws-ports', 80, 65535)));
     const tunnel = await openRelay({
       url: options.relay,
       localPort,
