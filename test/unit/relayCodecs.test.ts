@@ -14,6 +14,7 @@ import {
   PROXY_V2_SIGNATURE,
 } from '../../src/relay/proxyProtocol.js';
 import { parseTenants } from '../../src/relay/tenants.js';
+import { ByteBucket } from '../../src/relay/throttle.js';
 import { encodeUdpMessage, MalformedUdpFrame, UdpFrameDecoder } from '../../src/relay/udpCodec.js';
 import { parseRelayUrl } from '../../src/relay/url.js';
 import {
@@ -248,6 +249,17 @@ describe('relay URLs, known_hosts, tenants, backoff', () => {
       { start: 20007, end: 20007 },
       { start: 20010, end: 20012 },
     ]);
+  });
+
+  it('paces bytes with a one-second burst', () => {
+    let now = 0;
+    const bucket = new ByteBucket(1000, () => now);
+    assert.equal(bucket.take(1000), 0);
+    assert.equal(bucket.take(500), 500);
+    now = 1500;
+    assert.equal(bucket.take(1000), 0);
+    now = 100_000;
+    assert.equal(bucket.take(1500), 500, 'idle time never banks more than one second');
   });
 
   it('backs off from about 1 s to at most 30 s', () => {

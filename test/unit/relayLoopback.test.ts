@@ -340,6 +340,13 @@ describe('relay client and porthole relay serve on loopback', () => {
     assert.deepEqual(relay.tunnels(), []);
   });
 
+  it('answers a plain GET with 426 and drops bytes that are neither SSH nor HTTP, staying up', async () => {
+    assert.match(await exchange(relayPort, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 426 /);
+    assert.equal(await exchange(relayPort, '\x16\x03\x01 not ours'), '');
+    const tunnel = await openRelay({ url: url(), localPort: local.port, identityFile: identity, dataDir: dir });
+    await tunnel.dispose();
+  });
+
   it('reports an unreachable relay with a code', async () => {
     const port = await freePort();
     await assert.rejects(
