@@ -285,7 +285,8 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
     udpPort: number | undefined,
   ): Promise<Session & { hostKey: 'known' | 'recorded' }> => {
     const failures: string[] = [];
-    let lastError: PortholeError | undefined;
+    // A proxy that refused (or a bad --proxy) explains the failure better than "unreachable".
+    let proxyError: PortholeError | undefined;
     for (const transport of transports) {
       throwIfAborted(life.signal);
       let sock: Duplex;
@@ -293,10 +294,9 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
         sock = await openTransport(transport, relay.host, relay.port, life.signal);
       } catch (error) {
         throwIfAborted(life.signal);
-        lastError = toPortholeError(error);
+        const coded = toPortholeError(error);
+        if (coded.code === 'E_RELAY_PROXY' || coded.code === 'E_USAGE') proxyError ??= coded;
         failures.push(`${transportName(transport)}: ${(error as Error).message}`);
-        if (lastError.code === 'E_RELAY_PROXY' || lastError.code === 'E_USAGE') continue;
-        lastError = undefined;
         continue;
       }
       const remote = (sock as Partial<Socket>).remoteAddress;
@@ -333,12 +333,11 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
         throw error;
       }
     }
-    throw (
-      lastError ??
-      new PortholeError('E_RELAY_UNREACHABLE', {
-        detail: `${relay.display}: ${failures.join('; ') || 'no transport to try'}`,
-      })
-    );
+    const detail = `${relay.display}: ${failures.join('; ') || 'no transport to try'}`;
+    throw new PortholeError(proxyError?.code ?? 'E_RELAY_UNREACHABLE', {
+      detail,
+      ...(proxyError ? { cause: proxyError } : {}),
+    });
   };
 
   const onAbort = () => void dispose();

@@ -347,6 +347,57 @@ describe('relay client and porthole relay serve on loopback', () => {
     await tunnel.dispose();
   });
 
+  it('comes up through an HTTP CONNECT proxy, and names a proxy that refuses', async () => {
+    // A minimal CONNECT proxy (squid does this in the lab): one head, then bytes both ways.
+    const requests: string[] = [];
+    const proxy = createServer((client) => {
+      client.once('data', (head) => {
+        const line = head.toString('latin1').split('\r\n')[0] ?? '';
+        requests.push(line);
+        const [, target = ''] = line.split(' ');
+        const port = Number(target.split(':').pop());
+        if (port !== relayPort) {
+          client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
+        const upstream = connect({ host: '127.0.0.1', port }, () => {
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          client.pipe(upstream).pipe(client);
+        });
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const tunnel = await openRelay({
+        url: url(),
+        localPort: local.port,
+        identityFile: identity,
+        dataDir: dir,
+        transports: [{ kind: 'http-proxy', proxy: proxyUrl }],
+      });
+      assert.equal(tunnel.transport, 'http-proxy');
+      assert.equal(await exchange(tunnel.publicPort, 'via proxy'), 'VIA PROXY');
+      await tunnel.dispose();
+      assert.deepEqual(requests, [`CONNECT 127.0.0.1:${relayPort} HTTP/1.1`]);
+      const closedPort = await freePort();
+      await assert.rejects(
+        openRelay({
+          url: `ssh://alice@127.0.0.1:${closedPort}`,
+          localPort: local.port,
+          identityFile: identity,
+          dataDir: dir,
+          transports: [{ kind: 'http-proxy', proxy: proxyUrl }],
+        }),
+        (error) => isPortholeError(error) && error.code === 'E_RELAY_PROXY' && /403/.test(error.message),
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('reports an unreachable relay with a code', async () => {
     const port = await freePort();
     await assert.rejects(
