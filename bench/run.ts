@@ -13,6 +13,7 @@ import { benchEgressVerdicts } from './egressVerdicts.js';
 import { benchFleet } from './fleet.js';
 import { benchGateway } from './gateway.js';
 import { benchNat } from './nat.js';
+import { benchRelay } from './relay.js';
 import { benchStartup } from './startup.js';
 
 const sections = [
@@ -25,6 +26,7 @@ const sections = [
   await benchStartup(),
   await benchDns(),
   await benchFleet(),
+  await benchRelay(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

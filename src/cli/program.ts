@@ -80,6 +80,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<Record<string, unkn
   firewall: () => import('./commands/firewall.js'),
   doctor: () => import('./commands/doctor.js'),
   expose: () => import('./commands/expose.js'),
+  relay: () => import('./commands/relay.js'),
   name: () => import('./commands/name.js'),
   config: () => import('./commands/config.js'),
   cleanup: () => import('./commands/cleanup.js'),

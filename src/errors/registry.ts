@@ -465,6 +465,57 @@ export const errorRegistry = {
     message: 'The checker is not a fleet front',
     hint: 'Drop --vantage for a single checker, or point --checker at a front (`porthole serve --nats URL --front`).',
   },
+  // Relay: reverse tunnels over SSH (src/relay, `porthole relay`).
+  E_RELAY_URL: {
+    kind: 'usage',
+    message: 'The relay URL could not be understood',
+    hint: 'Write --relay ssh://USER@HOST[:PORT] (for example ssh://tenant@relay.example.net:2222).',
+  },
+  E_RELAY_UNREACHABLE: {
+    kind: 'operational',
+    message: 'The relay could not be reached',
+    hint: 'Check the relay host and port, that it runs sshd or `porthole relay serve`, and whether this network needs --proxy or the WebSocket transport.',
+  },
+  E_RELAY_HOST_KEY_CHANGED: {
+    kind: 'operational',
+    message: "The relay's host key is not the one recorded earlier",
+    hint: 'If the relay was reinstalled on purpose, remove its old line with `ssh-keygen -R HOST -f KNOWN_HOSTS` (the file is named in the details) and connect again; otherwise someone may be intercepting the connection.',
+  },
+  E_RELAY_AUTH: {
+    kind: 'operational',
+    message: 'The relay refused our credentials',
+    hint: "Add this machine's public key to the relay's authorized_keys (or tenants file), give --identity FILE, or start ssh-agent with the key.",
+  },
+  E_RELAY_NO_IDENTITY: {
+    kind: 'usage',
+    message: 'No SSH key or token to log in to the relay with',
+    hint: 'Give --identity FILE, create a key with `ssh-keygen -t ed25519`, run ssh-agent (SSH_AUTH_SOCK), or put a token in the URL (ssh://tenant:TOKEN@host).',
+  },
+  E_RELAY_FORWARD_REFUSED: {
+    kind: 'operational',
+    message: 'The relay refused to open the public port',
+    hint: 'On OpenSSH set `AllowTcpForwarding yes` and `GatewayPorts clientspecified` in sshd_config; on `porthole relay serve` ask for a port the tenant owns (or 0 for one from its pool).',
+  },
+  E_RELAY_NOT_PUBLIC: {
+    kind: 'operational',
+    message: 'The relay accepted the forward, but its public port does not reach this machine from outside',
+    hint: 'On OpenSSH set `GatewayPorts clientspecified` (with `GatewayPorts no` sshd binds the port on its loopback only) and let the port through the relay host firewall.',
+  },
+  E_RELAY_UDP_UNSUPPORTED: {
+    kind: 'operational',
+    message: 'This relay cannot carry UDP',
+    hint: 'UDP needs `porthole relay serve` with `udp: true` for the tenant; a plain sshd carries TCP only.',
+  },
+  E_RELAY_PROXY: {
+    kind: 'operational',
+    message: 'The HTTP proxy did not open a tunnel to the relay',
+    hint: 'Check --proxy / HTTPS_PROXY and that the proxy allows CONNECT to the relay port (squid: `http_access allow CONNECT` for that port).',
+  },
+  E_RELAY_TENANTS: {
+    kind: 'usage',
+    message: 'The relay tenants file is not valid',
+    hint: 'Each tenant needs a name, a key (authorized_keys line) or token, and ports (list) or pool (e.g. 20000-20999); see docs/relay.md.',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

@@ -2,7 +2,7 @@
 
 export { type ProofListeners, startProofListeners } from './listener.js';
 export { type PeerIdentity, provePeers } from './peerProof.js';
-export { newProofKey } from './proofCodec.js';
+export { decodeTcpProof, encodeTcpProbe, MAX_TCP_LINE, newNonce, newProofKey, proofMatches } from './proofCodec.js';
 export { probeEntry, probePorts, type ScanOptions } from './scan.js';
 export { probeTcp, type TcpProbeOptions } from './tcp.js';
 export type { ProbeResult, ProbeState } from './types.js';

@@ -12,6 +12,7 @@ import { manifestCommand } from './manifest.js';
 import { nameCommand } from './name.js';
 import { natCommand } from './nat.js';
 import { probeCommand } from './probe.js';
+import { relayCommand } from './relay.js';
 import { serveCommand } from './serve.js';
 
 const built: readonly CommandSpec[] = [
@@ -28,6 +29,7 @@ const built: readonly CommandSpec[] = [
   firewallCommand,
   doctorCommand,
   exposeCommand,
+  relayCommand,
   nameCommand,
   configCommand,
   cleanupCommand,
@@ -48,6 +50,7 @@ const ORDER = [
   'firewall',
   'doctor',
   'expose',
+  'relay',
   'name',
   'config',
   'cleanup',
