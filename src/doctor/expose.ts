@@ -10,6 +10,14 @@ import type { KeeperEvent, Mapping, MappingClient, MappingMethod } from '../gate
 import type { ManifestEntry } from '../manifest/types.js';
 import type { DoctorOptions } from './facts.js';
 import { type DoctorReport, runDoctor } from './index.js';
+import {
+  closeRelayRoads,
+  DIRECT_ROAD_CLOSED,
+  openRelayRoads,
+  type RelayRoad,
+  type RelaySettings,
+  relayFindings,
+} from './relayRoad.js';
 
 /** What expose is asked. */
 export interface ExposeOptions extends DoctorOptions {
@@ -24,6 +32,8 @@ export interface ExposeOptions extends DoctorOptions {
   readonly via?: MappingMethod;
   /** Status lines while keeping (renewals, restarts, re-verifications). */
   readonly onStatus?: (status: Record<string, unknown>) => void;
+  /** A relay for when the direct road cannot work (or with `only`, instead of it). */
+  readonly relay?: RelaySettings;
 }
 
 /** What expose did. */
@@ -36,6 +46,16 @@ export interface ExposeResult extends DoctorReport {
   readonly firewall: { readonly applied: boolean; readonly removed: boolean } | null;
   readonly kept: boolean;
   readonly ms: number;
+  /** `direct` (router mappings) or `relay` (tunnels through the relay). */
+  readonly mode: 'direct' | 'relay';
+  /** The tunnels, in relay mode: the address to give users for each port, and its proof. */
+  readonly relays: readonly {
+    readonly port: number;
+    readonly publicAddress: string;
+    readonly verified: boolean | null;
+  }[];
+  /** Why the direct road was left for the relay (the causes the doctor found, or the mapping error). */
+  readonly relayBecause?: string;
 }
 
 /** One mapping request per exposed entry and transport; a range asks for its first free port. */
@@ -52,8 +72,123 @@ function requestsOf(entries: readonly ManifestEntry[]) {
     );
 }
 
-/** Runs expose; with `keep`, until the signal aborts. */
+/** The TCP ports expose would map: every exposed inbound entry's ports. */
+function exposedTcpPorts(options: ExposeOptions): number[] {
+  return requestsOf(options.manifest.entries)
+    .filter((request) => request.protocol === 'tcp')
+    .flatMap((request) =>
+      request.external && typeof request.external === 'object' ? [request.internalPort] : [request.internalPort],
+    );
+}
+
+/**
+ * Runs expose; with `keep`, until the signal aborts. With a relay, the direct road is tried first
+ * (unless `relay.only`), and left for the relay when mapping fails or the doctor's causes say no
+ * direct road can work here.
+ */
 export async function runExpose(options: ExposeOptions, source: string): Promise<ExposeResult> {
+  const relay = options.relay;
+  if (relay?.only) return runRelay(options, relay, 'asked for (--relay-only)', performance.now());
+  if (!relay) return runDirect(options, source);
+  const started = performance.now();
+  let direct: ExposeResult;
+  try {
+    direct = await runDirect({ ...options, keep: false }, source);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    return runRelay(options, relay, `mapping failed: ${(error as Error).message}`, started);
+  }
+  const closed = direct.findings.filter((f) => f.status === 'fail' && f.cause && DIRECT_ROAD_CLOSED.has(f.cause));
+  if (direct.reachable || closed.length === 0) {
+    // Direct works (or fails for a reason a relay would not mend, such as nothing listening).
+    return options.keep ? runDirect(options, source) : direct;
+  }
+  // Leave the direct road: its mappings would only hold ports open that nothing reaches.
+  await removeMade(options, direct.mappings);
+  const because = [...new Set(closed.map((f) => f.cause))].join(', ');
+  return runRelay(options, relay, `the direct road cannot work here (${because})`, started, direct.findings);
+}
+
+/** Removes mappings a finished direct attempt made (and forgets them). */
+async function removeMade(options: ExposeOptions, mappings: readonly Mapping[]): Promise<void> {
+  if (mappings.length === 0) return;
+  const gateway = await import('../gateway/index.js');
+  const router = await gateway.discoverPrimaryGateway({ ...(options.signal ? { signal: options.signal } : {}) });
+  for (const mapping of mappings) {
+    await gateway.removeMappings(router, {
+      protocol: mapping.protocol,
+      externalPort: mapping.externalPort,
+      ...(options.statePath ? { statePath: options.statePath } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+}
+
+/** The relay road: a proven tunnel per TCP port; with `keep`, held until the signal aborts. */
+async function runRelay(
+  options: ExposeOptions,
+  settings: RelaySettings,
+  because: string,
+  started: number,
+  directFindings: DoctorReport['findings'] = [],
+): Promise<ExposeResult> {
+  const roads: RelayRoad[] = await openRelayRoads(exposedTcpPorts(options), settings, options);
+  const findings = [...directFindings.filter((f) => f.status !== 'fail'), ...relayFindings(roads)];
+  const reachable = roads.length > 0 && roads.every((road) => road.verification.verified === true);
+  const result = (kept: boolean): ExposeResult => ({
+    reachable,
+    publicAddress: roads[0]?.publicAddress ?? null,
+    lanAddress: null,
+    findings,
+    mappings: [],
+    portChanges: [],
+    leftBehind: [],
+    firewall: null,
+    kept,
+    ms: Math.round(performance.now() - started),
+    mode: 'relay',
+    relays: roads.map((road) => ({
+      port: road.port,
+      publicAddress: road.publicAddress,
+      verified: road.verification.verified,
+    })),
+    relayBecause: because,
+  });
+  if (!options.keep) {
+    // Without --keep the tunnel cannot outlive this process: prove it, say so, and close it.
+    await closeRelayRoads(roads);
+    return result(false);
+  }
+  options.onStatus?.({
+    at: new Date().toISOString(),
+    kind: 'relay',
+    reachable,
+    because,
+    give: reachable ? roads.map((road) => road.publicAddress) : [],
+  });
+  for (const road of roads) {
+    road.tunnel.events.on('connected', () =>
+      options.onStatus?.({ at: new Date().toISOString(), kind: 'relay-connected', publicAddress: road.publicAddress }),
+    );
+    road.tunnel.events.on('disconnected', (info: unknown) =>
+      options.onStatus?.({
+        at: new Date().toISOString(),
+        kind: 'relay-disconnected',
+        publicAddress: road.publicAddress,
+        ...(info as object),
+      }),
+    );
+  }
+  await new Promise<void>((resolve) => {
+    if (options.signal?.aborted) resolve();
+    else options.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await closeRelayRoads(roads);
+  return result(true);
+}
+
+/** The direct road: map, verify, and with `keep` renew until the signal aborts. */
+async function runDirect(options: ExposeOptions, source: string): Promise<ExposeResult> {
   const started = performance.now();
   const gateway = await import('../gateway/index.js');
   const { statePath } = options;
@@ -130,6 +265,8 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
       firewall,
       kept: false,
       ms: Math.round(performance.now() - started),
+      mode: 'direct',
+      relays: [],
     };
   }
   const status = (kind: string, extra: Record<string, unknown>) =>
@@ -192,6 +329,8 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
     firewall,
     kept: true,
     ms: Math.round(performance.now() - started),
+    mode: 'direct',
+    relays: [],
   };
 }
 

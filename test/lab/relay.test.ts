@@ -22,7 +22,7 @@ import {
   stopProcess,
 } from '../../lab/relay.js';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, useLab } from './support.js';
+import { connect, labSkip, listen, porthole, useLab } from './support.js';
 
 const BANNER = 'lan-server-7001';
 const RELAY_PORT = 2222;
@@ -125,6 +125,54 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
     await stopProcess(tunnel.pid);
     await sleep(300);
     assert.equal(await listenersOn(lab, 20001), 0, 'sshd still listens after the tunnel closed');
+  });
+
+  it('expose --relay: the direct road is closed (no mapping protocol), so expose goes through the relay, proven', async () => {
+    const { lab } = context;
+    const started = performance.now();
+    const once = await porthole(lab, 'lan', ['expose', '7001', '--relay', sshdUrl(), ...common(), '--json'], 60_000);
+    assert.equal(once.code, 0, once.stdout + once.stderr);
+    const result = JSON.parse(once.stdout) as {
+      reachable: boolean;
+      mode: string;
+      relays: { port: number; publicAddress: string; verified: boolean | null }[];
+      relayBecause: string;
+      findings: { id: string; status: string }[];
+    };
+    assert.equal(result.mode, 'relay');
+    assert.equal(result.reachable, true);
+    assert.equal(result.relays[0]?.verified, true);
+    assert.match(result.relayBecause, /mapping failed/);
+    assert.equal(result.findings.find((f) => f.id === 'relay:7001/tcp')?.status, 'ok');
+    process.stderr.write(
+      `# expose --relay, direct failed to reachable via relay: ${Math.round(performance.now() - started)} ms (whole process)\n`,
+    );
+
+    // --keep: the tunnel stays for users until Ctrl-C, then nothing is left on the relay.
+    const pid = lab.startBackground('lan', 'expose-relay', process.execPath, [
+      '--import',
+      'tsx',
+      PORTHOLE_CLI,
+      'expose',
+      '7001',
+      '--relay',
+      sshdUrl(),
+      ...common(),
+      '--keep',
+      '--json',
+    ]);
+    let give = '';
+    for (let i = 0; i < 100 && !give; i++) {
+      give = /"kind":"relay".*?"give":\["([^"]+)"/.exec(lab.log('expose-relay'))?.[1] ?? '';
+      if (!give) await sleep(100);
+    }
+    assert.ok(give, `no address given:\n${lab.log('expose-relay')}`);
+    const [host, port] = give.split(':');
+    const visit = await connect(lab, 'internet', host ?? '', Number(port));
+    assert.equal(visit.data, BANNER);
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 50 && (await listenersOn(lab, Number(port))) > 0; i++) await sleep(100);
+    assert.equal(await listenersOn(lab, Number(port)), 0, 'the relay still listens after Ctrl-C');
   });
 
   it('porthole relay open against porthole relay serve: a port from the pool, known host key now', async () => {

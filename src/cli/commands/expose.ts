@@ -19,6 +19,14 @@ export const exposeCommand: CommandSpec = {
     ['--lease <seconds>', 'mapping lifetime asked of the router', '7200'],
     ['--via <method>', 'map with this protocol only: pcp, natpmp or upnp'],
     ['--interval <seconds>', 'with --keep: re-verify from outside this often', '300'],
+    [
+      '--relay <url>',
+      'ssh://USER@HOST[:PORT]: a relay for when no direct road can work (OpenSSH sshd or porthole relay serve)',
+    ],
+    ['--relay-only', 'skip the direct road and go through the relay'],
+    ['--proxy-protocol <version>', 'relay: send a PROXY protocol header (v1 or v2) to the local server'],
+    ['--identity <file>', 'relay: the private key to log in with (default ~/.ssh keys, then the agent)'],
+    ['--data <dir>', "relay: porthole's data directory (its known_hosts pins the relay's key)"],
   ],
   run: async ({ args, options, env, output, signal }) => {
     const { runExpose } = await import('../../doctor/expose.js');
@@ -37,6 +45,24 @@ export const exposeCommand: CommandSpec = {
     }
     const inputs = await doctorInputs(source, options, env);
     const keep = options.keep === true;
+    if (options.relayOnly === true && typeof options.relay !== 'string') {
+      throw new PortholeError('E_USAGE', { detail: '--relay-only needs --relay URL' });
+    }
+    const proxyProtocol = options.proxyProtocol === undefined ? undefined : String(options.proxyProtocol);
+    if (proxyProtocol !== undefined && proxyProtocol !== 'v1' && proxyProtocol !== 'v2') {
+      throw new PortholeError('E_USAGE', { detail: `--proxy-protocol ${proxyProtocol}`, hint: 'Use v1 or v2.' });
+    }
+    const relay =
+      typeof options.relay === 'string'
+        ? {
+            url: options.relay,
+            dataDir: (await import('./relay.js')).dataDirOf(options, env),
+            only: options.relayOnly === true,
+            ...(proxyProtocol ? { proxyProtocol: proxyProtocol as 'v1' | 'v2' } : {}),
+            ...(typeof options.identity === 'string' ? { identityFile: options.identity } : {}),
+          }
+        : undefined;
+    if (relay) (await import('../../relay/index.js')).parseRelayUrl(relay.url);
     const result = await runExpose(
       {
         ...inputs,
@@ -46,6 +72,7 @@ export const exposeCommand: CommandSpec = {
         lifetimeSeconds: Math.max(2, positiveInteger(options.lease, '--lease', 7200, 604_800)),
         ...(via ? { via } : {}),
         verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
+        ...(relay ? { relay } : {}),
         onStatus: (status) => {
           if (output.json) output.jsonLine(status);
           else if (Array.isArray(status.give) && status.give.length > 0)
@@ -58,16 +85,22 @@ export const exposeCommand: CommandSpec = {
       },
       source,
     );
-    const give = result.publicAddress
-      ? result.mappings.map((m) => `${result.publicAddress}:${m.externalPort}/${m.protocol}`).join(', ')
-      : '';
+    const give =
+      result.mode === 'relay'
+        ? result.relays.map((r) => `${r.publicAddress} (for ${r.port}/tcp)`).join(', ')
+        : result.publicAddress
+          ? result.mappings.map((m) => `${result.publicAddress}:${m.externalPort}/${m.protocol}`).join(', ')
+          : '';
     return {
       exitCode: result.reachable ? 0 : 1,
       jsonLine: keep,
       json: {
         reachable: result.reachable,
+        mode: result.mode,
         publicAddress: result.publicAddress,
         mappings: result.mappings,
+        relays: result.relays,
+        ...(result.relayBecause ? { relayBecause: result.relayBecause } : {}),
         portChanges: result.portChanges,
         leftBehind: result.leftBehind.map((l) => ({ ...l.mapping, why: l.why })),
         firewall: result.firewall,
@@ -77,7 +110,15 @@ export const exposeCommand: CommandSpec = {
       },
       human: () =>
         [
-          doctorHuman(output, `porthole expose ${source}:`, result),
+          doctorHuman(
+            output,
+            `porthole expose ${source}${result.mode === 'relay' ? ' (through the relay)' : ''}:`,
+            result,
+          ),
+          ...(result.relayBecause ? [`Went through the relay: ${result.relayBecause}.`] : []),
+          ...(result.mode === 'relay' && !keep
+            ? ['The tunnel was proven and closed: run with --keep to keep it open for users.']
+            : []),
           ...result.portChanges.map(
             (c) =>
               `Note: the router gave external port ${c.got} for ${c.asked}/${c.protocol} (${c.asked} was not available): users must use ${c.got}.`,

@@ -9,7 +9,7 @@ import type { CommandSpec } from '../commandSpec.js';
 import { positiveInteger } from './probe.js';
 
 /** porthole's data directory (as the check service's): $XDG_DATA_HOME/porthole. */
-function dataDirOf(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): string {
+export function dataDirOf(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): string {
   if (typeof options.data === 'string') return options.data;
   return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'porthole');
 }
