@@ -217,6 +217,17 @@ export const errorRegistry = {
     message: 'porthole hit an unexpected internal error',
     hint: 'Run again with --verbose and report the output as a bug.',
   },
+  // LAN discovery (src/discovery): SSDP, mDNS/DNS-SD, WS-Discovery and the multicast checks.
+  E_DISCOVERY_MALFORMED: {
+    kind: 'operational',
+    message: 'A discovery datagram was refused',
+    hint: 'Nothing to fix here: a device sent a malformed, oversized or hostile SSDP, mDNS or WS-Discovery message, which porthole ignores (shown with --verbose).',
+  },
+  E_DISCOVERY_INTERFACE: {
+    kind: 'usage',
+    message: 'No such network interface',
+    hint: 'Name an interface this host has (`ip -br link`), or leave --interface out to use every one.',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */
