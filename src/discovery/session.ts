@@ -238,7 +238,8 @@ export function startSession(
         // RFC 6762 11: mDNS is sent with TTL 255; SSDP's UDA asks for a small TTL, and link-local
         // groups never cross a router whatever the TTL, so one value serves all three.
         socket.setMulticastTTL(255);
-        socket.setMulticastLoopback(false);
+        // Looped back, so responders on this very host (the doctor's own server) hear us too.
+        socket.setMulticastLoopback(true);
       } catch (error) {
         onWarning(`${plan.interface}/IPv${plan.family}: ${(error as Error).message}`);
       }

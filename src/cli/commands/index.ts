@@ -1,6 +1,7 @@
 /** Every `porthole` subcommand, in the order of the contract. */
 import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
+import { discoverCommand } from './discover.js';
 import { doctorCommand } from './doctor.js';
 import { egressCommand } from './egress.js';
 import { exposeCommand } from './expose.js';
@@ -25,6 +26,7 @@ const built: readonly CommandSpec[] = [
   firewallCommand,
   doctorCommand,
   exposeCommand,
+  discoverCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -42,6 +44,7 @@ const ORDER = [
   'firewall',
   'doctor',
   'expose',
+  'discover',
 ];
 
 /** The registered commands, in the order `--help` lists them. */
