@@ -7,6 +7,7 @@ export {
   typesByProtocol,
 } from './discover.js';
 export { DnsSdRecords, resolveServices, type ServiceInstance } from './dnssd.js';
+export { type Membership, parseProcNetIgmp, parseProcNetIgmp6 } from './igmp.js';
 export { planSockets, type SocketPlan } from './interfaces.js';
 export {
   decodeMdnsMessage,
@@ -18,6 +19,17 @@ export {
   type MdnsMessage,
   type MdnsRecord,
 } from './mdnsCodec.js';
+export {
+  type AnnounceQuery,
+  checkMulticastEntry,
+  judgeAnnounce,
+  judgeMembership,
+  judgeMulticastFirewall,
+  localMulticastHost,
+  type MulticastCheckOptions,
+  type MulticastFinding,
+  type MulticastHost,
+} from './multicastCheck.js';
 export {
   decodeSsdpMessage,
   encodeSsdpNotify,
