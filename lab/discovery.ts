@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../src/deadline/index.js';
+import type { MulticastHost } from '../src/discovery/index.js';
 import type { Lab } from './lab.js';
 import { IFACE } from './routerConfig.js';
 import type { HostName } from './topology.js';
@@ -84,6 +85,8 @@ function dbusConfig(socket: string): string {
 export interface AvahiInstance {
   readonly dir: string;
   readonly busAddress: string | undefined;
+  /** The daemon's pid (it changes on restart). */
+  pid: number;
 }
 
 async function waitForLog(lab: Lab, name: string, text: string | RegExp, what: string): Promise<void> {
@@ -122,6 +125,23 @@ export async function startAvahi(
     await waitForLog(lab, `dbus-${host}`, 'unix:path=', `dbus-daemon on ${host}`);
     busAddress = `unix:path=${socket}`;
   }
+  const pid = await startAvahiDaemon(lab, host, dir, busAddress, `avahi-${host}`);
+  if (options.publish)
+    await waitForLog(lab, `avahi-${host}`, /Service ".*" .* successfully established/, 'avahi service');
+  return { dir, busAddress, pid };
+}
+
+/**
+ * Starts the daemon itself (its folder already written); returns its pid: `ip netns exec` and
+ * `sh -c 'exec …'` both replace themselves, so the pid started is avahi-daemon's.
+ */
+async function startAvahiDaemon(
+  lab: Lab,
+  host: HostName,
+  dir: string,
+  busAddress: string | undefined,
+  logName: string,
+): Promise<number> {
   const script = [
     'set -e',
     `mount --bind ${dir} /etc/avahi`,
@@ -130,11 +150,52 @@ export async function startAvahi(
     ...(busAddress ? ['export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/etc/avahi/bus'] : []),
     'exec avahi-daemon --no-drop-root --no-chroot --no-proc-title --no-rlimits -f /etc/avahi/avahi-daemon.conf',
   ].join('\n');
-  lab.startBackground(host, `avahi-${host}`, 'sh', ['-c', script]);
-  await waitForLog(lab, `avahi-${host}`, 'Server startup complete', `avahi-daemon on ${host}`);
-  if (options.publish)
-    await waitForLog(lab, `avahi-${host}`, /Service ".*" .* successfully established/, 'avahi service');
-  return { dir, busAddress };
+  const pid = lab.startBackground(host, logName, 'sh', ['-c', script]);
+  await waitForLog(lab, logName, 'Server startup complete', `avahi-daemon on ${host}`);
+  return pid;
+}
+
+/** Restarts the avahi-daemon of `host` (an empty cache: what it finds next comes from the network). */
+export async function restartAvahi(lab: Lab, host: HostName, instance: AvahiInstance, round: number): Promise<void> {
+  // By pid, never by name: pidof would also see the daemons of other namespaces (and the host's).
+  process.kill(instance.pid, 'SIGTERM');
+  // Bounded: 50 x 100 ms.
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(instance.pid, 0);
+    } catch {
+      break;
+    }
+    await sleep(100);
+  }
+  instance.pid = await startAvahiDaemon(lab, host, instance.dir, instance.busAddress, `avahi-${host}-${round}`);
+}
+
+/** Reads multicast facts inside a lab host, for the multicast checks. */
+export function labMulticastHost(lab: Lab, host: HostName): MulticastHost {
+  return {
+    readProc: async (path) => (await lab.exec(host, 'cat', [path])).stdout,
+    runner: (command, args, input) => lab.exec(host, command, args, input === undefined ? {} : { input }),
+  };
+}
+
+/**
+ * Gives `host` a second interface (a veth pair inside its namespace, deleted with it) with a
+ * /32 inside the lab's LAN, so a server can face two networks and listen on only one.
+ */
+export async function addSecondInterface(lab: Lab, host: HostName, name = 'eth1'): Promise<string> {
+  const address = '192.168.77.211';
+  const steps = [
+    ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`],
+    ['addr', 'add', `${address}/32`, 'dev', name],
+    ['link', 'set', `${name}p`, 'up'],
+    ['link', 'set', name, 'up'],
+  ];
+  for (const step of steps) {
+    const result = await lab.exec(host, 'ip', step);
+    if (result.code !== 0) throw new Error(`ip ${step.join(' ')}: ${result.stderr}`);
+  }
+  return address;
 }
 
 /** Everything started, for tests. */

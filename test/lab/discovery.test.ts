@@ -6,7 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { DISCOVERY_LAB, type DiscoveryResponders, startDiscoveryResponders } from '../../lab/discovery.js';
+import {
+  addSecondInterface,
+  DISCOVERY_LAB,
+  type DiscoveryResponders,
+  labMulticastHost,
+  restartAvahi,
+  startDiscoveryResponders,
+} from '../../lab/discovery.js';
+import type { Lab } from '../../lab/lab.js';
+import type { HostName } from '../../lab/topology.js';
+import {
+  type AnnounceQuery,
+  checkMulticastEntry,
+  type DiscoveryAnswer,
+  type MulticastFinding,
+} from '../../src/discovery/index.js';
+import { parseManifest } from '../../src/manifest/index.js';
 import { ONVIF_FIXTURE_ENDPOINT, ONVIF_FIXTURE_HTTP_PORT } from '../fixtures/discovery/onvifResponder.js';
 import { labSkip, porthole, useLab } from './support.js';
 
@@ -126,5 +142,97 @@ describe('porthole discover in the home lab', { skip: labSkip() }, () => {
     ]);
     assert.equal(result.code, 1, result.stderr);
     assert.deepEqual((JSON.parse(result.stdout) as { answers: unknown[] }).answers, []);
+  });
+
+  describe('multicast checks of a manifest entry on the server host (lan2)', () => {
+    const [entry] = parseManifest(
+      `name: lab-media
+ports:
+  - name: mdns
+    direction: multicast
+    protocol: udp
+    port: 5353
+    group: 224.0.0.251
+    announce: { mdns: "${DISCOVERY_LAB.mdnsType}" }
+`,
+      'lab-media.yaml',
+    ).entries;
+    if (!entry) throw new Error('manifest');
+
+    /** Queries with porthole discover from `client`; answers are tagged with the server interface they reached. */
+    const queryFrom =
+      (lab: Lab, client: HostName, serverInterface?: string): AnnounceQuery =>
+      async (protocol, type, options) => {
+        const args = ['discover', '--protocol', protocol, '--type', type, '--timeout', '1000', '--json'];
+        if (!serverInterface) args.push('--interface', options.interfaces.join(','));
+        const result = await porthole(lab, client, args);
+        const answers = (JSON.parse(result.stdout) as { answers: DiscoveryAnswer[] }).answers;
+        return answers.map((a) => ({ ...a, interface: serverInterface ?? a.interface }));
+      };
+    const byKind = (findings: readonly MulticastFinding[], kind: string) =>
+      findings.find((f) => f.id.startsWith(`multicast-${kind}:`));
+
+    it('a firewall dropping 5353/udp on lan2: the finding names the rule, and avahi-browse from lan finds nothing', async () => {
+      const { lab } = context;
+      const host = labMulticastHost(lab, 'lan2');
+      const before = await checkMulticastEntry(entry, {
+        interfaces: ['eth0'],
+        host,
+        query: queryFrom(lab, 'lan', 'eth0'),
+      });
+      assert.deepEqual(
+        before.map((f) => f.status),
+        ['ok', 'ok', 'ok'],
+        JSON.stringify(before, null, 1),
+      );
+      const drop = await lab.exec('lan2', 'nft', ['-f', '-'], {
+        input:
+          'table inet porthole_lab_block {\n chain input {\n  type filter hook input priority 0; policy accept;\n  udp dport 5353 drop\n }\n}\n',
+      });
+      assert.equal(drop.code, 0, drop.stderr);
+      try {
+        const findings = await checkMulticastEntry(entry, {
+          interfaces: ['eth0'],
+          host,
+          query: queryFrom(lab, 'lan', 'eth0'),
+          manifestSource: 'lab-media.yaml',
+        });
+        const firewall = byKind(findings, 'firewall');
+        assert.equal(firewall?.status, 'fail', JSON.stringify(firewall));
+        assert.match(firewall?.summary ?? '', /"udp dport 5353 drop" in inet porthole_lab_block input/);
+        assert.match(
+          firewall?.fix ?? '',
+          /nft insert rule inet porthole_lab_block input handle \d+ ip daddr 224\.0\.0\.251 udp dport 5353 accept/,
+        );
+        assert.equal(byKind(findings, 'membership')?.status, 'ok', 'avahi still holds the group');
+        assert.equal(byKind(findings, 'announce')?.status, 'fail');
+        // The peer proves the cause: a fresh avahi-daemon on lan (empty cache) finds nothing either.
+        await restartAvahi(lab, 'lan', responders.avahiClient, 1);
+        const browse = await lab.exec('lan', 'avahi-browse', ['-rtp', DISCOVERY_LAB.mdnsType], {
+          env: { DBUS_SYSTEM_BUS_ADDRESS: responders.avahiClient.busAddress },
+          timeoutMs: 15_000,
+        });
+        assert.deepEqual(avahiResolved(browse.stdout), [], browse.stdout);
+      } finally {
+        await lab.exec('lan2', 'nft', ['delete', 'table', 'inet', 'porthole_lab_block']);
+      }
+    });
+
+    it('a server that listens on one of its two interfaces: the findings name the silent one', async () => {
+      const { lab } = context;
+      await addSecondInterface(lab, 'lan2', 'eth1');
+      const findings = await checkMulticastEntry(entry, {
+        interfaces: ['eth0', 'eth1'],
+        host: labMulticastHost(lab, 'lan2'),
+        query: queryFrom(lab, 'lan2'),
+      });
+      const membership = byKind(findings, 'membership');
+      assert.equal(membership?.status, 'fail', JSON.stringify(membership));
+      assert.match(membership?.summary ?? '', /silent on eth1: 224\.0\.0\.251 is joined on eth0 only/);
+      const announce = byKind(findings, 'announce');
+      // Asked from the server itself on both interfaces, avahi answers the query looped back on eth0 only.
+      assert.equal(announce?.status, 'fail', JSON.stringify(announce));
+      assert.match(announce?.summary ?? '', /nothing answered on eth1/);
+    });
   });
 });
