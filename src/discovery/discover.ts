@@ -6,7 +6,7 @@
 import { type AbortOptions, abortReason, throwIfAborted } from '../deadline/index.js';
 import { listInterfaces, type NetworkInterface } from '../net/localNetwork.js';
 import { planSockets } from './interfaces.js';
-import { type Session, type SessionQuery, startSession } from './session.js';
+import { PROBE_SCHEDULE_MS, type Session, type SessionQuery, startSession } from './session.js';
 import { SSDP_ALL } from './ssdpCodec.js';
 import { DISCOVERY_PROTOCOLS, type DiscoveryAnswer, type DiscoveryProtocol, type ProbeTarget } from './types.js';
 import { DPWS_DEVICE_TYPE, ONVIF_TYPE } from './wsdCodec.js';
@@ -25,8 +25,13 @@ export interface DiscoverOptions extends AbortOptions {
   readonly interfaces?: readonly string[];
   /** Families to use (default both). */
   readonly families?: readonly (4 | 6)[];
-  /** How long to listen for answers, ms. */
+  /** The longest discovery listens for answers, ms. */
   readonly timeoutMs?: number;
+  /**
+   * Ends earlier once nothing new has come for this long after the last probe, the last new
+   * answer and the last follow-up question (ms); 0 listens for the whole timeout.
+   */
+  readonly quietMs?: number;
   /** Undecodable datagrams and socket errors. */
   readonly onWarning?: (warning: string) => void;
   /** Tests: unicast destinations instead of the multicast groups. */
@@ -40,6 +45,13 @@ export interface DiscoverOptions extends AbortOptions {
  * ProbeMatch and again before its ResolveMatch, and DNS-SD needs up to three round trips.
  */
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 1500;
+/**
+ * Quiet time that ends a discovery early. Responders answer within a few hundred ms (avahi
+ * 20-120 ms, RFC 6762 6; wsdd 50-250 ms per message); an SSDP device may wait up to MX (1 s),
+ * but it gets three M-SEARCHes and answers the earliest. A device slower than this is still
+ * found with `quietMs: 0`, which listens for the whole timeout.
+ */
+export const DEFAULT_QUIET_MS = 400;
 
 /** Sorts `--type` values to protocols by their shape. Pure. */
 export function typesByProtocol(types: readonly string[]): Record<DiscoveryProtocol, string[]> {
@@ -89,22 +101,33 @@ export async function* discover(options: DiscoverOptions = {}): AsyncGenerator<D
   };
   const sessions: Session[] = [];
   const timer = setTimeout(finish, options.timeoutMs ?? DEFAULT_DISCOVERY_TIMEOUT_MS);
+  const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
+  const started = performance.now();
+  const lastProbe = PROBE_SCHEDULE_MS[PROBE_SCHEDULE_MS.length - 1] ?? 0;
+  let quiet: NodeJS.Timeout | undefined;
+  const stillTalking = () => {
+    if (quietMs === 0) return;
+    clearTimeout(quiet);
+    const elapsed = performance.now() - started;
+    quiet = setTimeout(finish, Math.max(quietMs, lastProbe + quietMs - elapsed));
+  };
+  stillTalking();
   options.signal?.addEventListener('abort', finish, { once: true });
   try {
     for (const plan of plans) {
       sessions.push(
-        startSession(
-          plan,
-          query,
-          (answer) => {
+        startSession(plan, query, {
+          answer: (answer) => {
             const key = answerKey(answer);
             if (seen.has(key)) return;
             seen.add(key);
+            stillTalking();
             queue.push(answer);
             wake?.();
           },
-          (warning) => options.onWarning?.(warning),
-        ),
+          warning: (warning) => options.onWarning?.(warning),
+          activity: stillTalking,
+        }),
       );
     }
     while (true) {
@@ -122,6 +145,7 @@ export async function* discover(options: DiscoverOptions = {}): AsyncGenerator<D
     if (options.signal?.aborted) throw abortReason(options.signal);
   } finally {
     clearTimeout(timer);
+    clearTimeout(quiet);
     options.signal?.removeEventListener('abort', finish);
     for (const session of sessions) session.close();
   }

@@ -50,7 +50,7 @@ export interface SessionQuery {
 }
 
 /** Sends of each probe and when (ms after start): three, since multicast loses packets. */
-export const PROBE_SCHEDULE_MS: readonly number[] = [0, 150, 450];
+export const PROBE_SCHEDULE_MS: readonly number[] = [0, 100, 250];
 /** A DNS-SD follow-up question is asked at most this often per socket. */
 const MAX_ASKS = 3;
 /** The largest datagram read: anything longer is truncated by the kernel and refused by a codec. */
@@ -80,18 +80,25 @@ function hostOf(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
 
+/** What a session reports. */
+export interface SessionEvents {
+  /** A decoded answer (the caller de-duplicates). */
+  readonly answer: (answer: DiscoveryAnswer) => void;
+  /** A datagram refused, or a socket error. */
+  readonly warning: (warning: string) => void;
+  /** A follow-up went out (DNS-SD's next step, a WS-Discovery Resolve): an answer is on its way. */
+  readonly activity: () => void;
+}
+
 /** A running session; `close()` is its one cleanup path. */
 export interface Session {
   close(): void;
 }
 
 /** Opens a session's socket and starts probing. */
-export function startSession(
-  plan: SocketPlan,
-  query: SessionQuery,
-  onAnswer: (answer: DiscoveryAnswer) => void,
-  onWarning: (warning: string) => void,
-): Session {
+export function startSession(plan: SocketPlan, query: SessionQuery, events: SessionEvents): Session {
+  const onAnswer = events.answer;
+  const onWarning = events.warning;
   const socket: Socket = createSocket({
     type: plan.family === 4 ? 'udp4' : 'udp6',
     recvBufferSize: RECEIVE_BUFFER_BYTES,
@@ -124,9 +131,10 @@ export function startSession(
 
   const askMdns = (questions: readonly MdnsQuestion[], unicastResponse: boolean) => {
     const fresh = questions.filter((q) => (asked.get(`${q.type} ${q.name}`) ?? 0) < MAX_ASKS);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return false;
     for (const q of fresh) asked.set(`${q.type} ${q.name}`, (asked.get(`${q.type} ${q.name}`) ?? 0) + 1);
     send('mdns', encodeMdnsQuery(fresh, { unicastResponse }));
+    return true;
   };
   const mdnsFirst: MdnsQuestion[] =
     query.mdnsTypes.length > 0
@@ -160,7 +168,7 @@ export function startSession(
         details: { host: instance.host, txt: instance.txt, fullName: instance.fullName },
       });
     }
-    askMdns(missing, true);
+    if (askMdns(missing, true)) events.activity();
   };
 
   const onMessage = (message: Buffer, remote: RemoteInfo) => {
@@ -199,6 +207,7 @@ export function startSession(
               resolving.set(id, match.endpoint);
               const resolve = encodeWsdResolve(match.endpoint, id);
               for (const at of PROBE_SCHEDULE_MS.slice(0, 2)) later(at, () => send('wsd', resolve));
+              events.activity();
             }
             continue;
           }

@@ -396,6 +396,18 @@ describe('discover() on loopback', () => {
     );
   });
 
+  it('ends once the LAN is quiet, or listens the whole timeout with quietMs 0', async () => {
+    const silent = { address: '127.0.0.1', port: 9 };
+    const targets = { ssdp: silent, mdns: silent, wsd: silent };
+    let started = performance.now();
+    assert.deepEqual(await discoverAll({ interfaces: ['lo'], available: loopback(), timeoutMs: 5000, targets }), []);
+    const quietEnd = performance.now() - started;
+    assert.ok(quietEnd >= 600 && quietEnd < 1500, `ended after ${quietEnd} ms: the last probe (250 ms) + 400 ms quiet`);
+    started = performance.now();
+    await discoverAll({ interfaces: ['lo'], available: loopback(), timeoutMs: 900, quietMs: 0, targets });
+    assert.ok(performance.now() - started >= 890, 'quietMs 0 waits for the timeout');
+  });
+
   it('ends at once on abort, closing its sockets', async () => {
     const controller = new AbortController();
     const started = performance.now();

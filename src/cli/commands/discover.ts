@@ -10,6 +10,7 @@ const discoveryModule = () => import('../../discovery/index.js');
 const PROTOCOLS: readonly DiscoveryProtocol[] = ['ssdp', 'mdns', 'wsd'];
 /** As in the library; repeated here so --help needs no import of the module. */
 const DEFAULT_TIMEOUT_MS = 1500;
+const DEFAULT_QUIET_MS = 400;
 
 function listOf(value: unknown): string[] | undefined {
   if (typeof value !== 'string') return undefined;
@@ -58,19 +59,26 @@ export const discoverCommand: CommandSpec = {
     ['--protocol <list>', 'ssdp, mdns, wsd, comma-separated (default: all three)'],
     ['--type <list>', 'what to look for: _x._tcp (mDNS), urn:... (SSDP), dn:NetworkVideoTransmitter (WS-Discovery)'],
     ['--interface <list>', 'interfaces to ask on, comma-separated (default: every non-loopback one)'],
-    ['--timeout <ms>', `how long to listen for answers (default ${DEFAULT_TIMEOUT_MS})`],
+    ['--timeout <ms>', `the longest to listen for answers (default ${DEFAULT_TIMEOUT_MS})`],
+    [
+      '--quiet <ms>',
+      `end once nothing new came for this long (default ${DEFAULT_QUIET_MS}; 0 listens the whole --timeout)`,
+    ],
   ],
   run: async ({ options, output, signal }) => {
-    const { discoverAll } = await discoveryModule();
+    const { discover } = await discoveryModule();
     const protocols = protocolsOf(options.protocol);
     const types = listOf(options.type);
     const interfaces = listOf(options.interface);
     const timeoutMs = positiveInteger(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS, 60_000);
+    const quietMs = positiveInteger(options.quiet, '--quiet', DEFAULT_QUIET_MS, 60_000);
     const warnings: string[] = [];
     const started = performance.now();
-    const answers = await discoverAll({
+    const answers: (DiscoveryAnswer & { readonly ms: number })[] = [];
+    for await (const answer of discover({
       signal,
       timeoutMs,
+      quietMs,
       ...(protocols ? { protocols } : {}),
       ...(types ? { types } : {}),
       ...(interfaces ? { interfaces } : {}),
@@ -78,7 +86,10 @@ export const discoverCommand: CommandSpec = {
         warnings.push(warning);
         output.debug(warning);
       },
-    });
+    })) {
+      // When each answer came, so a user (and the benchmark) sees how long finding took.
+      answers.push({ ...answer, ms: Math.round(performance.now() - started) });
+    }
     const ms = Math.round(performance.now() - started);
     const sorted = [...answers].sort(
       (a, b) =>
@@ -97,6 +108,7 @@ export const discoverCommand: CommandSpec = {
           port: a.port,
           interface: a.interface,
           from: a.from,
+          ms: a.ms,
           ...a.details,
         })),
         timeoutMs,
