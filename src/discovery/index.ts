@@ -21,6 +21,7 @@ export {
 } from './mdnsCodec.js';
 export {
   type AnnounceQuery,
+  checkMulticast,
   checkMulticastEntry,
   judgeAnnounce,
   judgeMembership,

@@ -15,7 +15,7 @@ import {
   localRunner,
   readLiveRuleset,
 } from '../firewall/inspect.js';
-import type { ManifestEntry } from '../manifest/index.js';
+import type { Manifest, ManifestEntry } from '../manifest/index.js';
 import { listInterfaces } from '../net/localNetwork.js';
 import { discoverAll } from './discover.js';
 import { type Membership, parseProcNetIgmp, parseProcNetIgmp6 } from './igmp.js';
@@ -289,4 +289,16 @@ export async function checkMulticastEntry(
     if (type) found.set(protocol, await query(protocol, type, { interfaces, signal }));
   }
   return [firewall, membership, judgeAnnounce(entry, interfaces, found)];
+}
+
+/** Runs the checks for every multicast entry of a manifest, one entry after another. */
+export async function checkMulticast(
+  manifest: Manifest,
+  options: MulticastCheckOptions = {},
+): Promise<MulticastFinding[]> {
+  const findings: MulticastFinding[] = [];
+  for (const entry of manifest.entries.filter((e) => e.direction === 'multicast')) {
+    findings.push(...(await checkMulticastEntry(entry, { ...options, manifestSource: manifest.source })));
+  }
+  return findings;
 }

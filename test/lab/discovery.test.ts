@@ -89,10 +89,13 @@ describe('porthole discover in the home lab', { skip: labSkip() }, () => {
     assert.ok(ssdpPeer.length >= 5, gssdp.stdout);
 
     const outcomes: string[] = [];
+    let overIpv6 = 0;
     for (let run = 0; run < RUNS; run++) {
       const result = await porthole(lab, 'lan', ['discover', '--json']);
       assert.equal(result.code, 0, result.stderr);
-      const answers = (JSON.parse(result.stdout) as { answers: JsonAnswer[] }).answers;
+      const answers = (JSON.parse(result.stdout) as { answers: (JsonAnswer & { from: string })[] }).answers;
+      // avahi answers the IPv6 socket's query to ff02::fb from its link-local address.
+      if (answers.some((a) => a.protocol === 'mdns' && a.from.startsWith('[fe80:'))) overIpv6++;
       const mdns = answers
         .filter((a) => a.protocol === 'mdns')
         .map((a) => `${a.name}|${a.type}|${a.address}|${a.port}`)
@@ -129,6 +132,7 @@ describe('porthole discover in the home lab', { skip: labSkip() }, () => {
     }
     process.stderr.write(`# discover vs peers: ${outcomes.filter((o) => o === 'ok').length}/${RUNS} runs matched\n`);
     assert.deepEqual(outcomes, Array(RUNS).fill('ok'));
+    assert.ok(overIpv6 > 0, 'no mDNS answer came over IPv6 (ff02::fb)');
   });
 
   it('says nothing answered (exit 1) for a type nobody announces', async () => {
@@ -213,6 +217,20 @@ ports:
           timeoutMs: 15_000,
         });
         assert.deepEqual(avahiResolved(browse.stdout), [], browse.stdout);
+        // The fix the finding gives, run as given, admits the group again.
+        const fix = /nft insert rule [^;]+/.exec(firewall?.fix ?? '')?.[0] ?? '';
+        const applied = await lab.exec('lan2', 'sh', ['-c', fix]);
+        assert.equal(applied.code, 0, `${fix}: ${applied.stderr}`);
+        const fixed = await checkMulticastEntry(entry, {
+          interfaces: ['eth0'],
+          host,
+          query: queryFrom(lab, 'lan', 'eth0'),
+        });
+        assert.deepEqual(
+          fixed.map((f) => f.status),
+          ['ok', 'ok', 'ok'],
+          JSON.stringify(fixed, null, 1),
+        );
       } finally {
         await lab.exec('lan2', 'nft', ['delete', 'table', 'inet', 'porthole_lab_block']);
       }
