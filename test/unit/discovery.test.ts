@@ -4,8 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
+import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
+import { runCli } from '../../src/cli/program.js';
 import { discoverAll, typesByProtocol } from '../../src/discovery/discover.js';
 import { DnsSdRecords, resolveServices } from '../../src/discovery/dnssd.js';
 import { planSockets } from '../../src/discovery/interfaces.js';
@@ -427,5 +429,36 @@ describe('discover() on loopback', () => {
       (error: unknown) => code(error) === 'E_ABORTED',
     );
     assert.ok(performance.now() - started < 1000);
+  });
+});
+
+describe('porthole discover (the command)', () => {
+  // The run stays inside the lab's LAN, which this machine has no interface in: nothing is sent.
+  process.env.PORTHOLE_ONLY_GATEWAYS ??= '192.168.77.0/24';
+  async function cli(argv: string[]) {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    stderr.resume();
+    const status = await runCli(argv, { stdout, stderr, env: {} });
+    return { status, json: out ? (JSON.parse(out) as Record<string, unknown>) : {} };
+  }
+
+  it('refuses an unknown protocol or interface as usage (exit 2) before sending anything', async () => {
+    const protocol = await cli(['discover', '--protocol', 'netbios', '--json']);
+    assert.equal(protocol.status, 2);
+    assert.equal((protocol.json.error as { code?: string } | undefined)?.code, 'E_USAGE');
+    const iface = await cli(['discover', '--interface', 'nope0', '--json']);
+    assert.equal(iface.status, 2);
+    assert.equal((iface.json.error as { code?: string } | undefined)?.code, 'E_DISCOVERY_INTERFACE');
+  });
+
+  it('exits 1 with an empty list when nothing answered', async () => {
+    const result = await cli(['discover', '--timeout', '300', '--json']);
+    assert.equal(result.status, 1);
+    assert.deepEqual(result.json.answers, []);
   });
 });
