@@ -256,7 +256,7 @@ export async function startDiscoveryResponders(lab: Lab): Promise<DiscoveryRespo
   mkdirSync(names, { recursive: true });
   writeFileSync(join(names, 'hosts'), `127.0.0.1 localhost\n${serverAddress} lab-lan2\n`);
   writeFileSync(join(names, 'resolv.conf'), 'nameserver 127.0.0.1\n');
-  const wsdd = ['wsdd', '-i', IFACE.host, '-4', '-U', DISCOVERY_LAB.wsddUuid, '-n', 'LAB-LAN2', '-v'].join(' ');
+  const wsdd = ['wsdd', '-i', IFACE.host, '-U', DISCOVERY_LAB.wsddUuid, '-n', 'LAB-LAN2', '-v'].join(' ');
   lab.startBackground(server, 'wsdd', 'sh', [
     '-c',
     `set -e\nmount --bind ${join(names, 'hosts')} /etc/hosts\nmount --bind ${join(names, 'resolv.conf')} /etc/resolv.conf\nexec ${wsdd}`,
