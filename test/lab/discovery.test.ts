@@ -5,6 +5,8 @@
  * that listens on one of its two interfaces.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
   addSecondInterface,
@@ -151,8 +153,7 @@ describe('porthole discover in the home lab', { skip: labSkip() }, () => {
   });
 
   describe('multicast checks of a manifest entry on the server host (lan2)', () => {
-    const [entry] = parseManifest(
-      `name: lab-media
+    const MANIFEST = `name: lab-media
 ports:
   - name: mdns
     direction: multicast
@@ -160,9 +161,12 @@ ports:
     port: 5353
     group: 224.0.0.251
     announce: { mdns: "${DISCOVERY_LAB.mdnsType}" }
-`,
-      'lab-media.yaml',
-    ).entries;
+`;
+    const [entry] = parseManifest(MANIFEST, 'lab-media.yaml').entries;
+    const manifestPath = (lab: Lab) => join(lab.state.dir, 'lab-media.yaml');
+    /** A host firewall of someone else's that drops mDNS (not porthole's table). */
+    const BLOCK_5353 =
+      'table inet porthole_lab_block {\n chain input {\n  type filter hook input priority 0; policy accept;\n  udp dport 5353 drop\n }\n}\n';
     if (!entry) throw new Error('manifest');
 
     /** Queries with porthole discover from `client`; answers are tagged with the server interface they reached. */
@@ -178,7 +182,7 @@ ports:
     const byKind = (findings: readonly MulticastFinding[], kind: string) =>
       findings.find((f) => f.id.startsWith(`multicast-${kind}:`));
 
-    it('a firewall dropping 5353/udp on lan2: the finding names the rule, and avahi-browse from lan finds nothing', async () => {
+    it('a firewall dropping 5353/udp on lan2: the finding names the rule, avahi-browse from lan finds nothing, and both fixes work', async () => {
       const { lab } = context;
       const host = labMulticastHost(lab, 'lan2');
       const before = await checkMulticastEntry(entry, {
@@ -192,8 +196,7 @@ ports:
         JSON.stringify(before, null, 1),
       );
       const drop = await lab.exec('lan2', 'nft', ['-f', '-'], {
-        input:
-          'table inet porthole_lab_block {\n chain input {\n  type filter hook input priority 0; policy accept;\n  udp dport 5353 drop\n }\n}\n',
+        input: BLOCK_5353,
       });
       assert.equal(drop.code, 0, drop.stderr);
       try {
@@ -233,6 +236,33 @@ ports:
           ['ok', 'ok', 'ok'],
           JSON.stringify(fixed, null, 1),
         );
+        // The other fix: porthole's own rules for the manifest, applied on the server, admit it past the drop.
+        const block = await lab.exec('lan2', 'nft', ['-f', '-'], {
+          input: `delete table inet porthole_lab_block\n${BLOCK_5353}`,
+        });
+        assert.equal(block.code, 0, block.stderr);
+        assert.equal(
+          byKind(await checkMulticastEntry(entry, { interfaces: ['eth0'], host, query: async () => [] }), 'firewall')
+            ?.status,
+          'fail',
+        );
+        writeFileSync(manifestPath(lab), MANIFEST);
+        const apply = await porthole(lab, 'lan2', ['firewall', manifestPath(lab), '--target', 'nftables', '--apply']);
+        assert.equal(apply.code, 0, apply.stderr);
+        try {
+          const applied = await checkMulticastEntry(entry, {
+            interfaces: ['eth0'],
+            host,
+            query: queryFrom(lab, 'lan', 'eth0'),
+          });
+          assert.deepEqual(
+            applied.map((f) => f.status),
+            ['ok', 'ok', 'ok'],
+            JSON.stringify(applied, null, 1),
+          );
+        } finally {
+          await porthole(lab, 'lan2', ['firewall', manifestPath(lab), '--target', 'nftables', '--remove']);
+        }
       } finally {
         await lab.exec('lan2', 'nft', ['delete', 'table', 'inet', 'porthole_lab_block']);
       }
