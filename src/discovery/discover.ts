@@ -7,7 +7,7 @@ import { type AbortOptions, abortReason, throwIfAborted } from '../deadline/inde
 import { listInterfaces, type NetworkInterface } from '../net/localNetwork.js';
 import { planSockets } from './interfaces.js';
 import { PROBE_SCHEDULE_MS, type Session, type SessionQuery, startSession } from './session.js';
-import { SSDP_ALL } from './ssdpCodec.js';
+import { SSDP_ALL, SSDP_MX_MS } from './ssdpCodec.js';
 import { DISCOVERY_PROTOCOLS, type DiscoveryAnswer, type DiscoveryProtocol, type ProbeTarget } from './types.js';
 import { DPWS_DEVICE_TYPE, ONVIF_TYPE } from './wsdCodec.js';
 
@@ -47,11 +47,12 @@ export interface DiscoverOptions extends AbortOptions {
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 1500;
 /**
  * Quiet time that ends a discovery early. Responders answer within a few hundred ms (avahi
- * 20-120 ms, RFC 6762 6; wsdd 50-250 ms per message); an SSDP device may wait up to MX (1 s),
- * but it gets three M-SEARCHes and answers the earliest. A device slower than this is still
- * found with `quietMs: 0`, which listens for the whole timeout.
+ * 20-120 ms, RFC 6762 6; wsdd 50-250 ms per message). SSDP devices may wait up to MX, so a run
+ * that asks SSDP never ends before MX has passed. `quietMs: 0` listens for the whole timeout.
  */
 export const DEFAULT_QUIET_MS = 400;
+/** Time for the last answer within MX to cross the LAN and be read. */
+const SSDP_MX_SLACK_MS = 100;
 
 /** Sorts `--type` values to protocols by their shape. Pure. */
 export function typesByProtocol(types: readonly string[]): Record<DiscoveryProtocol, string[]> {
@@ -103,13 +104,17 @@ export async function* discover(options: DiscoverOptions = {}): AsyncGenerator<D
   const timer = setTimeout(finish, options.timeoutMs ?? DEFAULT_DISCOVERY_TIMEOUT_MS);
   const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
   const started = performance.now();
-  const lastProbe = PROBE_SCHEDULE_MS[PROBE_SCHEDULE_MS.length - 1] ?? 0;
+  // Never before every device has had its MX to answer the first M-SEARCH (later ones only repeat it).
+  const floor = Math.max(
+    (PROBE_SCHEDULE_MS[PROBE_SCHEDULE_MS.length - 1] ?? 0) + quietMs,
+    protocols.includes('ssdp') ? SSDP_MX_MS + SSDP_MX_SLACK_MS : 0,
+  );
   let quiet: NodeJS.Timeout | undefined;
   const stillTalking = () => {
     if (quietMs === 0) return;
     clearTimeout(quiet);
     const elapsed = performance.now() - started;
-    quiet = setTimeout(finish, Math.max(quietMs, lastProbe + quietMs - elapsed));
+    quiet = setTimeout(finish, Math.max(quietMs, floor - elapsed));
   };
   stillTalking();
   options.signal?.addEventListener('abort', finish, { once: true });

@@ -12,6 +12,12 @@ import { encodeMSearch, MAX_SSDP_BYTES, SSDP_ADDRESS, SSDP_PORT } from '../gatew
 export const SSDP_ADDRESS_V6 = 'ff02::c';
 export { MAX_SSDP_BYTES, SSDP_ADDRESS, SSDP_PORT };
 
+/**
+ * The MX of our M-SEARCH (the gateway's encoder writes `MX: 1`): a device may wait up to this
+ * long before answering (UDA 1.1 1.3.3), and miniupnpd does spread its ssdp:all answers over it.
+ */
+export const SSDP_MX_MS = 1000;
+
 /** The search target that asks every device and service to answer. */
 export const SSDP_ALL = 'ssdp:all';
 
