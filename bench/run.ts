@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchChecker } from './checker.js';
+import { benchDiscovery } from './discovery.js';
 import { benchDns } from './dns.js';
 import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
@@ -27,6 +28,7 @@ const sections = [
   await benchDns(),
   await benchFleet(),
   await benchRelay(),
+  await benchDiscovery(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

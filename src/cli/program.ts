@@ -82,6 +82,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<Record<string, unkn
   expose: () => import('./commands/expose.js'),
   relay: () => import('./commands/relay.js'),
   name: () => import('./commands/name.js'),
+  discover: () => import('./commands/discover.js'),
   config: () => import('./commands/config.js'),
   cleanup: () => import('./commands/cleanup.js'),
 };

@@ -516,6 +516,17 @@ export const errorRegistry = {
     message: 'The relay tenants file is not valid',
     hint: 'Each tenant needs a name, a key (authorized_keys line) or token, and ports (list) or pool (e.g. 20000-20999); see docs/relay.md.',
   },
+  // LAN discovery (src/discovery): SSDP, mDNS/DNS-SD, WS-Discovery and the multicast checks.
+  E_DISCOVERY_MALFORMED: {
+    kind: 'operational',
+    message: 'A discovery datagram was refused',
+    hint: 'Nothing to fix here: a device sent a malformed, oversized or hostile SSDP, mDNS or WS-Discovery message, which porthole ignores (shown with --verbose).',
+  },
+  E_DISCOVERY_INTERFACE: {
+    kind: 'usage',
+    message: 'No such network interface',
+    hint: 'Name an interface this host has (`ip -br link`), or leave --interface out to use every one.',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

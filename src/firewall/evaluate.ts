@@ -17,6 +17,11 @@ export interface Packet {
   readonly remote?: IpAddress;
   /** The interface it arrives on (input) or leaves by (output). */
   readonly interface?: string;
+  /**
+   * This host's side of the packet, when the question names it: a multicast group inbound
+   * (`ip daddr 224.0.0.251`). Unset, rules on this host's address stay uncertain.
+   */
+  readonly local?: IpAddress;
 }
 
 /** Which rule (or policy) decided. */
@@ -58,7 +63,11 @@ function judge(condition: Condition, packet: Packet): Judgement {
     case 'address': {
       // Inbound the remote is the source; outbound it is the destination.
       const remoteSide = packet.hook === 'input' ? 'source' : 'destination';
-      if (condition.side !== remoteSide) return 'unknown';
+      if (condition.side !== remoteSide) {
+        const local = packet.local;
+        if (!local) return 'unknown';
+        return flip(condition.cidrs.some((cidr) => cidrContains(cidr, local)));
+      }
       if (!packet.remote) return flip(false);
       const remote = packet.remote;
       return flip(condition.cidrs.some((cidr) => cidrContains(cidr, remote)));
@@ -177,5 +186,6 @@ export function evaluatePacket(tables: readonly ModelTable[], packet: Packet): E
 export function describePacket(packet: Packet): string {
   const from = packet.remote ? ` ${packet.hook === 'input' ? 'from' : 'to'} ${formatIp(packet.remote)}` : '';
   const via = packet.interface ? ` ${packet.hook === 'input' ? 'on' : 'via'} ${packet.interface}` : '';
-  return `${packet.hook === 'input' ? 'inbound' : 'outbound'} ${packet.protocol}/${packet.port}${from}${via}`;
+  const to = packet.local ? ` ${packet.hook === 'input' ? 'to' : 'from'} ${formatIp(packet.local)}` : '';
+  return `${packet.hook === 'input' ? 'inbound' : 'outbound'} ${packet.protocol}/${packet.port}${from}${to}${via}`;
 }

@@ -90,6 +90,8 @@ export interface PortQuestion {
   /** The interface; by default the one the default route uses. */
   readonly interface?: string;
   readonly family?: 4 | 6;
+  /** This host's address the packet is for (inbound) or from (outbound): a multicast group. */
+  readonly local?: string;
 }
 
 /** The answer: the evaluation, plus the packet it was about. */
@@ -110,13 +112,15 @@ export async function defaultInterface(): Promise<string | undefined> {
 export function inspectPort(ruleset: LiveRuleset, question: PortQuestion): PortAnswer {
   let remote: IpAddress | undefined;
   if (question.remote) remote = parseIp(question.remote);
+  const local = question.local ? parseIp(question.local) : undefined;
   const packet: Packet = {
     hook: question.direction === 'outbound' ? 'output' : 'input',
-    family: question.family ?? remote?.family ?? 4,
+    family: question.family ?? remote?.family ?? local?.family ?? 4,
     protocol: question.protocol,
     port: question.port,
     ...(remote ? { remote } : {}),
     ...(question.interface ? { interface: question.interface } : {}),
+    ...(local ? { local } : {}),
   };
   return {
     ...evaluatePacket(ruleset.tables, packet),

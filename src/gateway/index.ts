@@ -19,6 +19,9 @@ export {
   type SeeOptions,
   seeMappings,
 } from './routerView.js';
+/** SSDP's M-SEARCH and the safe XML parser, which LAN discovery (src/discovery) shares. */
+export { decodeSsdpAnswer, encodeMSearch, MAX_SSDP_BYTES, SSDP_ADDRESS, SSDP_PORT } from './ssdpCodec.js';
 export { forgetMappings, mappingStatePath, readMappingState, recordMapping, type StoredMapping } from './state.js';
 export type { Mapping, MappingClient, MappingEntry, MappingMethod, MappingRequest } from './types.js';
 export { createUpnpClient } from './upnp.js';
+export { child, list, parseRouterXml, text, type XmlNode } from './xml.js';

@@ -3,4 +3,4 @@ export { manifestFromPorts } from './fromPorts.js';
 export { loadManifest, parseManifest } from './parse.js';
 export { loadManifestOrPorts } from './source.js';
 export { manifestTableMarkdown, manifestTableText } from './table.js';
-export type { Direction, Manifest, ManifestEntry, ManifestIssue, Peer, ProtocolWord } from './types.js';
+export type { Announce, Direction, Manifest, ManifestEntry, ManifestIssue, Peer, ProtocolWord } from './types.js';

@@ -146,6 +146,9 @@ function buildEntry(raw: RawEntry, line: number, problem: (path: Path, message: 
   } else if (raw.group !== undefined) {
     problem(['group'], `"group" is only for multicast entries (this one is ${raw.direction})`);
   }
+  if (raw.announce !== undefined && raw.direction !== 'multicast') {
+    problem(['announce'], `"announce" is only for multicast entries (this one is ${raw.direction})`);
+  }
   if (raw.expose && raw.direction !== 'inbound') {
     problem(['expose'], `"expose" is only for inbound entries (this one is ${raw.direction})`);
   }
@@ -161,6 +164,7 @@ function buildEntry(raw: RawEntry, line: number, problem: (path: Path, message: 
     description: raw.description,
     peers,
     group: raw.group,
+    ...(raw.announce ? { announce: raw.announce } : {}),
     line,
   };
 }

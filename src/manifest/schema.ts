@@ -19,6 +19,26 @@ export const rawEntrySchema = z.strictObject({
   /** The PRODUCT.md sketch's spelling of `peers` for outbound entries. */
   hosts: z.array(z.string()).optional(),
   group: z.string().optional(),
+  /** What a multicast entry's server announces, so the doctor can query for it. */
+  announce: z
+    .strictObject({
+      mdns: z
+        .string()
+        .regex(/^_[A-Za-z0-9-]{1,15}\._(tcp|udp)$/, 'expected a DNS-SD service type such as _nx._tcp')
+        .optional(),
+      ssdp: z
+        .string()
+        .regex(
+          /^(urn|upnp|uuid):\S+$/,
+          'expected an SSDP search target such as urn:schemas-upnp-org:device:MediaServer:1',
+        )
+        .optional(),
+      wsd: z
+        .string()
+        .regex(/^[A-Za-z][\w.-]*:[A-Za-z_][\w.-]*$/, 'expected a WS-Discovery type such as dn:NetworkVideoTransmitter')
+        .optional(),
+    })
+    .optional(),
 });
 
 /** The whole file as written. */

@@ -13,6 +13,13 @@ export type Peer =
   | { readonly kind: 'cidr'; readonly text: string; readonly cidr: Cidr }
   | { readonly kind: 'fqdn'; readonly text: string };
 
+/** What a server announces over a multicast entry, by protocol. */
+export interface Announce {
+  readonly mdns?: string;
+  readonly ssdp?: string;
+  readonly wsd?: string;
+}
+
 /** One row of the ports table. */
 export interface ManifestEntry {
   readonly name: string;
@@ -32,6 +39,8 @@ export interface ManifestEntry {
   readonly peers: readonly Peer[];
   /** The multicast group, for direction multicast. */
   readonly group: string | undefined;
+  /** What the server announces on a multicast entry (DNS-SD type, SSDP target, WS-Discovery type). */
+  readonly announce?: Announce;
   /** Line of the entry in its file, for comments in generated rules. */
   readonly line: number;
 }

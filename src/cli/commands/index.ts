@@ -3,6 +3,7 @@ import type { CommandSpec } from '../commandSpec.js';
 import { checkCommand } from './check.js';
 import { cleanupCommand } from './cleanup.js';
 import { configCommand } from './config.js';
+import { discoverCommand } from './discover.js';
 import { doctorCommand } from './doctor.js';
 import { egressCommand } from './egress.js';
 import { exposeCommand } from './expose.js';
@@ -31,6 +32,7 @@ const built: readonly CommandSpec[] = [
   exposeCommand,
   relayCommand,
   nameCommand,
+  discoverCommand,
   configCommand,
   cleanupCommand,
 ];
@@ -52,6 +54,7 @@ const ORDER = [
   'expose',
   'relay',
   'name',
+  'discover',
   'config',
   'cleanup',
 ];
