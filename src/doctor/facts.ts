@@ -11,6 +11,7 @@
  */
 import type { CheckResponse } from '../checker/client.js';
 import type { AbortOptions } from '../deadline/index.js';
+import type { MulticastFinding } from '../discovery/multicastCheck.js';
 import type { NameResolution } from '../egress/plan.js';
 import type { EgressResult } from '../egress/sweep.js';
 import type { PortAnswer } from '../firewall/inspect.js';
@@ -67,6 +68,8 @@ export interface Facts {
   readonly name: Step<NameResolution>;
   readonly egress: Step<{ readonly results: readonly EgressResult[]; readonly names: readonly NameResolution[] }>;
   readonly checker: string | undefined;
+  /** The manifest's multicast entries on this LAN: firewall, group membership, announcements (src/discovery). */
+  readonly multicast: Step<readonly MulticastFinding[]>;
   /** When the checker is a fleet front: what its vantages together saw (src/fleet). */
   readonly vantages?: CombinedVerdict | undefined;
 }
@@ -209,7 +212,10 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
     ? step(async () => (await import('../egress/plan.js')).resolveName(options.name ?? ''))
     : Promise.resolve(skipped<NameResolution>('no --name given'));
   const egressP = gatherEgress(options);
-  const [outsideAll, name, egress] = await Promise.all([outsideP, nameP, egressP]);
+  const multicastP = options.manifest.entries.some((entry) => entry.direction === 'multicast')
+    ? step(async () => (await import('../discovery/multicastCheck.js')).checkMulticast(options.manifest, { signal }))
+    : Promise.resolve(skipped<readonly MulticastFinding[]>('the manifest has no multicast entries'));
+  const [outsideAll, name, egress, multicast] = await Promise.all([outsideP, nameP, egressP, multicastP]);
   const { steps: outside, combined: vantages } = outsideAll;
 
   // Phase 3: hairpin, from here to the public address, for ports that are open from outside.
@@ -246,6 +252,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
     nat,
     name,
     egress,
+    multicast,
     checker: options.checker?.origin,
     ...(vantages ? { vantages } : {}),
   };

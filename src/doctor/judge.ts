@@ -512,6 +512,22 @@ function nameFinding(facts: Facts, publicIp: string | undefined): Finding | unde
   );
 }
 
+/** The manifest's multicast entries (LAN discovery): as src/discovery judged them. */
+function multicastFindings(facts: Facts): Finding[] {
+  if (facts.multicast.ok === 'skipped') return [];
+  if (facts.multicast.ok !== true) return [notRun('multicast', facts.multicast, 'multicast entries')];
+  const ms = facts.multicast.ms;
+  return facts.multicast.value.map((m) => ({
+    id: m.id,
+    status: m.status,
+    summary: m.summary,
+    evidence: m.evidence,
+    fix: m.fix ?? null,
+    cause: m.status === 'fail' && /firewall/.test(m.id) ? ('host-firewall' as const) : null,
+    ms,
+  }));
+}
+
 /** What a fleet's vantages saw together: disagreement is a filter on some paths, not on others. */
 function vantagesFinding(facts: Facts): Finding | undefined {
   const combined = facts.vantages;
@@ -595,6 +611,7 @@ export function judge(facts: Facts, source: string): DoctorReport {
   const egress = egressFinding(facts);
   const vantages = vantagesFinding(facts);
   if (vantages) findings.push(vantages);
+  findings.push(...multicastFindings(facts));
   if (name) findings.push(name);
   if (egress) findings.push(egress);
   if (findings.some((f) => f.status === 'fail')) reachable = false;

@@ -82,6 +82,7 @@ function facts(overrides: Partial<Facts> = {}, portOverrides: Partial<PortFacts>
     nat: { ok: 'skipped', why: 'test', ms: 0 },
     name: { ok: 'skipped', why: 'test', ms: 0 },
     egress: { ok: 'skipped', why: 'test', ms: 0 },
+    multicast: { ok: 'skipped', why: 'test', ms: 0 },
     checker: 'http://checker.test',
     ...overrides,
   };
@@ -353,5 +354,28 @@ describe('doctor judgement: a fleet of vantages', () => {
     assert.equal(vantages?.status, 'warn');
     assert.equal(vantages?.cause, 'upstream-filter');
     assert.match(vantages?.fix ?? '', /from v3/);
+  });
+});
+
+describe('doctor judgement: multicast entries', () => {
+  it("the discovery module's multicast findings join the checklist; a firewall drop is the host-firewall cause", () => {
+    const report = judge(
+      facts({
+        multicast: ok([
+          {
+            id: 'multicast-firewall:mdns:5353/udp',
+            status: 'fail' as const,
+            summary: 'the host firewall drops 5353/udp to 224.0.0.251',
+            evidence: ['"udp dport 5353 drop" in inet filter input'],
+            fix: 'nft insert rule inet filter input ip daddr 224.0.0.251 udp dport 5353 accept',
+          },
+        ]),
+      }),
+      '7001',
+    );
+    const multicast = report.findings.find((f) => f.id.startsWith('multicast-firewall'));
+    assert.equal(multicast?.status, 'fail');
+    assert.equal(multicast?.cause, 'host-firewall');
+    assert.match(multicast?.fix ?? '', /nft insert rule/);
   });
 });
