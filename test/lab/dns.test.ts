@@ -176,6 +176,40 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
     assert.equal(await dig(lab, bind, name), lab.addresses.publicIp);
   });
 
+  it('expose --name points the name at the public address, and the doctor then finds the name right', async () => {
+    const { lab } = env;
+    const name = `expose.${DNS_ZONE}`;
+    const run = await porthole(
+      lab,
+      'lan',
+      [
+        'expose',
+        '7005',
+        '--stun',
+        PLAN.internetHost,
+        '--name',
+        name,
+        '--rfc2136',
+        bind.address,
+        '--tsig-key',
+        bind.keyFile,
+        '--dns-server',
+        bind.address,
+        '--json',
+      ],
+      60_000,
+    );
+    const result = JSON.parse(run.stdout) as {
+      name?: { records: { type: string; address: string; changed: boolean }[] };
+    };
+    assert.deepEqual(
+      result.name?.records.map((r) => [r.type, r.address, r.changed]),
+      [['A', lab.addresses.publicIp, true]],
+      run.stdout + run.stderr,
+    );
+    assert.equal(await dig(lab, bind, name), lab.addresses.publicIp);
+  });
+
   it('name keep: one update for the change, then none over 10 intervals (counted at BIND)', async () => {
     const { lab } = env;
     const name = `keep.${DNS_ZONE}`;

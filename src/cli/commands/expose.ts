@@ -3,7 +3,42 @@
  * the doctor, and with --keep keep it so until interrupted, then remove what was made.
  */
 import type { CommandSpec } from '../commandSpec.js';
+import type { Output } from '../output.js';
 import { doctorHuman, doctorInputs } from './doctor.js';
+import { UPDATE_METHOD_OPTIONS } from './name.js';
+
+/** `--name` with an update method: one pass (expose) or a loop until interrupted (expose --keep). */
+async function nameKeeping(
+  name: string,
+  options: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+  output: Output,
+) {
+  const { keepName, updateName } = await import('../../dns/index.js');
+  const { addressSource, commonUpdate } = await import('./name.js');
+  const common = await commonUpdate(options, env);
+  const publicAddresses = await addressSource(options, env);
+  return {
+    once: async (signal: AbortSignal) => {
+      const report = await updateName({ ...common, name, addresses: await publicAddresses({ signal }), signal });
+      return { name: report.name, records: report.records };
+    },
+    keep: (signal: AbortSignal) =>
+      keepName({
+        ...common,
+        name,
+        publicAddresses,
+        // A minute between looks: a changed address is followed within one, and nothing is sent when it is not.
+        intervalMs: 60_000,
+        minUpdateIntervalMs: 60_000,
+        signal,
+        onRound: ({ report, error }) => {
+          if (error) output.notice(`name ${name}: ${error.message}`);
+          else if (report && report.updates > 0) output.notice(`name ${name} updated (${report.updates} change(s))`);
+        },
+      }),
+  };
+}
 
 /** The `expose` command. */
 export const exposeCommand: CommandSpec = {
@@ -27,6 +62,9 @@ export const exposeCommand: CommandSpec = {
     ['--proxy-protocol <version>', 'relay: send a PROXY protocol header (v1 or v2) to the local server'],
     ['--identity <file>', 'relay: the private key to log in with (default ~/.ssh keys, then the agent)'],
     ['--data <dir>', "relay: porthole's data directory (its known_hosts pins the relay's key)"],
+    // With --name and one of these, expose also points the name at the public address (and keeps it there).
+    ...UPDATE_METHOD_OPTIONS.filter(([flags]) => !flags.startsWith('--server')),
+    ['--dns-server <addr[:port]>', "--name: the name's authoritative server to read its records from"],
   ],
   run: async ({ args, options, env, output, signal }) => {
     const { runExpose } = await import('../../doctor/expose.js');
@@ -63,6 +101,13 @@ export const exposeCommand: CommandSpec = {
           }
         : undefined;
     if (relay) (await import('../../relay/index.js')).parseRelayUrl(relay.url);
+    // --name with an update method: the name follows the public address while expose runs.
+    const naming =
+      typeof options.name === 'string' && (options.rfc2136 !== undefined || options.dyndns2 !== undefined)
+        ? await nameKeeping(options.name, { ...options, server: options.dnsServer }, env, output)
+        : undefined;
+    const named = naming && !keep ? await naming.once(signal) : undefined;
+    const nameLoop = naming && keep ? naming.keep(signal) : undefined;
     const result = await runExpose(
       {
         ...inputs,
@@ -85,6 +130,7 @@ export const exposeCommand: CommandSpec = {
       },
       source,
     );
+    const nameKept = await nameLoop;
     const give =
       result.mode === 'relay'
         ? result.relays.map((r) => `${r.publicAddress} (for ${r.port}/tcp)`).join(', ')
@@ -101,6 +147,8 @@ export const exposeCommand: CommandSpec = {
         mappings: result.mappings,
         relays: result.relays,
         ...(result.relayBecause ? { relayBecause: result.relayBecause } : {}),
+        ...(named ? { name: named } : {}),
+        ...(nameKept ? { nameKept } : {}),
         portChanges: result.portChanges,
         leftBehind: result.leftBehind.map((l) => ({ ...l.mapping, why: l.why })),
         firewall: result.firewall,

@@ -14,8 +14,8 @@ import { positiveInteger } from './probe.js';
 type Options = Readonly<Record<string, unknown>>;
 
 /** Flags `set` and `keep` share. */
-const UPDATE_OPTIONS: readonly OptionSpec[] = [
-  ['--ip <addr[,addr6]>', 'the address(es) to set (default: the public address, from --stun/--checker/the router)'],
+/** How a name is updated: `porthole name set|keep` and `expose --name` take the same flags. */
+export const UPDATE_METHOD_OPTIONS: readonly OptionSpec[] = [
   ['--rfc2136 <server[:port]>', 'update by RFC 2136 at this primary server (an IP address)'],
   ['--tsig-key <file>', 'TSIG key file as tsig-keygen writes it (the one nsupdate -k reads)'],
   ['--zone <zone>', 'with --rfc2136: the zone (default: found from the server)'],
@@ -24,6 +24,11 @@ const UPDATE_OPTIONS: readonly OptionSpec[] = [
   ['--user <user>', 'with --dyndns2: account name'],
   ['--password-file <file>', 'with --dyndns2: file holding the password'],
   ['--server <addr[:port]>', "the name's authoritative server to read the current records from"],
+];
+
+const UPDATE_OPTIONS: readonly OptionSpec[] = [
+  ['--ip <addr[,addr6]>', 'the address(es) to set (default: the public address, from --stun/--checker/the router)'],
+  ...UPDATE_METHOD_OPTIONS,
   ['--stun <host[:port]>', 'STUN server that sees the public address'],
   ['--checker <url>', 'check service that sees the public address (default: $PORTHOLE_CHECKER)'],
   ['--data <dir>', 'where the name state is kept (default: $XDG_STATE_HOME/porthole)'],
@@ -97,7 +102,7 @@ async function updateMethod(options: Options, env: NodeJS.ProcessEnv): Promise<N
 }
 
 /** Where the addresses come from: --ip, else the nat module's consensus. */
-async function addressSource(options: Options, env: NodeJS.ProcessEnv) {
+export async function addressSource(options: Options, env: NodeJS.ProcessEnv) {
   const ip = stringOption(options, 'ip');
   if (ip !== undefined) {
     const { parseIp } = await import('../../net/address.js');
@@ -118,7 +123,8 @@ async function addressSource(options: Options, env: NodeJS.ProcessEnv) {
     publicAddressesFromNat({ ...o, ...(stun ? { stun } : {}), ...(checker ? { checker } : {}) });
 }
 
-async function commonUpdate(options: Options, env: NodeJS.ProcessEnv) {
+/** The update settings from the flags (method, state, user agent, lookup server): `name` and `expose --name` share them. */
+export async function commonUpdate(options: Options, env: NodeJS.ProcessEnv) {
   const { nameStatePath, parseDnsServer } = await import('../../dns/index.js');
   const server = stringOption(options, 'server');
   return {
