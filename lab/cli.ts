@@ -25,7 +25,9 @@ function describeLab(state: LabState): string {
     `  internet ${a.internet} (+${a.internetAlt}), STUN on both, IGD ${a.igdDescriptionUrl}`,
     // Older state files (labs started before IPv6) have no IPv6 addresses.
     ...(a.lan6
-      ? [`  IPv6: lan ${a.lan6}, lan2 ${a.lan26} -> router ${a.routerLan6} / wan ${a.routerWan6} -> internet ${a.internet6}`]
+      ? [
+          `  IPv6: lan ${a.lan6}, lan2 ${a.lan26} -> router ${a.routerLan6} / wan ${a.routerWan6} -> internet ${a.internet6}`,
+        ]
       : []),
     `  logs in ${state.dir}`,
   ].join('\n');

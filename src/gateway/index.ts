@@ -12,6 +12,16 @@ export {
 export { createNatpmpClient } from './natpmp.js';
 export { createPcpClient } from './pcp.js';
 export {
+  closePinholes,
+  discoverPinholeGateway,
+  openPinhole,
+  PINHOLE_PREFERENCE,
+  type PinholeDiscoveryOptions,
+  type PinholeGateway,
+  type PinholeRemoval,
+  pinholeClientFor,
+} from './pinhole.js';
+export {
   type RemovalQuery,
   type RemovalReport,
   removeMappings,
@@ -22,3 +32,10 @@ export {
 export { forgetMappings, mappingStatePath, readMappingState, recordMapping, type StoredMapping } from './state.js';
 export type { Mapping, MappingClient, MappingEntry, MappingMethod, MappingRequest } from './types.js';
 export { createUpnpClient } from './upnp.js';
+export {
+  createUpnpPinholeClient,
+  explainPinholeRefusal,
+  type FirewallStatus,
+  PINHOLE_ERRORS,
+  PinholeActionError,
+} from './upnpPinhole.js';

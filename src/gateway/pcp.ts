@@ -25,6 +25,8 @@ export interface PcpClientOptions {
 
 /** "Any address": lets the server choose the external address. */
 const ANY_V4 = '0.0.0.0';
+/** For an IPv6 client the suggestion is the IPv6 "any" (RFC 6887 section 11.1): a pinhole, no translation. */
+const ANY_V6 = '::';
 
 /** PCP results that mean the router has no public address: NETWORK_FAILURE, CANNOT_PROVIDE_EXTERNAL. */
 const NO_PUBLIC_ADDRESS = new Set([7, 11]);
@@ -58,7 +60,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
       protocol: request.protocol,
       internalPort: request.internalPort,
       externalPort,
-      externalIp: ANY_V4,
+      externalIp: options.internalAddress.includes(':') ? ANY_V6 : ANY_V4,
     });
     const lowPort = involvesLowPort({ ...request, external: externalPort });
     const answer = await udpExchange(
@@ -105,6 +107,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         skipped.push({ port: candidate, why: `taken (the router chose ${answer.map.externalPort})` });
       const mapping: Mapping = {
         method: 'pcp',
+        ...(options.internalAddress.includes(':') ? { family: 6 as const } : {}),
         gateway: options.gateway,
         protocol: request.protocol,
         internalAddress: options.internalAddress,
