@@ -38,6 +38,18 @@ function inboundRules(options: ResolvedLabOptions): string {
     : `${wan} drop`;
 }
 
+/**
+ * NAT-PMP/PCP switched off must mean off on IPv6 too: miniupnpd 2.3.1 keeps answering PCP over
+ * IPv6 with enable_natpmp=no (seen in the lab), so the router drops it, as a router whose PCP is
+ * disabled does. One indented line, or nothing.
+ */
+function pcpOff(options: ResolvedLabOptions): string {
+  return options.natpmp
+    ? ''
+    : `    iifname "${IFACE.lanBridge}" meta nfproto ipv6 udp dport ${PLAN.natpmpPort} drop
+`;
+}
+
 /** The home/venue/cgnat router's ruleset: NAT, miniupnpd's chains, inbound and (venue) egress policy. */
 export function routerRuleset(options: ResolvedLabOptions): string {
   const lan = IFACE.lanBridge;
@@ -71,7 +83,7 @@ export function routerRuleset(options: ResolvedLabOptions): string {
     iifname "${wan}" meta l4proto ipv6-icmp accept
     # miniupnpd's start-up STUN test: coturn answers from its other address and port.
     iifname "${wan}" ip saddr { ${PLAN.internetHost}, ${PLAN.internetAlt} } udp sport { ${PLAN.stunPort}, ${PLAN.stunAltPort} } accept
-    ${inbound}
+${pcpOff(options)}    ${inbound}
   }
   chain forward {
     type filter hook forward priority 0; policy drop;
