@@ -144,6 +144,15 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     async renew(mapping, signalOptions = {}) {
       // RFC 6887 section 11.2.1: a renewal is the same MAP, with the same nonce.
       const nonce = mapping.nonce ? Buffer.from(mapping.nonce, 'hex') : undefined;
+      if (mapping.family === 6 && nonce?.length === 12) {
+        // miniupnpd 2.3.1 (nftables) renews an IPv6 pinhole in place but drops its description,
+        // where it keeps the nonce ("pinhole-1 ts-2080: " in the rule's userdata, seen in the
+        // lab), and then refuses to delete it (NOT_AUTHORIZED): no one could ever remove it. So
+        // an IPv6 pinhole is renewed by deleting it and opening it again with the same nonce;
+        // established connections outlive the instant in between (the firewall is stateful).
+        const request = { ...renewalRequest(mapping), lifetimeSeconds: 0 };
+        await send(0, nonce, request, mapping.externalPort, signalOptions).catch(() => undefined);
+      }
       const renewed = await map(renewalRequest(mapping), signalOptions, nonce);
       return { ...renewed, externalIp: renewed.externalIp || mapping.externalIp };
     },

@@ -15,6 +15,7 @@ import { sleep } from '../../src/deadline/index.js';
 import { labSkip, useLab } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const SUITE = fileURLToPath(new URL('./fixtures/pinholeCompliance.ts', import.meta.url));
 /** The lab's LAN on both families: gateway discovery may probe only these. */
 const LAB_GATEWAYS = '192.168.77.0/24,2001:db8:77::/64';
 
@@ -74,6 +75,26 @@ describe('lab: IPv6 pinholes on a home router (PCP and IGDv2 over IPv6)', { skip
   before(async () => {
     await listen6(env.lab, 'lan', 7001, 'hello6-7001');
     await listen6(env.lab, 'lan', 7002, 'hello6-7002');
+  });
+
+  it('both pinhole clients pass the one compliance suite (the mapping contract on IPv6)', async () => {
+    const result = await env.lab.exec(
+      'lan',
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', SUITE],
+      {
+        timeoutMs: 60_000,
+        env: {
+          METHODS: 'pcp,upnp',
+          EXPECTED_INTERNAL_IP: env.lab.addresses.lan6,
+          PORTHOLE_ONLY_GATEWAYS: LAB_GATEWAYS,
+          NODE_TEST_CONTEXT: undefined,
+        },
+      },
+    );
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /pinhole compliance: upnp/);
+    assert.match(result.stdout, /ℹ pass 6\n/);
   });
 
   it('the router firewall drops new inbound IPv6, while the LAN reaches the internet over IPv6', async () => {
