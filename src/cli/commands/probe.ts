@@ -2,6 +2,7 @@
 import { lookup } from 'node:dns/promises';
 import { PortholeError } from '../../errors/index.js';
 import { isIpLiteral } from '../../net/address.js';
+import { assertUsableTarget } from '../../net/targetAddress.js';
 import { parsePortSpec, portEntries } from '../../net/portSpec.js';
 import { type ProbeResult, probePorts } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
@@ -52,7 +53,10 @@ export const probeCommand: CommandSpec = {
     ['--retries <n>', 'probe a filtered port again this many times (default 0)'],
   ],
   run: async ({ args, options, output, signal }) => {
-    const [host = '', spec = ''] = args;
+    const [written = '', spec = ''] = args;
+    // [2001:db8::7] as in URLs is the address; zone ids, link-local and IPv4-mapped are refused with why.
+    const host = written.replace(/^\[(.*)\]$/, '$1');
+    assertUsableTarget(host);
     const ranges = parsePortSpec(spec);
     const timeoutMs = positiveInteger(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS, 600_000);
     const concurrency = Math.max(1, positiveInteger(options.concurrency, '--concurrency', DEFAULT_CONCURRENCY, 4096));
