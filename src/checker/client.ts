@@ -51,7 +51,11 @@ async function call<T>(
     if (options.family && isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) === 0) {
       // A name: ask over the family wanted, whatever happy eyeballs would have chosen.
       const answer = await requestOverFamily(url, init, options.family, signal);
-      response = { ok: answer.status >= 200 && answer.status < 300, status: answer.status, text: async () => answer.text };
+      response = {
+        ok: answer.status >= 200 && answer.status < 300,
+        status: answer.status,
+        text: async () => answer.text,
+      };
     } else response = await fetch(url, { ...init, signal });
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;

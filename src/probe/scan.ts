@@ -5,6 +5,7 @@ import type { PortEntry } from '../net/portSpec.js';
 import { probeTcp } from './tcp.js';
 import type { ProbeResult } from './types.js';
 import { probeUdp } from './udp.js';
+import { probeUdpService } from './udpService.js';
 
 /** Options for probePorts. */
 export interface ScanOptions extends AbortOptions {
@@ -23,9 +24,17 @@ export interface ScanOptions extends AbortOptions {
 
 /** Probes one entry, repeating a filtered verdict up to `retries` times. */
 export async function probeEntry(host: string, entry: PortEntry, options: ScanOptions): Promise<ProbeResult> {
-  const probe = entry.protocol === 'tcp' ? probeTcp : probeUdp;
+  // UDP without a proof key: the real server's protocol is asked (DNS, STUN, SIP, NTP), and
+  // silence stays open|filtered; with a key, porthole's own listener answers the proof probe.
+  const probe =
+    entry.protocol === 'tcp'
+      ? probeTcp
+      : options.proofKey
+        ? probeUdp
+        : (target: string, port: number, scan: ScanOptions) => probeUdpService(target, port, scan);
   let result = await probe(host, entry.port, options);
-  for (let attempt = 0; attempt < (options.retries ?? 0) && result.state === 'filtered'; attempt++) {
+  const silent = (state: string) => state === 'filtered' || state === 'open|filtered';
+  for (let attempt = 0; attempt < (options.retries ?? 0) && silent(result.state); attempt++) {
     result = await probe(host, entry.port, options);
   }
   return result;

@@ -10,8 +10,8 @@ import {
   type FamilyChoice,
   requestCheck,
 } from '../../checker/client.js';
-import { PortholeError } from '../../errors/index.js';
 import { explain, FOUR_CAUSES } from '../../checker/explain.js';
+import { PortholeError } from '../../errors/index.js';
 import { formatPortSpec, parsePortSpec, portEntries } from '../../net/portSpec.js';
 import { newProofKey, provePeers, startProofListeners } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
@@ -98,7 +98,20 @@ export const checkCommand: CommandSpec = {
         proof: response.proof,
         ...(errors.length > 0 ? { errors } : {}),
         results: results.map(
-          ({ port, protocol, family, target, state, verified, verifiedBy, reason, ms, outcome, meaning, identity }) => ({
+          ({
+            port,
+            protocol,
+            family,
+            target,
+            state,
+            verified,
+            verifiedBy,
+            reason,
+            ms,
+            outcome,
+            meaning,
+            identity,
+          }) => ({
             port,
             protocol,
             family,
@@ -131,7 +144,9 @@ export const checkCommand: CommandSpec = {
                 : result.outcome === 'Unproven'
                   ? ` (${result.identity})`
                   : '';
-            const where = several ? `${result.port}/${result.protocol}/ipv${result.family}`.padEnd(16) : `${result.port}/${result.protocol}`.padEnd(11);
+            const where = several
+              ? `${result.port}/${result.protocol}/ipv${result.family}`.padEnd(16)
+              : `${result.port}/${result.protocol}`.padEnd(11);
             return `  ${where} ${verdict}  ${result.state}: ${result.meaning}${how}`;
           }),
           ...(failed.length > 0

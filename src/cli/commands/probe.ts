@@ -2,8 +2,8 @@
 import { lookup } from 'node:dns/promises';
 import { PortholeError } from '../../errors/index.js';
 import { isIpLiteral } from '../../net/address.js';
-import { assertUsableTarget } from '../../net/targetAddress.js';
 import { parsePortSpec, portEntries } from '../../net/portSpec.js';
+import { assertUsableTarget } from '../../net/targetAddress.js';
 import { type ProbeResult, probePorts } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
@@ -26,7 +26,7 @@ export function positiveInteger(value: unknown, name: string, fallback: number, 
 
 /** Colours a state for a terminal. */
 export function styledState(output: Output, state: string): string {
-  const padded = state.padEnd(11);
+  const padded = state.padEnd(13);
   return state === 'open'
     ? output.style('green', padded)
     : state === 'closed'
@@ -39,7 +39,7 @@ function table(output: Output, results: readonly ProbeResult[]): string {
     (result) =>
       `${`${result.port}/${result.protocol}`.padEnd(11)} ${styledState(output, result.state)} ${result.reason.padEnd(18)} ${result.ms.toFixed(1)} ms`,
   );
-  return [`${'PORT'.padEnd(11)} ${'STATE'.padEnd(11)} ${'REASON'.padEnd(18)} TIME`, ...rows].join('\n');
+  return [`${'PORT'.padEnd(11)} ${'STATE'.padEnd(13)} ${'REASON'.padEnd(18)} TIME`, ...rows].join('\n');
 }
 
 /** The `probe` command. */
