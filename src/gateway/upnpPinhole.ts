@@ -8,7 +8,9 @@
  * - the SOAP request must come from the InternalClient address (else 606), so every request is
  *   sent from that address (igdRequest's localAddress);
  * - internal ports below 1024 are refused (606) unless its permission rules allow them;
- * - the lease is 1..86400 s (IGDv2); 0 is not "permanent" here.
+ * - the lease is 1..86400 s (IGDv2); 0 is not "permanent" here;
+ * - a UniqueID it does not know is answered 402 Invalid Args, not the specification's 704
+ *   NoSuchEntry (fixture miniupnpd-2.3.1-DeletePinhole-402-unknown-id.xml): both mean "gone".
  */
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
@@ -184,9 +186,8 @@ export function createUpnpPinholeClient(
         );
         return mapping;
       } catch (error) {
-        // 704: the router forgot it (restart, expiry): open it again.
-        if (error instanceof PinholeActionError && error.upnpCode === 704)
-          return add(renewalOf(mapping), signalOptions);
+        // The router forgot it (restart, expiry): open it again.
+        if (gone(error)) return add(renewalOf(mapping), signalOptions);
         throw error;
       }
     },
@@ -199,7 +200,7 @@ export function createUpnpPinholeClient(
         await call('DeletePinhole', [['UniqueID', mapping.pinholeId]], mapping.internalPort, signalOptions);
       } catch (error) {
         // Already gone: nothing to remove.
-        if (!(error instanceof PinholeActionError && error.upnpCode === 704)) throw error;
+        if (!gone(error)) throw error;
       }
       made.forget(mapping);
     },
@@ -214,6 +215,11 @@ export function createUpnpPinholeClient(
       };
     },
   };
+}
+
+/** The router no longer has this pinhole: 704 per IGDv2, 402 from miniupnpd 2.3.1 (see above). */
+function gone(error: unknown): boolean {
+  return error instanceof PinholeActionError && (error.upnpCode === 704 || error.upnpCode === 402);
 }
 
 function renewalOf(mapping: Mapping): MappingRequest {
