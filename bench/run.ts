@@ -9,6 +9,7 @@ import { benchChecker } from './checker.js';
 import { benchDoctor } from './doctor.js';
 import { benchEgress } from './egress.js';
 import { benchGateway } from './gateway.js';
+import { benchIpv6 } from './ipv6.js';
 import { benchNat } from './nat.js';
 
 const sections = [
@@ -17,6 +18,7 @@ const sections = [
   await benchGateway(),
   await benchNat(),
   await benchDoctor(),
+  await benchIpv6(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

@@ -14,6 +14,7 @@ export { createPcpClient } from './pcp.js';
 export {
   closePinholes,
   discoverPinholeGateway,
+  mapPinhole,
   openPinhole,
   PINHOLE_PREFERENCE,
   type PinholeDiscoveryOptions,

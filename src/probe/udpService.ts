@@ -17,11 +17,23 @@ import { payloadForPort } from './udpPayloads.js';
 export interface UdpServiceProbeOptions extends AbortOptions {
   /** How long to wait for an answer (default 1000 ms, nmap's initial RTT timeout). */
   readonly timeoutMs?: number;
+  /**
+   * The slowest round trip seen so far to this host by other probes of the same scan (ms), or
+   * undefined. Once known, silence is decided after ADAPTIVE_FACTOR times it (at least
+   * MIN_SILENCE_MS), as nmap shrinks its timeout to the measured RTT, instead of the full timeout.
+   */
+  readonly rttHint?: () => number | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 1000;
 /** Sent again at half the deadline, so one lost datagram does not decide. */
 const RESEND_FRACTION = 0.5;
+/** Silence is decided after this many measured round trips... */
+const ADAPTIVE_FACTOR = 20;
+/** ...but never sooner than this (nmap's min RTT timeout is 100 ms; a resend fits in between). */
+const MIN_SILENCE_MS = 300;
+/** How often the adaptive deadline is looked at. */
+const TICK_MS = 50;
 
 /** Probes a UDP service on host:port. Expected negatives are results; only local failures throw. */
 export async function probeUdpService(
@@ -38,6 +50,8 @@ export async function probeUdpService(
   const base = { port, protocol: 'udp' as const, verified: null };
   const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
   let resend: NodeJS.Timeout | undefined;
+  let tick: NodeJS.Timeout | undefined;
+  let resent = false;
   try {
     return await settleOnce<ProbeResult>(
       deadline,
@@ -60,13 +74,29 @@ export async function probeUdpService(
             });
           else done(new PortholeError('E_PROBE', { detail: `${host}:${port}/udp: ${error.message}`, cause: error }));
         });
+        const sendAgain = () => {
+          if (resent) return;
+          resent = true;
+          socket.send(request, () => {});
+        };
         socket.connect(port, host, () => {
           socket.send(request);
-          resend = setTimeout(() => socket.send(request, () => {}), timeoutMs * RESEND_FRACTION);
+          resend = setTimeout(sendAgain, timeoutMs * RESEND_FRACTION);
+          if (!options.rttHint) return;
+          tick = setInterval(() => {
+            const rtt = options.rttHint?.();
+            if (rtt === undefined) return;
+            const silence = Math.min(timeoutMs, Math.max(MIN_SILENCE_MS, rtt * ADAPTIVE_FACTOR));
+            const waited = performance.now() - started;
+            if (waited >= silence * RESEND_FRACTION) sendAgain();
+            if (waited >= silence && resent)
+              done(undefined, { ...base, state: 'open|filtered', reason: 'no-response', ms: elapsed() });
+          }, TICK_MS);
         });
       },
       () => {
         clearTimeout(resend);
+        clearInterval(tick);
         socket.removeAllListeners('message');
         socket.removeAllListeners('error');
         socket.on('error', () => {});

@@ -17,7 +17,7 @@ const text = (target: (typeof FIREWALL_TARGETS)[number]) =>
 describe('host firewall rules for IPv6, in all six backends', () => {
   it('every planned rule applies to both families', () => {
     assert.ok(plan.rules.length >= 2);
-    for (const rule of plan.rules) assert.deepEqual([...rule.families].sort(), [4, 6], rule.name);
+    for (const rule of plan.rules) assert.deepEqual([...rule.families].sort(), [4, 6]);
   });
 
   it('nftables: one inet table (both families), no IPv4-only match', () => {

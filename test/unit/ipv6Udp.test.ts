@@ -19,6 +19,7 @@ import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
 import { onLinkRouterPolicy } from '../../src/gateway/pinhole.js';
 import { createUpnpPinholeClient, type PinholeActionError } from '../../src/gateway/upnpPinhole.js';
 import { unusableTargetReason } from '../../src/net/targetAddress.js';
+import { probePorts } from '../../src/probe/scan.js';
 import { DNS_PAYLOAD, NTP_PAYLOAD, payloadForPort, SIP_PAYLOAD, STUN_PAYLOAD } from '../../src/probe/udpPayloads.js';
 import { probeUdpService } from '../../src/probe/udpService.js';
 
@@ -113,6 +114,27 @@ describe('probeUdpService on loopback', () => {
     assert.deepEqual([open.state, open.reason], ['open', 'udp-response']);
     assert.deepEqual([quiet.state, quiet.reason], ['open|filtered', 'no-response']);
     assert.deepEqual([closed.state, closed.reason], ['closed', 'port-unreach']);
+  });
+
+  it('in a scan, silence is decided on the measured round trip (as nmap adapts), not the whole timeout', async () => {
+    const silent = await bind(() => {});
+    const closedPort = await bind(() => {});
+    sockets.pop()?.close();
+    const started = performance.now();
+    const results = await probePorts(
+      '127.0.0.1',
+      [
+        { protocol: 'udp', port: closedPort },
+        { protocol: 'udp', port: silent },
+      ],
+      { timeoutMs: 5000, concurrency: 2 },
+    );
+    const took = performance.now() - started;
+    assert.deepEqual(
+      results.map((r) => r.state),
+      ['closed', 'open|filtered'],
+    );
+    assert.ok(took < 2000, `decided in ${Math.round(took)} ms, not the 5 s timeout`);
   });
 
   it('an aborted probe rejects with the reason and leaves nothing behind', async () => {

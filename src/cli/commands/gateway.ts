@@ -168,13 +168,12 @@ export const mapCommand: CommandSpec = {
   ],
   run: async ({ args, options, output, env, signal }) => {
     const {
-      discoverPinholeGateway,
       discoverPrimaryGateway,
       enoughToMap,
       keepMapping,
       mappingStatePath,
+      mapPinhole,
       mapWithBest,
-      openPinhole,
       recordMapping,
     } = await gatewayModule();
     const family = familyOption(options.family);
@@ -191,7 +190,7 @@ export const mapCommand: CommandSpec = {
     };
     const { mapping, client, tried } =
       family === 6
-        ? await openPinhole(await discoverPinholeGateway({ signal }), request, { signal, ...(via ? { via } : {}) })
+        ? await mapPinhole(request, { signal, ...(via ? { via } : {}) })
         : await mapWithBest(await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) }), request, {
             signal,
             ...(via ? { via } : {}),
