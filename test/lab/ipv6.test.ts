@@ -171,6 +171,46 @@ describe('lab: IPv6 pinholes on a home router (PCP and IGDv2 over IPv6)', { skip
     assert.doesNotMatch(await pinholeRules(lab), /dport 80 /);
   });
 
+  it('map --family ipv6 --keep renews at half the lease, re-opens after a router restart, and Ctrl-C closes it', async () => {
+    const { lab } = env;
+    // IGDv2, whose lease can be short (PCP's is at least miniupnpd's min_lifetime, 120 s).
+    const pid = lab.startBackground('lan', 'keeper6', 'env', [
+      `PORTHOLE_ONLY_GATEWAYS=${LAB_GATEWAYS}`,
+      `XDG_STATE_HOME=${lab.state.dir}/state-keeper6`,
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'map',
+      '7002',
+      '--family',
+      'ipv6',
+      '--via',
+      'upnp',
+      '--lease',
+      '4',
+      '--keep',
+    ]);
+    const reachable = async (want: boolean, seconds: number) => {
+      for (let i = 0; i < seconds * 2; i++) {
+        if (((await connect6(lab, 'internet', lab.addresses.lan6, 7002)) === 'hello6-7002') === want) return true;
+        await sleep(500);
+      }
+      return false;
+    };
+    assert.ok(await reachable(true, 10), `opened by the keeper:\n${lab.log('keeper6')}`);
+    // Past two leases: still open, because it was renewed (UpdatePinhole) at half of each.
+    await sleep(5000);
+    assert.ok(await reachable(true, 1), `kept open past its lease:\n${lab.log('keeper6')}`);
+    assert.match(lab.log('keeper6'), /renewed/);
+    await lab.restartRouterDaemon();
+    assert.ok(await reachable(true, 8), `re-opened after the router restart:\n${lab.log('keeper6')}`);
+    process.kill(pid, 'SIGINT');
+    assert.ok(await reachable(false, 6), `closed on Ctrl-C:\n${lab.log('keeper6')}`);
+    assert.match(lab.log('keeper6'), /removed/);
+    assert.doesNotMatch(await pinholeRules(lab), /dport 7002/);
+  });
+
   it('--lease 0 (permanent) becomes the longest lease a pinhole can have, never a PCP delete', async () => {
     const { lab } = env;
     const mapped = await porthole6(lab, 'lan', ['map', '7003', '--family', 'ipv6', '--lease', '0', '--json']);
