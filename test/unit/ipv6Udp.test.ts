@@ -16,6 +16,7 @@ import { checkerEndpoints } from '../../src/checker/client.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { parseIgdDescription } from '../../src/gateway/igdDescription.js';
 import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
+import { decodePcpResponse, encodePcpMap } from '../../src/gateway/pcpCodec.js';
 import { onLinkRouterPolicy } from '../../src/gateway/pinhole.js';
 import { createUpnpPinholeClient, type PinholeActionError } from '../../src/gateway/upnpPinhole.js';
 import { unusableTargetReason } from '../../src/net/targetAddress.js';
@@ -246,6 +247,30 @@ describe('IGDv2 pinholes against a fake IGD replaying miniupnpd 2.3.1', () => {
     assert.equal(policy(new URL('http://[fe80::1]:5000/x'), 'fe80::1%eth0'), undefined);
     assert.match(policy(new URL('http://[2001:db8:99::1]:5000/x'), 'fe80::1') ?? '', /neither/);
     assert.match(policy(new URL('http://router.example:5000/x'), 'fe80::1') ?? '', /name/);
+  });
+});
+
+describe('PCP MAP for an IPv6 pinhole', () => {
+  it('carries the global IPv6 client address and the IPv6 "any" external address, and reads back an IPv6 answer', () => {
+    const nonce = new Uint8Array(12).fill(7);
+    const request = encodePcpMap('2001:db8:77::10', 600, {
+      nonce,
+      protocol: 'tcp',
+      internalPort: 7001,
+      externalPort: 7001,
+      externalIp: '::',
+    });
+    assert.equal(Buffer.from(request.subarray(8, 24)).toString('hex'), '20010db8007700000000000000000010');
+    assert.ok(
+      request.subarray(44, 60).every((byte) => byte === 0),
+      'external address ::',
+    );
+    const response = Uint8Array.from(request);
+    response[1] = 0x81; // a MAP response, result 0
+    const decoded = decodePcpResponse(response);
+    assert.equal(decoded.map?.externalIp, '::');
+    response.set(request.subarray(8, 24), 44);
+    assert.equal(decodePcpResponse(response).map?.externalIp, '2001:db8:77::10');
   });
 });
 
