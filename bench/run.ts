@@ -13,6 +13,7 @@ import { benchEgress } from './egress.js';
 import { benchEgressVerdicts } from './egressVerdicts.js';
 import { benchFleet } from './fleet.js';
 import { benchGateway } from './gateway.js';
+import { benchIpv6 } from './ipv6.js';
 import { benchNat } from './nat.js';
 import { benchRelay } from './relay.js';
 import { benchStartup } from './startup.js';
@@ -29,6 +30,7 @@ const sections = [
   await benchFleet(),
   await benchRelay(),
   await benchDiscovery(),
+  await benchIpv6(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [

@@ -23,6 +23,12 @@ function describeLab(state: LabState): string {
     hosts,
     `  lan ${a.lan}, lan2 ${a.lan2} -> router ${a.routerLan} / wan ${a.routerWan} -> public ${a.publicIp}`,
     `  internet ${a.internet} (+${a.internetAlt}), STUN on both, IGD ${a.igdDescriptionUrl}`,
+    // Older state files (labs started before IPv6) have no IPv6 addresses.
+    ...(a.lan6
+      ? [
+          `  IPv6: lan ${a.lan6}, lan2 ${a.lan26} -> router ${a.routerLan6} / wan ${a.routerWan6} -> internet ${a.internet6}`,
+        ]
+      : []),
     `  logs in ${state.dir}`,
   ].join('\n');
 }

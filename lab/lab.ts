@@ -324,18 +324,49 @@ async function upWithAddress(ns: string, iface: string, cidr: string): Promise<v
   await ip(['-n', ns, 'link', 'set', iface, 'up']);
 }
 
+/** An IPv6 address without duplicate address detection, so it is usable at once (tests never wait). */
+async function addAddress6(ns: string, iface: string, address: string, prefix: number): Promise<void> {
+  await ip(['-n', ns, 'addr', 'add', `${address}/${prefix}`, 'dev', iface, 'nodad']);
+}
+
+async function route6(ns: string, to: string, via: string): Promise<void> {
+  await ip(['-n', ns, '-6', 'route', 'add', to, 'via', via]);
+}
+
+/** No DAD in the namespace either, for the link-local addresses the kernel makes itself. */
+async function withoutDad(ns: string): Promise<void> {
+  await runChecked('ip', [
+    'netns',
+    'exec',
+    ns,
+    'sysctl',
+    '-qw',
+    'net.ipv6.conf.all.accept_dad=0',
+    'net.ipv6.conf.default.accept_dad=0',
+  ]);
+}
+
 async function nftLoad(ns: string, ruleset: string): Promise<void> {
   await runChecked('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset });
 }
 
 async function enableForwarding(ns: string): Promise<void> {
-  await runChecked('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  await runChecked('ip', [
+    'netns',
+    'exec',
+    ns,
+    'sysctl',
+    '-qw',
+    'net.ipv4.ip_forward=1',
+    'net.ipv6.conf.all.forwarding=1',
+  ]);
 }
 
 async function buildNetwork(lab: Lab): Promise<void> {
   const { topology, options } = lab.state;
   for (const ns of Object.values(lab.state.namespaces)) {
     await ip(['netns', 'add', ns]);
+    await withoutDad(ns);
     await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
   }
   const router = lab.namespace('router');
@@ -345,17 +376,21 @@ async function buildNetwork(lab: Lab): Promise<void> {
   await ip(['-n', internet, 'link', 'add', IFACE.internetBridge, 'type', 'bridge']);
   await upWithAddress(internet, IFACE.internetBridge, `${PLAN.internetHost}/${PLAN.internetPrefix}`);
   await ip(['-n', internet, 'addr', 'add', `${PLAN.internetAlt}/${PLAN.internetPrefix}`, 'dev', IFACE.internetBridge]);
+  await addAddress6(internet, IFACE.internetBridge, PLAN.internetHost6, PLAN.internetPrefix6);
 
   // Router LAN: a bridge with the two LAN hosts.
   await ip(['-n', router, 'link', 'add', IFACE.lanBridge, 'type', 'bridge']);
   await upWithAddress(router, IFACE.lanBridge, `${PLAN.routerLan}/${PLAN.lanPrefix}`);
+  await addAddress6(router, IFACE.lanBridge, PLAN.routerLan6, PLAN.lanPrefix6);
   for (const [index, host] of (['lan', 'lan2'] as const).entries()) {
     const ns = lab.namespace(host);
     const port = `lan${index}`;
     await veth(router, port, ns, IFACE.host);
     await ip(['-n', router, 'link', 'set', port, 'master', IFACE.lanBridge, 'up']);
     await upWithAddress(ns, IFACE.host, `${lab.addresses[host]}/${PLAN.lanPrefix}`);
+    await addAddress6(ns, IFACE.host, host === 'lan' ? PLAN.lanHost6 : PLAN.lan2Host6, PLAN.lanPrefix6);
     await ip(['-n', ns, 'route', 'add', 'default', 'via', PLAN.routerLan]);
+    await route6(ns, 'default', PLAN.routerLan6);
   }
 
   if (topology === 'cgnat') {
@@ -368,6 +403,7 @@ async function buildNetwork(lab: Lab): Promise<void> {
     await upWithAddress(carrier, IFACE.wan, `${PLAN.carrierPublic}/${PLAN.internetPrefix}`);
     await ip(['-n', internet, 'link', 'set', 'cgn0', 'master', IFACE.internetBridge, 'up']);
     await ip(['-n', carrier, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+    await routeIpv6ThroughProvider(router, carrier, internet);
     await enableForwarding(carrier);
     await nftLoad(carrier, carrierRuleset());
   } else if (topology === 'doublenat') {
@@ -382,6 +418,7 @@ async function buildNetwork(lab: Lab): Promise<void> {
     await upWithAddress(outer, IFACE.wan, `${PLAN.outerPublic}/${PLAN.internetPrefix}`);
     await ip(['-n', internet, 'link', 'set', 'out0', 'master', IFACE.internetBridge, 'up']);
     await ip(['-n', outer, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+    await routeIpv6ThroughProvider(router, outer, internet);
     await enableForwarding(outer);
     await nftLoad(outer, carrierRuleset());
   } else {
@@ -389,9 +426,27 @@ async function buildNetwork(lab: Lab): Promise<void> {
     await upWithAddress(router, IFACE.wan, `${PLAN.routerWanPublic}/${PLAN.internetPrefix}`);
     await ip(['-n', internet, 'link', 'set', 'rtr0', 'master', IFACE.internetBridge, 'up']);
     await ip(['-n', router, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+    await addAddress6(router, IFACE.wan, PLAN.routerWan6, PLAN.internetPrefix6);
+    await route6(router, 'default', PLAN.internetHost6);
+    await route6(internet, PLAN.lanSubnet6, PLAN.routerWan6);
   }
   await enableForwarding(router);
   await nftLoad(router, routerRuleset(options));
+}
+
+/**
+ * cgnat and doublenat: the provider's box routes the home's IPv6 /64 natively (no NAT), as
+ * carriers that share one IPv4 among many homes commonly do; only the home router's firewall
+ * stands between the LAN and the internet on IPv6.
+ */
+async function routeIpv6ThroughProvider(router: string, provider: string, internet: string): Promise<void> {
+  await addAddress6(router, IFACE.wan, PLAN.routerWanCarrier6, 64);
+  await addAddress6(provider, IFACE.carrierInside, PLAN.carrierInside6, 64);
+  await addAddress6(provider, IFACE.wan, PLAN.carrierPublic6, PLAN.internetPrefix6);
+  await route6(router, 'default', PLAN.carrierInside6);
+  await route6(provider, 'default', PLAN.internetHost6);
+  await route6(provider, PLAN.lanSubnet6, PLAN.routerWanCarrier6);
+  await route6(internet, PLAN.lanSubnet6, PLAN.carrierPublic6);
 }
 
 /** Polls until `ready()` or the deadline; on failure the error carries the daemon's log. */

@@ -38,6 +38,18 @@ function inboundRules(options: ResolvedLabOptions): string {
     : `${wan} drop`;
 }
 
+/**
+ * NAT-PMP/PCP switched off must mean off on IPv6 too: miniupnpd 2.3.1 keeps answering PCP over
+ * IPv6 with enable_natpmp=no (seen in the lab), so the router drops it, as a router whose PCP is
+ * disabled does. One indented line, or nothing.
+ */
+function pcpOff(options: ResolvedLabOptions): string {
+  return options.natpmp
+    ? ''
+    : `    iifname "${IFACE.lanBridge}" meta nfproto ipv6 udp dport ${PLAN.natpmpPort} drop
+`;
+}
+
 /** The home/venue/cgnat router's ruleset: NAT, miniupnpd's chains, inbound and (venue) egress policy. */
 export function routerRuleset(options: ResolvedLabOptions): string {
   const lan = IFACE.lanBridge;
@@ -67,9 +79,11 @@ export function routerRuleset(options: ResolvedLabOptions): string {
     type filter hook input priority 0; policy accept;
     ct state established,related accept
     iifname "${wan}" meta l4proto icmp accept
+    # IPv6 needs ICMPv6 on the link (neighbour discovery), as RFC 4890 says a firewall must allow.
+    iifname "${wan}" meta l4proto ipv6-icmp accept
     # miniupnpd's start-up STUN test: coturn answers from its other address and port.
     iifname "${wan}" ip saddr { ${PLAN.internetHost}, ${PLAN.internetAlt} } udp sport { ${PLAN.stunPort}, ${PLAN.stunAltPort} } accept
-    ${inbound}
+${pcpOff(options)}    ${inbound}
   }
   chain forward {
     type filter hook forward priority 0; policy drop;
@@ -87,7 +101,8 @@ export function routerRuleset(options: ResolvedLabOptions): string {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     jump ${MINIUPNPD_CHAINS.postrouting}
-    oifname "${wan}" masquerade
+    # IPv4 only: the LAN's IPv6 /64 is routed, not translated (an inet table would NAT66 it too).
+    oifname "${wan}" meta nfproto ipv4 masquerade
   }
   chain ${MINIUPNPD_CHAINS.prerouting} {
   }
@@ -108,6 +123,7 @@ export function carrierRuleset(): string {
     type filter hook input priority 0; policy accept;
     ct state established,related accept
     iifname "${IFACE.wan}" meta l4proto icmp accept
+    iifname "${IFACE.wan}" meta l4proto ipv6-icmp accept
     iifname "${IFACE.wan}" drop
   }
   chain forward {
@@ -115,13 +131,16 @@ export function carrierRuleset(): string {
     ct state established,related accept
     iifname "${IFACE.carrierInside}" accept
     ct status dnat accept
+    # Native IPv6: the provider routes the home's /64 without NAT or filtering (the common real
+    # case behind carrier NAT); the home router's own firewall decides.
+    meta nfproto ipv6 accept
   }
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "${IFACE.wan}" masquerade
+    oifname "${IFACE.wan}" meta nfproto ipv4 masquerade
   }
 }
 `;
@@ -135,6 +154,9 @@ export function carrierRuleset(): string {
 export function miniupnpdConfig(options: ResolvedLabOptions, uuid: string): string {
   return [
     `ext_ifname=${IFACE.wan}`,
+    // IPv6: pinholes (IGDv2 WANIPv6FirewallControl, PCP over IPv6) on the WAN; miniupnpd 2.3.1 puts
+    // them in the same inet table and forward chain as the IPv4 rules (upnp_forward_chain).
+    `ext_ifname6=${IFACE.wan}`,
     `listening_ip=${IFACE.lanBridge}`,
     `http_port=${PLAN.igdHttpPort}`,
     `enable_upnp=${options.upnp ? 'yes' : 'no'}`,

@@ -82,6 +82,27 @@ export const PLAN = {
   portalPort: 10999,
   /** The zone dnsmasq is authoritative for: other names under it do not exist. */
   dnsZone: 'example.net',
+  /**
+   * IPv6 (documentation prefix 2001:db8::/32): the router routes a /64 to the LAN, with no NAT,
+   * closed only by its stateful firewall, as ISPs give homes a routed prefix.
+   */
+  lanSubnet6: '2001:db8:77::/64',
+  lanPrefix6: 64,
+  routerLan6: '2001:db8:77::1',
+  lanHost6: '2001:db8:77::10',
+  lan2Host6: '2001:db8:77::11',
+  /** The internet's IPv6 link, where home routers and the carrier plug in. */
+  internetSubnet6: '2001:db8:ff::/64',
+  internetPrefix6: 64,
+  routerWan6: '2001:db8:ff::1',
+  /** cgnat/doublenat: the provider box's IPv6 on the internet link; it routes the LAN's /64 natively. */
+  carrierPublic6: '2001:db8:ff::2',
+  /** cgnat/doublenat: the link between the provider box and the home router. */
+  carrierSubnet6: '2001:db8:64::/64',
+  carrierInside6: '2001:db8:64::1',
+  routerWanCarrier6: '2001:db8:64::2',
+  /** The internet host's IPv6 address (checker, peers). */
+  internetHost6: '2001:db8:ff::254',
 } as const;
 
 /** The venue's default allowed outbound TCP ports: web and the seed 003 appliance's 745. */
@@ -130,6 +151,15 @@ export interface LabAddresses {
   readonly igdDescriptionUrl: string;
   /** doublenat: the outer router's LAN address (where the home router's WAN points). */
   readonly outerRouter?: string;
+  /** IPv6: the LAN hosts' global addresses (reachable from the internet once a pinhole is open). */
+  readonly lan6: string;
+  readonly lan26: string;
+  /** IPv6: the router's LAN address (PCP and IGDv2 over IPv6 go here). */
+  readonly routerLan6: string;
+  /** IPv6: the router's WAN address. */
+  readonly routerWan6: string;
+  /** IPv6: the internet host. */
+  readonly internet6: string;
 }
 
 /** The addresses of a topology. */
@@ -146,5 +176,10 @@ export function addressesOf(topology: TopologyName): LabAddresses {
     internet: PLAN.internetHost,
     internetAlt: PLAN.internetAlt,
     igdDescriptionUrl: `http://${PLAN.routerLan}:${PLAN.igdHttpPort}/rootDesc.xml`,
+    lan6: PLAN.lanHost6,
+    lan26: PLAN.lan2Host6,
+    routerLan6: PLAN.routerLan6,
+    routerWan6: cgnat || doubleNat ? PLAN.routerWanCarrier6 : PLAN.routerWan6,
+    internet6: PLAN.internetHost6,
   };
 }

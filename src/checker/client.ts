@@ -1,9 +1,17 @@
 /** Talking to a check service: POST /v1/check and GET /v1/ip, with deadlines and coded errors. */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { resolveSetting } from '../config/index.js';
 import { type AbortOptions, withDeadline } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import type { ProbeResult } from '../probe/types.js';
 import { CHECKER_CONNECT_TIMEOUT_MS, portOf, unreachableHint, watchConnect } from './connectWatch.js';
+import { requestOverFamily } from './familyRequest.js';
+
+/** Options of a request to the checker: over one address family only, when given. */
+export interface CheckerCallOptions extends AbortOptions {
+  readonly family?: 4 | 6;
+}
 
 /** What the checker answers to a check. */
 export interface CheckResponse {
@@ -45,17 +53,29 @@ export function optionalCheckerUrl(option: unknown, env: NodeJS.ProcessEnv): URL
     : undefined;
 }
 
-async function call<T>(url: URL, init: RequestInit, options: AbortOptions): Promise<T> {
+async function call<T>(
+  url: URL,
+  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+  options: CheckerCallOptions,
+): Promise<T> {
   const signal = withDeadline(options.signal, CHECK_DEADLINE_MS, `request to ${url.origin}`);
   // The handshake is checked first, with its own short deadline (connectWatch.ts): a port the
   // network drops ends in 3 s with the port named. Racing it beside fetch would not do: an
   // aborted fetch leaves its connection attempt running for undici's 10 s, and the process with it.
-  const failure = await watchConnect(url, CHECKER_CONNECT_TIMEOUT_MS, signal);
-  let response: Response | undefined;
+  const failure = await watchConnect(url, CHECKER_CONNECT_TIMEOUT_MS, signal, options.family);
+  let response: { ok: boolean; status: number; text(): Promise<string> } | undefined;
   let fetchError: unknown;
   if (!failure) {
     try {
-      response = await fetch(url, { ...init, signal });
+      if (options.family && isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) === 0) {
+        // A name: ask over the family wanted, whatever happy eyeballs would have chosen.
+        const answer = await requestOverFamily(url, init, options.family, signal);
+        response = {
+          ok: answer.status >= 200 && answer.status < 300,
+          status: answer.status,
+          text: async () => answer.text,
+        };
+      } else response = await fetch(url, { ...init, signal });
     } catch (error) {
       fetchError = error;
     }
@@ -103,7 +123,7 @@ export function requestCheck(
   checker: URL,
   ports: string,
   proofKey: Uint8Array | undefined,
-  options: AbortOptions = {},
+  options: CheckerCallOptions = {},
 ): Promise<CheckResponse> {
   const body = { ports, ...(proofKey ? { proof: { key: Buffer.from(proofKey).toString('base64') } } : {}) };
   return call<CheckResponse>(
@@ -116,7 +136,7 @@ export function requestCheck(
 /** Our public address as the checker sees it. */
 export function requestPublicIp(
   checker: URL,
-  options: AbortOptions = {},
+  options: CheckerCallOptions = {},
 ): Promise<{ address: string; family: number }> {
   return call(new URL('/v1/ip', checker), { method: 'GET' }, options);
 }
@@ -142,4 +162,51 @@ export async function requestEgressInfo(checker: URL, options: AbortOptions = {}
     }
     throw error;
   }
+}
+
+/** One way to the checker: the URL to ask and the address family the request goes over. */
+export interface CheckerEndpoint {
+  readonly family: 4 | 6;
+  readonly url: URL;
+}
+
+/** Which families `check` asks over: both (what the checker's host offers), or one. */
+export type FamilyChoice = 'ipv4' | 'ipv6' | 'both';
+
+/**
+ * The endpoints to ask: the checker URL over every family its host has (a literal address has
+ * one; a name, each of its A and AAAA), and `checker6` for IPv6 when given (a checker known by
+ * an IPv4 literal, or a name without AAAA). `family` keeps one of them; asking for a family with
+ * no endpoint is E_NO_IPV6 / E_NO_CHECKER.
+ */
+export async function checkerEndpoints(
+  checker: URL,
+  options: AbortOptions & { checker6?: URL | undefined; family?: FamilyChoice | undefined } = {},
+): Promise<CheckerEndpoint[]> {
+  const host = checker.hostname.replace(/^\[(.*)\]$/, '$1');
+  let families: (4 | 6)[];
+  const literal = isIP(host);
+  if (literal === 4 || literal === 6) families = [literal];
+  else {
+    try {
+      const found = await lookup(host, { all: true });
+      families = [...new Set(found.map((address) => (address.family === 6 ? 6 : 4) as 4 | 6))].sort();
+    } catch (error) {
+      throw new PortholeError('E_CHECKER_UNREACHABLE', {
+        detail: `${host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        cause: error,
+      });
+    }
+  }
+  const endpoints: CheckerEndpoint[] = families
+    .filter((family) => !(family === 6 && options.checker6))
+    .map((family) => ({ family, url: checker }));
+  if (options.checker6) endpoints.push({ family: 6, url: options.checker6 });
+  const wanted = options.family ?? 'both';
+  const chosen = endpoints.filter((e) => wanted === 'both' || e.family === (wanted === 'ipv6' ? 6 : 4));
+  if (chosen.length === 0)
+    throw new PortholeError(wanted === 'ipv6' ? 'E_NO_IPV6' : 'E_NO_CHECKER', {
+      detail: `${checker.origin} has no ${wanted === 'ipv6' ? 'IPv6' : 'IPv4'} address${wanted === 'ipv6' ? ' (give --checker6 URL)' : ''}`,
+    });
+  return chosen;
 }

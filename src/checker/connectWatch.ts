@@ -30,7 +30,12 @@ export function portOf(url: URL): number {
  * when it opens or when `signal` aborts (the caller's own error then takes over), the failure
  * otherwise; never rejects.
  */
-export function watchConnect(url: URL, timeoutMs: number, signal: AbortSignal): Promise<ConnectFailure | undefined> {
+export function watchConnect(
+  url: URL,
+  timeoutMs: number,
+  signal: AbortSignal,
+  family?: 4 | 6,
+): Promise<ConnectFailure | undefined> {
   const port = portOf(url);
   const socket = new Socket();
   let timer: NodeJS.Timeout | undefined;
@@ -42,7 +47,7 @@ export function watchConnect(url: URL, timeoutMs: number, signal: AbortSignal): 
       socket.once('error', (error: NodeJS.ErrnoException) =>
         done(undefined, { code: error.code ?? 'ECONNECT', port, error }),
       );
-      socket.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
+      socket.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port, ...(family ? { family } : {}) });
     },
     () => {
       clearTimeout(timer);

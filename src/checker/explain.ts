@@ -42,6 +42,11 @@ export const EXPLANATIONS = {
     meaning:
       "Timed out: a firewall drops the traffic (on the router, or on the server's own computer), or the router has no forwarding rule for the port.",
   },
+  'open|filtered': {
+    outcome: 'Unproven',
+    meaning:
+      'No answer over UDP: a server there may have ignored the probe (many UDP services answer only their own protocol), or a firewall drops it; UDP cannot tell these apart (nmap says open|filtered). Run the check with --listen before the server starts to prove the path.',
+  },
   unreachable: {
     outcome: 'Error',
     meaning:

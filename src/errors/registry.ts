@@ -527,6 +527,22 @@ export const errorRegistry = {
     message: 'No such network interface',
     hint: 'Name an interface this host has (`ip -br link`), or leave --interface out to use every one.',
   },
+  // IPv6 and UDP, end to end (issue 16): pinholes, address checks, UDP service probes.
+  E_NO_IPV6: {
+    kind: 'operational',
+    message: 'This host has no global IPv6 address or no IPv6 default route',
+    hint: 'IPv6 needs a routed prefix from the provider: check `ip -6 addr show scope global` and `ip -6 route show default`; without it, use IPv4 (a port mapping) or a relay.',
+  },
+  E_PINHOLE_REFUSED: {
+    kind: 'operational',
+    message: 'The router refused to open an IPv6 pinhole',
+    hint: 'The router says why in the message: miniupnpd-based routers refuse internal ports below 1024 (606) and any request for an address other than the sender (606); 702/703 mean its IPv6 firewall or inbound pinholes are switched off in its settings.',
+  },
+  E_ADDRESS_UNSUPPORTED: {
+    kind: 'usage',
+    message: 'This address cannot be used here',
+    hint: 'Give a global address without a zone id (%eth0): link-local addresses reach only the local link, and IPv4-mapped IPv6 (::ffff:a.b.c.d) should be written as the IPv4 address.',
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

@@ -200,7 +200,7 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
  * Test runs set PORTHOLE_ONLY_GATEWAYS (CIDRs) to the lab's LAN: discovery then refuses any
  * other gateway, so a test can never probe the network of the machine it runs on.
  */
-function assertGatewayAllowed(gateway: string): void {
+export function assertGatewayAllowed(gateway: string): void {
   const only = process.env.PORTHOLE_ONLY_GATEWAYS;
   if (!only) return;
   const address = parseIp(gateway);

@@ -12,6 +12,9 @@ export const WAN_SERVICE_TYPES = [
   'urn:schemas-upnp-org:service:WANPPPConnection:1',
 ] as const;
 
+/** IGDv2's IPv6 firewall service: pinholes (AddPinhole, UpdatePinhole, DeletePinhole). */
+export const FIREWALL_SERVICE_TYPE = 'urn:schemas-upnp-org:service:WANIPv6FirewallControl:1';
+
 /** One usable WAN connection service. */
 export interface WanService {
   readonly serviceType: (typeof WAN_SERVICE_TYPES)[number];
@@ -25,6 +28,8 @@ export interface IgdDescription {
   readonly deviceType: string;
   /** The services, best first. */
   readonly services: readonly WanService[];
+  /** The absolute control URL of WANIPv6FirewallControl (IGDv2), when the device has it. */
+  readonly firewallControlUrl?: string;
 }
 
 function collectServices(device: XmlNode, found: { serviceType: string; controlUrl: string }[]): void {
@@ -46,5 +51,11 @@ export function parseIgdDescription(xml: string, location: string): IgdDescripti
       .filter((service) => service.serviceType === serviceType && service.controlUrl !== '')
       .map((service) => ({ serviceType, controlUrl: new URL(service.controlUrl, base).href })),
   );
-  return { friendlyName: text(child(device, 'friendlyName')), deviceType: text(child(device, 'deviceType')), services };
+  const firewall = found.find((service) => service.serviceType === FIREWALL_SERVICE_TYPE && service.controlUrl !== '');
+  return {
+    friendlyName: text(child(device, 'friendlyName')),
+    deviceType: text(child(device, 'deviceType')),
+    services,
+    ...(firewall ? { firewallControlUrl: new URL(firewall.controlUrl, base).href } : {}),
+  };
 }

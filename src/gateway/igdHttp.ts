@@ -41,6 +41,11 @@ export function igdRequest(
     headers?: Record<string, string>;
     body?: string;
     policy?: AddressPolicy;
+    /**
+     * The local address to send from. IGDv2 pinholes need it: miniupnpd answers 606 unless the
+     * SOAP request comes from the InternalClient address, and a host has several IPv6 addresses.
+     */
+    localAddress?: string;
   } & AbortOptions,
 ): Promise<HttpAnswer> {
   const target = new URL(url);
@@ -56,6 +61,7 @@ export function igdRequest(
         target,
         {
           method: init.method,
+          ...(init.localAddress ? { localAddress: init.localAddress } : {}),
           headers: { ...init.headers, ...(body ? { 'content-length': String(body.length) } : {}), connection: 'close' },
         },
         (response) => {

@@ -12,6 +12,17 @@ export {
 export { createNatpmpClient } from './natpmp.js';
 export { createPcpClient } from './pcp.js';
 export {
+  closePinholes,
+  discoverPinholeGateway,
+  mapPinhole,
+  openPinhole,
+  PINHOLE_PREFERENCE,
+  type PinholeDiscoveryOptions,
+  type PinholeGateway,
+  type PinholeRemoval,
+  pinholeClientFor,
+} from './pinhole.js';
+export {
   type RemovalQuery,
   type RemovalReport,
   removeMappings,
@@ -24,4 +35,11 @@ export { decodeSsdpAnswer, encodeMSearch, MAX_SSDP_BYTES, SSDP_ADDRESS, SSDP_POR
 export { forgetMappings, mappingStatePath, readMappingState, recordMapping, type StoredMapping } from './state.js';
 export type { Mapping, MappingClient, MappingEntry, MappingMethod, MappingRequest } from './types.js';
 export { createUpnpClient } from './upnp.js';
+export {
+  createUpnpPinholeClient,
+  explainPinholeRefusal,
+  type FirewallStatus,
+  PINHOLE_ERRORS,
+  PinholeActionError,
+} from './upnpPinhole.js';
 export { child, list, parseRouterXml, text, type XmlNode } from './xml.js';

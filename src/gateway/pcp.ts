@@ -25,6 +25,8 @@ export interface PcpClientOptions {
 
 /** "Any address": lets the server choose the external address. */
 const ANY_V4 = '0.0.0.0';
+/** For an IPv6 client the suggestion is the IPv6 "any" (RFC 6887 section 11.1): a pinhole, no translation. */
+const ANY_V6 = '::';
 
 /** PCP results that mean the router has no public address: NETWORK_FAILURE, CANNOT_PROVIDE_EXTERNAL. */
 const NO_PUBLIC_ADDRESS = new Set([7, 11]);
@@ -58,7 +60,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
       protocol: request.protocol,
       internalPort: request.internalPort,
       externalPort,
-      externalIp: ANY_V4,
+      externalIp: options.internalAddress.includes(':') ? ANY_V6 : ANY_V4,
     });
     const lowPort = involvesLowPort({ ...request, external: externalPort });
     const answer = await udpExchange(
@@ -105,6 +107,7 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         skipped.push({ port: candidate, why: `taken (the router chose ${answer.map.externalPort})` });
       const mapping: Mapping = {
         method: 'pcp',
+        ...(options.internalAddress.includes(':') ? { family: 6 as const } : {}),
         gateway: options.gateway,
         protocol: request.protocol,
         internalAddress: options.internalAddress,
@@ -141,6 +144,15 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     async renew(mapping, signalOptions = {}) {
       // RFC 6887 section 11.2.1: a renewal is the same MAP, with the same nonce.
       const nonce = mapping.nonce ? Buffer.from(mapping.nonce, 'hex') : undefined;
+      if (mapping.family === 6 && nonce?.length === 12) {
+        // miniupnpd 2.3.1 (nftables) renews an IPv6 pinhole in place but drops its description,
+        // where it keeps the nonce ("pinhole-1 ts-2080: " in the rule's userdata, seen in the
+        // lab), and then refuses to delete it (NOT_AUTHORIZED): no one could ever remove it. So
+        // an IPv6 pinhole is renewed by deleting it and opening it again with the same nonce;
+        // established connections outlive the instant in between (the firewall is stateful).
+        const request = { ...renewalRequest(mapping), lifetimeSeconds: 0 };
+        await send(0, nonce, request, mapping.externalPort, signalOptions).catch(() => undefined);
+      }
       const renewed = await map(renewalRequest(mapping), signalOptions, nonce);
       return { ...renewed, externalIp: renewed.externalIp || mapping.externalIp };
     },

@@ -45,6 +45,13 @@ export interface Mapping {
   readonly epoch?: number;
   /** Ports of a requested range found taken before this one, for the user. */
   readonly skipped?: readonly { port: number; why: string }[];
+  /**
+   * 6 for an IPv6 pinhole (no translation: the external address and port are the host's own),
+   * absent or 4 for an IPv4 port mapping.
+   */
+  readonly family?: 4 | 6;
+  /** IGDv2's UniqueID of a pinhole, needed to renew or delete it. */
+  readonly pinholeId?: number;
 }
 
 /** A mapping as a router lists it. */

@@ -2,3 +2,4 @@
 export * from './address.js';
 export * from './localNetwork.js';
 export * from './portSpec.js';
+export * from './targetAddress.js';

@@ -7,3 +7,5 @@ export { probeEntry, probePorts, type ScanOptions } from './scan.js';
 export { probeTcp, type TcpProbeOptions } from './tcp.js';
 export type { ProbeResult, ProbeState } from './types.js';
 export { probeUdp, type UdpProbeOptions } from './udp.js';
+export { payloadForPort, UDP_PAYLOADS, type UdpPayload } from './udpPayloads.js';
+export { probeUdpService, type UdpServiceProbeOptions } from './udpService.js';

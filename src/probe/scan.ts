@@ -5,6 +5,7 @@ import type { PortEntry } from '../net/portSpec.js';
 import { probeTcp } from './tcp.js';
 import type { ProbeResult } from './types.js';
 import { probeUdp } from './udp.js';
+import { probeUdpService } from './udpService.js';
 
 /** Options for probePorts. */
 export interface ScanOptions extends AbortOptions {
@@ -19,13 +20,24 @@ export interface ScanOptions extends AbortOptions {
   readonly hold?: ((socket: Socket) => void) | undefined;
   /** Called as each result is known, for progress display. */
   readonly onResult?: (result: ProbeResult) => void;
+  /** The slowest answer seen from the host so far (set by probePorts for its UDP probes). */
+  readonly rttHint?: () => number | undefined;
 }
 
 /** Probes one entry, repeating a filtered verdict up to `retries` times. */
 export async function probeEntry(host: string, entry: PortEntry, options: ScanOptions): Promise<ProbeResult> {
-  const probe = entry.protocol === 'tcp' ? probeTcp : probeUdp;
+  // UDP without a proof key: the real server's protocol is asked (DNS, STUN, SIP, NTP), and
+  // silence stays open|filtered; with a key, porthole's own listener answers the proof probe.
+  const probe =
+    entry.protocol === 'tcp'
+      ? probeTcp
+      : options.proofKey
+        ? probeUdp
+        : (target: string, port: number, scan: ScanOptions) =>
+            probeUdpService(target, port, { ...scan, ...(scan.rttHint ? { rttHint: scan.rttHint } : {}) });
   let result = await probe(host, entry.port, options);
-  for (let attempt = 0; attempt < (options.retries ?? 0) && result.state === 'filtered'; attempt++) {
+  const silent = (state: string) => state === 'filtered' || state === 'open|filtered';
+  for (let attempt = 0; attempt < (options.retries ?? 0) && silent(result.state); attempt++) {
     result = await probe(host, entry.port, options);
   }
   return result;
@@ -40,11 +52,16 @@ export async function probePorts(
   throwIfAborted(options.signal);
   const results: ProbeResult[] = new Array(entries.length);
   let next = 0;
+  // The slowest answer (open or closed, either protocol) from this host: silent UDP ports are
+  // decided on it rather than on the full timeout (udpService.ts), as nmap adapts its timeout.
+  let slowest: number | undefined;
+  const scan: ScanOptions = { ...options, rttHint: () => slowest };
   const worker = async () => {
     while (next < entries.length) {
       const index = next++;
       const entry = entries[index] as PortEntry;
-      const result = await probeEntry(host, entry, options);
+      const result = await probeEntry(host, entry, scan);
+      if (result.state === 'open' || result.state === 'closed') slowest = Math.max(slowest ?? 0, result.ms);
       results[index] = result;
       options.onResult?.(result);
     }

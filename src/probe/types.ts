@@ -6,8 +6,10 @@ import type { Transport } from '../net/portSpec.js';
  * `closed` (refused: RST, or ICMP port unreachable), `filtered` (no answer before the
  * deadline), `unreachable` (ICMP host or network unreachable; Linux reports an ICMP
  * administratively-prohibited the same way, so a rejecting firewall can land here too).
+ * `open|filtered` is nmap -sU's word for a silent UDP port where no porthole listener was
+ * asked to answer: a server that ignored the probe and a firewall that dropped it look the same.
  */
-export type ProbeState = 'open' | 'closed' | 'filtered' | 'unreachable';
+export type ProbeState = 'open' | 'closed' | 'filtered' | 'unreachable' | 'open|filtered';
 
 /** The result of probing one port. */
 export interface ProbeResult {

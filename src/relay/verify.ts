@@ -8,6 +8,7 @@
  * network does not let that port out (a venue), the relay itself dials its public port instead
  * (a `direct-tcpip` channel), and the evidence says so.
  */
+
 import type { Duplex } from 'node:stream';
 import { settleOnce, withDeadline } from '../deadline/index.js';
 import { isPortholeError, PortholeError } from '../errors/index.js';
@@ -21,6 +22,7 @@ import {
   proofMatches,
   startProofListeners,
 } from '../probe/index.js';
+import type { ProbeState } from '../probe/types.js';
 import type { RelayTunnel } from './client.js';
 
 /** How long the whole proof may take: one connect through the relay and a line back. */
@@ -45,8 +47,8 @@ export interface VerifyRelayOptions {
 
 /** What the proof found. */
 export interface RelayVerification {
-  /** Whether the public port accepted a TCP connection. */
-  readonly state: 'open' | 'closed' | 'filtered' | 'unreachable';
+  /** Whether the public port accepted a TCP connection (a probe's state). */
+  readonly state: ProbeState;
   /** true proven ours, false reached something that is not us, null not provable. */
   readonly verified: boolean | null;
   /** `proof-listener` (nonce answered by porthole), `tunnel-channel` (the tunnel saw our visit), or `none`. */

@@ -52,7 +52,10 @@ describe('lab router rulesets', () => {
 
   it('the carrier NAT masquerades and drops unsolicited inbound', () => {
     const ruleset = carrierRuleset();
-    assert.ok(chainRules(ruleset, 'postrouting').includes('oifname "wan0" masquerade'));
+    assert.ok(
+      chainRules(ruleset, 'postrouting').includes('oifname "wan0" meta nfproto ipv4 masquerade'),
+      'IPv4 only: IPv6 is routed natively',
+    );
     assert.ok(chainRules(ruleset, 'input').includes('iifname "wan0" drop'));
   });
 

@@ -111,7 +111,10 @@ async function findService(
 ): Promise<EgressService> {
   const { egressServiceOf, resolveName } = await import('../../egress/plan.js');
   if (typeof options.target === 'string') {
-    const resolved = await resolveName(options.target);
+    const { assertUsableTarget } = await import('../../net/targetAddress.js');
+    const target = options.target.replace(/^\[(.*)\]$/, '$1');
+    assertUsableTarget(target);
+    const resolved = await resolveName(target);
     const host = resolved.addresses[0];
     if (!host) {
       throw new PortholeError('E_ADDRESS', {

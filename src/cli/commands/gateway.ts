@@ -38,6 +38,13 @@ function viaOf(value: unknown): MappingMethod | undefined {
   return value as MappingMethod;
 }
 
+/** `--family ipv4|ipv6` (also 4 or 6); IPv4 when not given. */
+export function familyOption(value: unknown): 4 | 6 {
+  if (value === undefined || value === 'ipv4' || value === '4') return 4;
+  if (value === 'ipv6' || value === '6') return 6;
+  throw new PortholeError('E_USAGE', { detail: `--family must be ipv4 or ipv6, not "${String(value)}"` });
+}
+
 function gatewayJson(gateway: GatewayInfo) {
   const service = gateway.upnp?.description?.services[0];
   return {
@@ -75,6 +82,8 @@ function mappingJson(mapping: Mapping) {
     method: mapping.method,
     lifetime: mapping.lifetime,
     gateway: mapping.gateway,
+    family: mapping.family ?? 4,
+    ...(mapping.pinholeId !== undefined ? { pinholeId: mapping.pinholeId } : {}),
     ...(mapping.skipped ? { skipped: mapping.skipped } : {}),
   };
 }
@@ -82,6 +91,8 @@ function mappingJson(mapping: Mapping) {
 function describeMapping(mapping: Mapping): string {
   const lifetime = mapping.lifetime === 0 ? 'permanent' : `${mapping.lifetime} s`;
   const skipped = mapping.skipped?.map((s) => `  ${s.port}: ${s.why}`) ?? [];
+  if (mapping.family === 6)
+    return `IPv6 pinhole open: [${mapping.internalAddress}]:${mapping.internalPort}/${mapping.protocol} reachable from the internet via ${mapping.method === 'upnp' ? 'IGDv2' : 'PCP'} (${lifetime}, gateway ${mapping.gateway}); give users [${mapping.internalAddress}]:${mapping.internalPort}`;
   return [
     `${mapping.externalIp}:${mapping.externalPort}/${mapping.protocol} -> ${mapping.internalAddress}:${mapping.internalPort} via ${mapping.method} (${lifetime}, gateway ${mapping.gateway})`,
     ...(skipped.length > 0 ? ['ports tried first:', ...skipped] : []),
@@ -150,10 +161,22 @@ export const mapCommand: CommandSpec = {
     ['--lease <seconds>', `mapping lifetime (default ${DEFAULT_LEASE_SECONDS}; 0 asks UPnP for permanent)`],
     ['--via <method>', 'upnp, natpmp or pcp (default: the best the router speaks)'],
     ['--keep', 'renew until interrupted, re-make after a router restart, then remove'],
+    [
+      '--family <family>',
+      "ipv4 (a port mapping, default) or ipv6 (a pinhole in the router's IPv6 firewall: PCP, then IGDv2)",
+    ],
   ],
   run: async ({ args, options, output, env, signal }) => {
-    const { discoverPrimaryGateway, enoughToMap, keepMapping, mappingStatePath, mapWithBest, recordMapping } =
-      await gatewayModule();
+    const {
+      discoverPrimaryGateway,
+      enoughToMap,
+      keepMapping,
+      mappingStatePath,
+      mapPinhole,
+      mapWithBest,
+      recordMapping,
+    } = await gatewayModule();
+    const family = familyOption(options.family);
     const { protocol, port } = singlePort(args[0] ?? '');
     const external = externalOption(options.external);
     const lifetimeSeconds = positiveInteger(options.lease, '--lease', DEFAULT_LEASE_SECONDS, 604_800);
@@ -165,8 +188,13 @@ export const mapCommand: CommandSpec = {
       lifetimeSeconds,
       description: `porthole ${port}/${protocol}`,
     };
-    const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) });
-    const { mapping, client, tried } = await mapWithBest(gateway, request, { signal, ...(via ? { via } : {}) });
+    const { mapping, client, tried } =
+      family === 6
+        ? await mapPinhole(request, { signal, ...(via ? { via } : {}) })
+        : await mapWithBest(await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) }), request, {
+            signal,
+            ...(via ? { via } : {}),
+          });
     for (const line of tried) output.debug(`fell back: ${line}`);
     if (!options.keep) {
       recordMapping(mappingStatePath(env), mapping);
@@ -198,10 +226,44 @@ export const unmapCommand: CommandSpec = {
   name: 'unmap',
   args: '<port>',
   summary: 'remove the router mappings of PORT[/PROTO] for this host (by internal port, or --external)',
-  options: [['--external', "PORT is the external port (the router's side), whatever internal port it maps to"]],
+  options: [
+    ['--external', "PORT is the external port (the router's side), whatever internal port it maps to"],
+    ['--family <family>', 'ipv4 (default) or ipv6 (close the IPv6 pinholes porthole opened for PORT)'],
+  ],
   run: async ({ args, options, env, signal }) => {
-    const { discoverPrimaryGateway, mappingStatePath, removeMappings } = await gatewayModule();
+    const { closePinholes, discoverPinholeGateway, discoverPrimaryGateway, mappingStatePath, removeMappings } =
+      await gatewayModule();
     const { protocol, port } = singlePort(args[0] ?? '');
+    if (familyOption(options.family) === 6) {
+      const gateway6 = await discoverPinholeGateway({ signal });
+      const closed = await closePinholes(gateway6, {
+        protocol,
+        internalPort: port,
+        statePath: mappingStatePath(env),
+        signal,
+      });
+      return {
+        exitCode: closed.failed.length > 0 ? 1 : 0,
+        json: {
+          removed: closed.removed.map(mappingJson),
+          stale: [],
+          failed: closed.failed.map((s) => ({ ...mappingJson(s.mapping), why: s.why })),
+        },
+        human: () =>
+          [
+            ...closed.removed.map(
+              (m) => `closed IPv6 pinhole [${m.internalAddress}]:${m.internalPort}/${m.protocol} (${m.method})`,
+            ),
+            ...closed.failed.map(
+              (s) =>
+                `NOT closed: [${s.mapping.internalAddress}]:${s.mapping.internalPort}/${s.mapping.protocol} (${s.why}); still recorded, run \`porthole unmap ${port}/${protocol} --family ipv6\` again`,
+            ),
+            ...(closed.removed.length + closed.failed.length === 0
+              ? [`no IPv6 pinhole porthole opened for ${port}/${protocol} is recorded on ${gateway6.address}`]
+              : []),
+          ].join('\n'),
+      };
+    }
     const gateway = await discoverPrimaryGateway({ signal });
     const byExternal = options.external === true;
     const report = await removeMappings(gateway, {

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { PortholeError } from '../../errors/index.js';
 import { isIpLiteral } from '../../net/address.js';
 import { parsePortSpec, portEntries } from '../../net/portSpec.js';
+import { assertUsableTarget } from '../../net/targetAddress.js';
 import { type ProbeResult, probePorts } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
@@ -25,7 +26,7 @@ export function positiveInteger(value: unknown, name: string, fallback: number, 
 
 /** Colours a state for a terminal. */
 export function styledState(output: Output, state: string): string {
-  const padded = state.padEnd(11);
+  const padded = state.padEnd(13);
   return state === 'open'
     ? output.style('green', padded)
     : state === 'closed'
@@ -38,7 +39,7 @@ function table(output: Output, results: readonly ProbeResult[]): string {
     (result) =>
       `${`${result.port}/${result.protocol}`.padEnd(11)} ${styledState(output, result.state)} ${result.reason.padEnd(18)} ${result.ms.toFixed(1)} ms`,
   );
-  return [`${'PORT'.padEnd(11)} ${'STATE'.padEnd(11)} ${'REASON'.padEnd(18)} TIME`, ...rows].join('\n');
+  return [`${'PORT'.padEnd(11)} ${'STATE'.padEnd(13)} ${'REASON'.padEnd(18)} TIME`, ...rows].join('\n');
 }
 
 /** The `probe` command. */
@@ -52,7 +53,10 @@ export const probeCommand: CommandSpec = {
     ['--retries <n>', 'probe a filtered port again this many times (default 0)'],
   ],
   run: async ({ args, options, output, signal }) => {
-    const [host = '', spec = ''] = args;
+    const [written = '', spec = ''] = args;
+    // [2001:db8::7] as in URLs is the address; zone ids, link-local and IPv4-mapped are refused with why.
+    const host = written.replace(/^\[(.*)\]$/, '$1');
+    assertUsableTarget(host);
     const ranges = parsePortSpec(spec);
     const timeoutMs = positiveInteger(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS, 600_000);
     const concurrency = Math.max(1, positiveInteger(options.concurrency, '--concurrency', DEFAULT_CONCURRENCY, 4096));
