@@ -34,6 +34,14 @@ export interface ExposeOptions extends DoctorOptions {
   readonly onStatus?: (status: Record<string, unknown>) => void;
   /** A relay for when the direct road cannot work (or with `only`, instead of it). */
   readonly relay?: RelaySettings;
+  /**
+   * IPv4 only, IPv6 only (a pinhole in the router's IPv6 firewall), or `auto` (default): IPv4 first,
+   * and IPv6 when the IPv4 road cannot work here (carrier NAT, most often) and this host has a
+   * global IPv6 address.
+   */
+  readonly family?: 'ipv4' | 'ipv6' | 'auto';
+  /** The checker's IPv6 URL, when the checker URL does not reach it over IPv6. */
+  readonly checker6?: URL;
 }
 
 /** What expose did. */
@@ -56,6 +64,10 @@ export interface ExposeResult extends DoctorReport {
   }[];
   /** Why the direct road was left for the relay (the causes the doctor found, or the mapping error). */
   readonly relayBecause?: string;
+  /** The address family of the road taken (6: an IPv6 pinhole, the address in brackets). */
+  readonly family: 4 | 6;
+  /** Why IPv4 was left for IPv6. */
+  readonly ipv6Because?: string;
 }
 
 /** One mapping request per exposed entry and transport; a range asks for its first free port. */
@@ -89,24 +101,173 @@ function exposedTcpPorts(options: ExposeOptions): number[] {
 export async function runExpose(options: ExposeOptions, source: string): Promise<ExposeResult> {
   const relay = options.relay;
   if (relay?.only) return runRelay(options, relay, 'asked for (--relay-only)', performance.now());
-  if (!relay) return runDirect(options, source);
+  if (options.family === 'ipv6') return runIpv6(options, 'asked for (--family ipv6)', performance.now());
+  const ipv6Possible = options.family !== 'ipv4' && (await hasGlobalIpv6());
+  if (!relay && !ipv6Possible) return runDirect(options, source);
   const started = performance.now();
-  let direct: ExposeResult;
+  let direct: ExposeResult | undefined;
+  let because: string;
   try {
     direct = await runDirect({ ...options, keep: false }, source);
+    const closed = direct.findings.filter((f) => f.status === 'fail' && f.cause && DIRECT_ROAD_CLOSED.has(f.cause));
+    if (direct.reachable || closed.length === 0) {
+      // Direct works (or fails for a reason no other road would mend, such as nothing listening).
+      return options.keep ? runDirect(options, source) : direct;
+    }
+    // Leave the IPv4 road: its mappings would only hold ports open that nothing reaches.
+    await removeMade(options, direct.mappings);
+    because = `the direct IPv4 road cannot work here (${[...new Set(closed.map((f) => f.cause))].join(', ')})`;
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    return runRelay(options, relay, `mapping failed: ${(error as Error).message}`, started);
+    because = `IPv4 mapping failed: ${(error as Error).message}`;
   }
-  const closed = direct.findings.filter((f) => f.status === 'fail' && f.cause && DIRECT_ROAD_CLOSED.has(f.cause));
-  if (direct.reachable || closed.length === 0) {
-    // Direct works (or fails for a reason a relay would not mend, such as nothing listening).
-    return options.keep ? runDirect(options, source) : direct;
+  if (ipv6Possible) {
+    try {
+      const six = await runIpv6(options, because, started, direct?.findings ?? []);
+      if (six.reachable || !relay) return six;
+    } catch (error) {
+      if (options.signal?.aborted || !relay) throw error;
+      because = `${because}; IPv6: ${(error as Error).message}`;
+    }
   }
-  // Leave the direct road: its mappings would only hold ports open that nothing reaches.
-  await removeMade(options, direct.mappings);
-  const because = [...new Set(closed.map((f) => f.cause))].join(', ');
-  return runRelay(options, relay, `the direct road cannot work here (${because})`, started, direct.findings);
+  if (relay) return runRelay(options, relay, because, started, direct?.findings ?? []);
+  if (direct) return direct;
+  throw new Error(because);
+}
+
+/** Whether this host has a global IPv6 address: the IPv6 road is possible only then. */
+async function hasGlobalIpv6(): Promise<boolean> {
+  const { listInterfaces } = await import('../net/localNetwork.js');
+  // Documentation addresses (2001:db8::/32) count: they never appear on a real network, and labs use them.
+  return listInterfaces().some((iface) =>
+    iface.addresses.some((a) => a.family === 6 && (a.class === 'public' || a.class === 'documentation')),
+  );
+}
+
+/**
+ * The IPv6 road: a pinhole per exposed port in the router's IPv6 firewall (PCP, then IGDv2),
+ * proven from outside over IPv6 (the checker's connection seen here). The address to give users is
+ * this host's own global address, in brackets.
+ */
+async function runIpv6(
+  options: ExposeOptions,
+  because: string,
+  started: number,
+  ipv4Findings: DoctorReport['findings'] = [],
+): Promise<ExposeResult> {
+  const gateway = await import('../gateway/index.js');
+  const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const signalOptions = options.signal ? { signal: options.signal } : {};
+  try {
+    for (const request of requestsOf(options.manifest.entries)) {
+      const { mapping, client } = await gateway.mapPinhole(
+        { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds },
+        { ...signalOptions, ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}) },
+      );
+      made.push({ mapping, client });
+      if (options.statePath) gateway.recordMapping(options.statePath, mapping);
+    }
+  } catch (error) {
+    for (const { mapping, client } of made) await client.unmap(mapping).catch(() => undefined);
+    throw error;
+  }
+  const address = made[0]?.mapping.internalAddress;
+  const findings = [...ipv4Findings.filter((f) => f.status !== 'fail'), ...(await proveIpv6(options, made))];
+  const reachable =
+    made.length > 0 && findings.filter((f) => f.id.startsWith('outside-in:')).every((f) => f.status === 'ok');
+  const result = (kept: boolean, mappings: readonly Mapping[]): ExposeResult => ({
+    reachable,
+    publicAddress: address ? `[${address}]` : null,
+    lanAddress: address ?? null,
+    findings,
+    mappings,
+    portChanges: [],
+    leftBehind: [],
+    firewall: null,
+    kept,
+    ms: Math.round(performance.now() - started),
+    mode: 'direct',
+    relays: [],
+    family: 6,
+    ipv6Because: because,
+  });
+  if (!options.keep)
+    return result(
+      false,
+      made.map((m) => m.mapping),
+    );
+  options.onStatus?.({
+    at: new Date().toISOString(),
+    kind: 'verified',
+    reachable,
+    family: 6,
+    give: reachable ? made.map(({ mapping }) => `[${mapping.internalAddress}]:${mapping.internalPort}`) : [],
+  });
+  const kept = await Promise.all(
+    made.map(({ mapping, client }) =>
+      gateway.keepMapping(client, mapping, {
+        ...signalOptions,
+        onEvent: (event) => options.onStatus?.({ at: new Date().toISOString(), family: 6, ...event }),
+      }),
+    ),
+  );
+  if (options.statePath) {
+    const statePath = options.statePath;
+    gateway.forgetMappings(statePath, (m) => kept.some((k) => k.family === 6 && sameMapping(m, k)));
+  }
+  return result(true, kept);
+}
+
+/** Asks the checker over IPv6 to probe the pinholes' ports, and proves identity by connection. */
+async function proveIpv6(
+  options: ExposeOptions,
+  made: readonly { mapping: Mapping }[],
+): Promise<DoctorReport['findings']> {
+  if (!options.checker) {
+    return made.map(({ mapping }) => ({
+      id: `outside-in:${mapping.internalPort}/${mapping.protocol}/ipv6`,
+      status: 'skip' as const,
+      summary: 'check from outside over IPv6: not checked (no checker)',
+      evidence: [],
+      fix: null,
+      cause: null,
+      ms: 0,
+    }));
+  }
+  const { checkerEndpoints, requestCheck } = await import('../checker/client.js');
+  const { provePeers } = await import('../probe/index.js');
+  const started = performance.now();
+  const [endpoint] = await checkerEndpoints(options.checker, {
+    checker6: options.checker6,
+    family: 'ipv6',
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const spec = made.map(({ mapping }) => `${mapping.internalPort}/${mapping.protocol}`).join(',');
+  const response = await requestCheck(endpoint?.url ?? options.checker, spec, undefined, {
+    family: 6,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const proven = await provePeers(response.results);
+  const ms = Math.round(performance.now() - started);
+  return proven.results.map((result, index) => {
+    const at = `[${response.target}]:${result.port}/${result.protocol}`;
+    const ok = result.state === 'open' && result.verified === true;
+    return {
+      id: `outside-in:${result.port}/${result.protocol}/ipv6`,
+      status: ok ? ('ok' as const) : result.state === 'open' ? ('warn' as const) : ('fail' as const),
+      summary: ok
+        ? `reachable from the internet over IPv6 at ${at}, proven to reach this host`
+        : result.state === 'open'
+          ? `${at} is open over IPv6, but not proven to reach this computer`
+          : `not reachable over IPv6 at ${at} (${result.state})`,
+      evidence: [`checker probed ${at}: ${result.state} (${result.reason})`, proven.identities[index]?.evidence ?? ''],
+      fix: ok
+        ? null
+        : 'The pinhole was granted but the port is not reached: check the server listens on IPv6 (::) and the host firewall admits it.',
+      cause: ok ? null : ('upstream-filter' as const),
+      ms,
+    };
+  });
 }
 
 /** Removes mappings a finished direct attempt made (and forgets them). */
@@ -147,6 +308,7 @@ async function runRelay(
     kept,
     ms: Math.round(performance.now() - started),
     mode: 'relay',
+    family: 4,
     relays: roads.map((road) => ({
       port: road.port,
       publicAddress: road.publicAddress,
@@ -267,6 +429,7 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
       ms: Math.round(performance.now() - started),
       mode: 'direct',
       relays: [],
+      family: 4,
     };
   }
   const status = (kind: string, extra: Record<string, unknown>) =>
@@ -331,6 +494,7 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
     ms: Math.round(performance.now() - started),
     mode: 'direct',
     relays: [],
+    family: 4,
   };
 }
 

@@ -12,7 +12,7 @@ import type { RunResult } from '../../lab/exec.js';
 import type { Lab } from '../../lab/lab.js';
 import type { HostName } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { labSkip, useLab } from './support.js';
+import { labSkip, startServe, useLab } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SUITE = fileURLToPath(new URL('./fixtures/pinholeCompliance.ts', import.meta.url));
@@ -265,5 +265,45 @@ describe('lab: behind carrier NAT, IPv6 is the way in', { skip: labSkip() }, () 
     assert.equal((JSON.parse(v6.stdout) as MapJson).externalIp, lab.addresses.lan6);
     assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), 'cgnat-v6');
     assert.equal((await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6'])).code, 0);
+  });
+
+  it('expose behind carrier NAT: IPv4 cannot work, so expose opens the IPv6 pinhole and proves it, with the address to give users', async () => {
+    const { lab } = env;
+    await startServe(lab, 'checker6', [
+      '--listen',
+      '[::]:8080',
+      '--allow-targets',
+      '203.0.113.0/24,2001:db8::/32',
+      '--data',
+      `${lab.state.dir}/checker6-data`,
+      '--log-level',
+      'silent',
+    ]);
+    const run = await porthole6(lab, 'lan', [
+      'expose',
+      '7001',
+      '--checker',
+      `http://${lab.addresses.internet}:8080`,
+      '--checker6',
+      `http://[${lab.addresses.internet6}]:8080`,
+      '--stun',
+      lab.addresses.internet,
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const result = JSON.parse(run.stdout) as {
+      reachable: boolean;
+      family: number;
+      publicAddress: string;
+      ipv6Because: string;
+      findings: { id: string; status: string }[];
+    };
+    assert.equal(result.family, 6);
+    assert.equal(result.reachable, true);
+    assert.equal(result.publicAddress, `[${lab.addresses.lan6}]`);
+    assert.match(result.ipv6Because, /IPv4/);
+    assert.equal(result.findings.find((f) => f.id === 'outside-in:7001/tcp/ipv6')?.status, 'ok');
+    const human = await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6']);
+    assert.equal(human.code, 0, human.stdout);
   });
 });

@@ -2,10 +2,18 @@
  * `porthole expose (FILE|PORTS)`: open the firewall when asked, map, verify from outside with
  * the doctor, and with --keep keep it so until interrupted, then remove what was made.
  */
+import { PortholeError } from '../../errors/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
 import { doctorHuman, doctorInputs } from './doctor.js';
 import { UPDATE_METHOD_OPTIONS } from './name.js';
+
+/** `--family`: ipv4, ipv6 or auto. */
+function familyOption(value: unknown): 'ipv4' | 'ipv6' | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (value === 'ipv4' || value === 'ipv6') return value;
+  throw new PortholeError('E_USAGE', { detail: `--family ${String(value)}`, hint: 'Use --family ipv4, ipv6 or auto.' });
+}
 
 /** `--name` with an update method: one pass (expose) or a loop until interrupted (expose --keep). */
 async function nameKeeping(
@@ -55,6 +63,15 @@ export const exposeCommand: CommandSpec = {
     ['--via <method>', 'map with this protocol only: pcp, natpmp or upnp'],
     ['--interval <seconds>', 'with --keep: re-verify from outside this often', '300'],
     [
+      '--family <family>',
+      "ipv4, ipv6 (a pinhole in the router's IPv6 firewall) or auto: IPv6 when IPv4 cannot work",
+      'auto',
+    ],
+    [
+      '--checker6 <url>',
+      "the checker's IPv6 URL, when --checker does not reach it over IPv6 (default: $PORTHOLE_CHECKER6)",
+    ],
+    [
       '--relay <url>',
       'ssh://USER@HOST[:PORT]: a relay for when no direct road can work (OpenSSH sshd or porthole relay serve)',
     ],
@@ -68,7 +85,6 @@ export const exposeCommand: CommandSpec = {
   ],
   run: async ({ args, options, env, output, signal }) => {
     const { runExpose } = await import('../../doctor/expose.js');
-    const { PortholeError } = await import('../../errors/index.js');
     const { positiveInteger } = await import('./probe.js');
     const source = args[0] ?? '';
     if (options.firewall !== undefined && options.firewall !== 'nftables') {
@@ -101,6 +117,8 @@ export const exposeCommand: CommandSpec = {
           }
         : undefined;
     if (relay) (await import('../../relay/index.js')).parseRelayUrl(relay.url);
+    const checker6Text = typeof options.checker6 === 'string' ? options.checker6 : env.PORTHOLE_CHECKER6;
+    const checker6 = checker6Text ? (await import('../../checker/client.js')).checkerUrl(checker6Text, {}) : undefined;
     // --name with an update method: the name follows the public address while expose runs.
     const naming =
       typeof options.name === 'string' && (options.rfc2136 !== undefined || options.dyndns2 !== undefined)
@@ -118,6 +136,8 @@ export const exposeCommand: CommandSpec = {
         ...(via ? { via } : {}),
         verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
         ...(relay ? { relay } : {}),
+        family: familyOption(options.family),
+        ...(checker6 ? { checker6 } : {}),
         onStatus: (status) => {
           if (output.json) output.jsonLine(status);
           else if (Array.isArray(status.give) && status.give.length > 0)
@@ -134,15 +154,19 @@ export const exposeCommand: CommandSpec = {
     const give =
       result.mode === 'relay'
         ? result.relays.map((r) => `${r.publicAddress} (for ${r.port}/tcp)`).join(', ')
-        : result.publicAddress
-          ? result.mappings.map((m) => `${result.publicAddress}:${m.externalPort}/${m.protocol}`).join(', ')
-          : '';
+        : result.family === 6
+          ? result.mappings.map((m) => `${result.publicAddress}:${m.internalPort}/${m.protocol}`).join(', ')
+          : result.publicAddress
+            ? result.mappings.map((m) => `${result.publicAddress}:${m.externalPort}/${m.protocol}`).join(', ')
+            : '';
     return {
       exitCode: result.reachable ? 0 : 1,
       jsonLine: keep,
       json: {
         reachable: result.reachable,
         mode: result.mode,
+        family: result.family,
+        ...(result.ipv6Because ? { ipv6Because: result.ipv6Because } : {}),
         publicAddress: result.publicAddress,
         mappings: result.mappings,
         relays: result.relays,
@@ -164,6 +188,11 @@ export const exposeCommand: CommandSpec = {
             result,
           ),
           ...(result.relayBecause ? [`Went through the relay: ${result.relayBecause}.`] : []),
+          ...(result.ipv6Because
+            ? [
+                `Opened over IPv6 (a pinhole): ${result.ipv6Because}. Users need IPv6 to connect; give them the address in brackets, or an AAAA record for your name.`,
+              ]
+            : []),
           ...(result.mode === 'relay' && !keep
             ? ['The tunnel was proven and closed: run with --keep to keep it open for users.']
             : []),
