@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type errorRegistry, PortholeError } from '../errors/index.js';
 import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
 import { countPorts, formatPortSpec, type PortRange, parsePortSpec, portEntries } from '../net/portSpec.js';
+import { createProbeHold } from '../probe/hold.js';
 import { probePorts } from '../probe/scan.js';
 import { callerAddress } from './callerAddress.js';
 import { egressPageCsp, egressPageHtml, egressPageScript } from './egressPage.js';
@@ -116,30 +117,13 @@ function proofKeyOf(body: CheckBody): Buffer | undefined {
  */
 const HOLD_AFTER_ANSWER_MS = 1000;
 
-/**
- * Keeps the open probe connections of one request until its answer has gone out (plus
- * HOLD_AFTER_ANSWER_MS), so the probed host can find our end (`source`) among its sockets:
- * the identity proof for a port where a real server answers (src/probe/peerProof.ts).
- */
+/** Holds a request's open probe connections until its answer has gone out (src/probe/hold.ts). */
 function holdUntilAnswered(response: ServerResponse): (socket: Socket) => void {
-  const held = new Set<Socket>();
-  let timer: NodeJS.Timeout | undefined;
-  const release = () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      for (const socket of held) socket.destroy();
-      held.clear();
-    }, HOLD_AFTER_ANSWER_MS);
-    timer.unref();
-  };
+  const holder = createProbeHold();
+  const release = () => holder.release(HOLD_AFTER_ANSWER_MS);
   response.once('finish', release);
   response.once('close', release);
-  return (socket) => {
-    socket.on('error', () => {});
-    // The probed server may speak first or hang up; nothing it sends is read.
-    socket.resume();
-    held.add(socket);
-  };
+  return holder.hold;
 }
 
 /** Builds the service. Call `.listen()` on the result to serve, or `.inject()` to test. */

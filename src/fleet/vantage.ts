@@ -11,6 +11,7 @@ import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
 import { countPorts, parsePortSpec, portEntries } from '../net/portSpec.js';
+import { createProbeHold } from '../probe/hold.js';
 import { probePorts } from '../probe/scan.js';
 import { decodeSignedOrder, encodeHeartbeat, encodeReply } from './codec.js';
 import { connectFleet, type NatsSettings } from './connection.js';
@@ -23,6 +24,12 @@ import {
   vantageOrderSubject,
 } from './subjects.js';
 import type { CheckOrder, VantageHeartbeat, VantageIdentity, VantageReply } from './types.js';
+
+/**
+ * How long a vantage keeps its open probe connections after replying: the front gathers the other
+ * vantages and answers the caller, who then looks for the connection among its sockets.
+ */
+const HOLD_AFTER_REPLY_MS = 3000;
 
 /** A vantage's settings. */
 export interface VantageOptions {
@@ -165,12 +172,15 @@ export async function startVantage(options: VantageOptions, abort: AbortOptions 
       Math.max(MIN_KEEPALIVE_MS, order.keepaliveMs),
     );
     let answer: VantageReply;
+    // Open connections stay up until the caller can have the answer (the identity proof).
+    const holder = createProbeHold();
     try {
       const results = await probePorts(order.target, [...portEntries(parsePortSpec(order.ports))], {
         timeoutMs: Math.min(order.probeTimeoutMs, settings.maxProbeTimeoutMs),
         concurrency: settings.probeConcurrency,
         proofKey: order.proofKey ? Buffer.from(order.proofKey, 'base64') : undefined,
         signal: stopping.signal,
+        hold: holder.hold,
       });
       counts.probed++;
       answer = {
@@ -199,6 +209,7 @@ export async function startVantage(options: VantageOptions, abort: AbortOptions 
     const bytes = encodeReply(answer);
     remembered.set(order.id, { state: 'done', answer: bytes, at: Date.now() });
     if (!nc.isClosed()) nc.publish(entry.reply, bytes);
+    holder.release(HOLD_AFTER_REPLY_MS);
   };
 
   const onOrder = (msg: Msg) => {
