@@ -394,33 +394,23 @@ async function buildNetwork(lab: Lab): Promise<void> {
   }
 
   if (topology === 'cgnat') {
-    const carrier = lab.namespace('carrier');
-    await veth(router, IFACE.wan, carrier, IFACE.carrierInside);
-    await upWithAddress(router, IFACE.wan, `${PLAN.routerWanCgnat}/${PLAN.carrierPrefix}`);
-    await upWithAddress(carrier, IFACE.carrierInside, `${PLAN.carrierInside}/${PLAN.carrierPrefix}`);
-    await ip(['-n', router, 'route', 'add', 'default', 'via', PLAN.carrierInside]);
-    await veth(carrier, IFACE.wan, internet, 'cgn0');
-    await upWithAddress(carrier, IFACE.wan, `${PLAN.carrierPublic}/${PLAN.internetPrefix}`);
-    await ip(['-n', internet, 'link', 'set', 'cgn0', 'master', IFACE.internetBridge, 'up']);
-    await ip(['-n', carrier, 'route', 'add', 'default', 'via', PLAN.internetHost]);
-    await routeIpv6ThroughProvider(router, carrier, internet);
-    await enableForwarding(carrier);
-    await nftLoad(carrier, carrierRuleset());
+    await buildProviderNat(lab, 'carrier', {
+      routerWan: PLAN.routerWanCgnat,
+      inside: PLAN.carrierInside,
+      prefix: PLAN.carrierPrefix,
+      public: PLAN.carrierPublic,
+      port: 'cgn0',
+    });
   } else if (topology === 'doublenat') {
     // The outer router is built like the carrier NAT (masquerade, nothing unsolicited in), on a
     // private LAN: forwards on it are set by hand (forwardOnOuterRouter), as on a provider's box.
-    const outer = lab.namespace('outer');
-    await veth(router, IFACE.wan, outer, IFACE.carrierInside);
-    await upWithAddress(router, IFACE.wan, `${PLAN.routerWanDoubleNat}/${PLAN.outerPrefix}`);
-    await upWithAddress(outer, IFACE.carrierInside, `${PLAN.outerInside}/${PLAN.outerPrefix}`);
-    await ip(['-n', router, 'route', 'add', 'default', 'via', PLAN.outerInside]);
-    await veth(outer, IFACE.wan, internet, 'out0');
-    await upWithAddress(outer, IFACE.wan, `${PLAN.outerPublic}/${PLAN.internetPrefix}`);
-    await ip(['-n', internet, 'link', 'set', 'out0', 'master', IFACE.internetBridge, 'up']);
-    await ip(['-n', outer, 'route', 'add', 'default', 'via', PLAN.internetHost]);
-    await routeIpv6ThroughProvider(router, outer, internet);
-    await enableForwarding(outer);
-    await nftLoad(outer, carrierRuleset());
+    await buildProviderNat(lab, 'outer', {
+      routerWan: PLAN.routerWanDoubleNat,
+      inside: PLAN.outerInside,
+      prefix: PLAN.outerPrefix,
+      public: PLAN.outerPublic,
+      port: 'out0',
+    });
   } else {
     await veth(router, IFACE.wan, internet, 'rtr0');
     await upWithAddress(router, IFACE.wan, `${PLAN.routerWanPublic}/${PLAN.internetPrefix}`);
@@ -447,6 +437,32 @@ async function routeIpv6ThroughProvider(router: string, provider: string, intern
   await route6(provider, 'default', PLAN.internetHost6);
   await route6(provider, PLAN.lanSubnet6, PLAN.routerWanCarrier6);
   await route6(internet, PLAN.lanSubnet6, PLAN.carrierPublic6);
+}
+
+/**
+ * A NAT box between the home router and the internet (a carrier NAT, or a provider's router in a
+ * double NAT): the router's WAN on its inside network, its own public address on the internet
+ * bridge, masquerade and nothing unsolicited in; IPv6 routed natively through it.
+ */
+async function buildProviderNat(
+  lab: Lab,
+  host: 'carrier' | 'outer',
+  plan: { routerWan: string; inside: string; prefix: number; public: string; port: string },
+): Promise<void> {
+  const router = lab.namespace('router');
+  const internet = lab.namespace('internet');
+  const box = lab.namespace(host);
+  await veth(router, IFACE.wan, box, IFACE.carrierInside);
+  await upWithAddress(router, IFACE.wan, `${plan.routerWan}/${plan.prefix}`);
+  await upWithAddress(box, IFACE.carrierInside, `${plan.inside}/${plan.prefix}`);
+  await ip(['-n', router, 'route', 'add', 'default', 'via', plan.inside]);
+  await veth(box, IFACE.wan, internet, plan.port);
+  await upWithAddress(box, IFACE.wan, `${plan.public}/${PLAN.internetPrefix}`);
+  await ip(['-n', internet, 'link', 'set', plan.port, 'master', IFACE.internetBridge, 'up']);
+  await ip(['-n', box, 'route', 'add', 'default', 'via', PLAN.internetHost]);
+  await routeIpv6ThroughProvider(router, box, internet);
+  await enableForwarding(box);
+  await nftLoad(box, carrierRuleset());
 }
 
 /** Polls until `ready()` or the deadline; on failure the error carries the daemon's log. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, porthole, startServe, useLab, waitForPublicPort } from './support.js';
+import { connect, labSkip, listen, porthole, serveChecker, useLab, waitForPublicPort } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
@@ -20,19 +20,6 @@ interface Report {
   reachable: boolean;
   publicAddress: string | null;
   findings: { id: string; status: string; cause: string | null; fix: string | null; summary: string; ms: number }[];
-}
-
-async function serveChecker(lab: Lab): Promise<void> {
-  await startServe(lab, 'checker', [
-    '--listen',
-    `${PLAN.internetHost}:8080`,
-    '--allow-targets',
-    PLAN.internetSubnet,
-    '--data',
-    `${lab.state.dir}/checker-data`,
-    '--log-level',
-    'silent',
-  ]);
 }
 
 async function doctor(

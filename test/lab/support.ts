@@ -6,7 +6,7 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../../lab/exec.js';
 import { type Lab, labUnavailableReason, startLab } from '../../lab/lab.js';
-import type { HostName, LabOptions } from '../../lab/topology.js';
+import { type HostName, type LabOptions, PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
 
 /**
@@ -168,4 +168,18 @@ export async function startServe(lab: Lab, name: string, args: readonly string[]
     ['--import', 'tsx', CLI, 'serve', ...args],
     'listening on',
   );
+}
+
+/** The lab's check service on the internet host, port 8080, allowed to probe the lab's public range. */
+export async function serveChecker(lab: Lab, name = 'checker'): Promise<void> {
+  await startServe(lab, name, [
+    '--listen',
+    `${PLAN.internetHost}:8080`,
+    '--allow-targets',
+    PLAN.internetSubnet,
+    '--data',
+    `${lab.state.dir}/${name}-data`,
+    '--log-level',
+    'silent',
+  ]);
 }

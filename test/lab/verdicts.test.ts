@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Lab, startMiniupnpd } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
-import { labSkip, listen, porthole, startServe, useLab, waitForPublicPort } from './support.js';
+import { labSkip, listen, porthole, serveChecker, useLab, waitForPublicPort } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
@@ -21,19 +21,6 @@ const CHECKER = `http://${PLAN.internetHost}:8080`;
 interface Report {
   reachable: boolean;
   findings: { id: string; status: string; cause: string | null; fix: string | null; summary: string }[];
-}
-
-async function serveChecker(lab: Lab): Promise<void> {
-  await startServe(lab, 'checker', [
-    '--listen',
-    `${PLAN.internetHost}:8080`,
-    '--allow-targets',
-    PLAN.internetSubnet,
-    '--data',
-    `${lab.state.dir}/checker-data`,
-    '--log-level',
-    'silent',
-  ]);
 }
 
 async function doctor(lab: Lab, host: 'lan' | 'lan2', port: number, extra: string[] = []) {
