@@ -57,7 +57,7 @@ const valid: fc.Arbitrary<FuzzCase<IgdDescription>> = fc
 /** The target. */
 export const target: FuzzTarget<IgdDescription> = {
   name: 'igdDescription',
-  decoder: 'parseIgdDescription (src/gateway/igdDescription.ts, xml.ts)',
+  decoder: 'parseIgdDescription (src/gateway/igdDescription.ts, src/gateway/xml.ts)',
   rejectCodes: ['E_XML_REFUSED'],
   seeds: [
     fixture('miniupnpd-2.3.1-rootDesc.xml'),

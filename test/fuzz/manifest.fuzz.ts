@@ -106,7 +106,7 @@ const valid: fc.Arbitrary<FuzzCase<Manifest>> = fc
 /** The target. */
 export const target: FuzzTarget<Manifest> = {
   name: 'manifest',
-  decoder: 'parseManifest (src/manifest/parse.ts, schema.ts)',
+  decoder: 'parseManifest (src/manifest/parse.ts, src/manifest/schema.ts)',
   rejectCodes: ['E_MANIFEST_SYNTAX', 'E_MANIFEST_INVALID'],
   seeds: [...files(examples), ...files(broken)],
   valid,

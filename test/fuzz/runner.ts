@@ -61,9 +61,12 @@ export interface FuzzReport {
   readonly rejected: number;
   /** Distinct crashes (by signature), each with its smallest input found. */
   readonly crashes: readonly FuzzCrash[];
+  /** The slowest input's own time: an input over SLOW_INPUT_MS is re-timed and its best run kept. */
   readonly slowestMs: number;
+  /** The slowest single measurement, GC pauses and other load on the machine included. */
+  readonly rawSlowestMs: number;
   readonly slowestInput: Uint8Array;
-  /** Inputs that took longer than SLOW_INPUT_MS. */
+  /** Inputs whose own time (re-timed) is longer than SLOW_INPUT_MS. */
   readonly slowInputs: number;
   readonly seed: number;
 }
@@ -239,6 +242,16 @@ export function minimise<V>(target: FuzzTarget<V>, bytes: Uint8Array, signature:
   return best;
 }
 
+function retime<V>(target: FuzzTarget<V>, bytes: Uint8Array): number {
+  const begin = performance.now();
+  try {
+    target.decode(bytes);
+  } catch {
+    // Only the time matters here; the outcome was judged on the first run.
+  }
+  return performance.now() - begin;
+}
+
 /** Options for one run. */
 export interface FuzzRunOptions {
   readonly runs: number;
@@ -256,6 +269,7 @@ export function runFuzzTarget<V>(target: FuzzTarget<V>, options: FuzzRunOptions)
   let values = 0;
   let rejected = 0;
   let slowestMs = 0;
+  let rawSlowestMs = 0;
   let slowestInput: Uint8Array = new Uint8Array();
   let slowInputs = 0;
   const every = options.progressEvery ?? 10_000;
@@ -266,11 +280,15 @@ export function runFuzzTarget<V>(target: FuzzTarget<V>, options: FuzzRunOptions)
       const outcome = check(target, input);
       const ms = performance.now() - begin;
       inputs++;
-      if (ms > slowestMs) {
-        slowestMs = ms;
+      rawSlowestMs = Math.max(rawSlowestMs, ms);
+      // A slow first run is often a GC pause or another process on the core: the input's own
+      // cost is the best of three more runs.
+      const own = ms > SLOW_INPUT_MS ? Math.min(ms, retime(target, input.bytes), retime(target, input.bytes)) : ms;
+      if (own > slowestMs) {
+        slowestMs = own;
         slowestInput = input.bytes;
       }
-      if (ms > SLOW_INPUT_MS) slowInputs++;
+      if (own > SLOW_INPUT_MS) slowInputs++;
       if (outcome.signature) {
         const known = crashes.get(outcome.signature);
         if (!known || input.bytes.length < known.bytes.length)
@@ -300,6 +318,7 @@ export function runFuzzTarget<V>(target: FuzzTarget<V>, options: FuzzRunOptions)
       bytes: minimise(target, crash.bytes, crash.signature),
     })),
     slowestMs,
+    rawSlowestMs,
     slowestInput,
     slowInputs,
     seed,

@@ -58,7 +58,7 @@ const valid: fc.Arbitrary<FuzzCase<SoapAnswer>> = fc.oneof(
 /** The target. */
 export const target: FuzzTarget<SoapAnswer> = {
   name: 'soap',
-  decoder: 'decodeSoapResponse (src/gateway/soapCodec.ts, xml.ts)',
+  decoder: 'decodeSoapResponse (src/gateway/soapCodec.ts, src/gateway/xml.ts)',
   rejectCodes: ['E_XML_REFUSED'],
   seeds: [
     join(0, fixture('miniupnpd-2.3.1-GetExternalIPAddress.xml')),

@@ -1,0 +1,150 @@
+/**
+ * `npm run fuzz`: every target in test/fuzz, each in its own worker thread for a bounded count
+ * (10⁶ inputs by default), then the figures into docs/RELIABILITY.md. A worker that sends no
+ * heartbeat for STALL_MS is a hang: it is ended and reported with the seed to replay it.
+ *
+ *   npm run fuzz -- [--runs N] [--only natpmp,pcp] [--seed S] [--no-write]
+ *
+ * A crash's input is written to scratch/fuzz-crashes/ for turning into a fixture
+ * (test/fixtures/fuzz/<target>--<what>.bin) once the decoder is fixed.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { type FuzzReport, SLOW_INPUT_MS, targetNames } from '../test/fuzz/runner.js';
+import { machineLine, writeReliabilitySection } from './write-reliability.js';
+
+/** No heartbeat (one per 1000 inputs) for this long means one input has not returned: a hang. */
+const STALL_MS = 60_000;
+
+/** A worker's entry is loaded before any `--import` hook runs in it: register tsx, then load the .ts worker. */
+const WORKER_BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(
+  new URL('./fuzzWorker.ts', import.meta.url).href,
+)}); });`;
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: process.env.FUZZ_RUNS ?? '1000000' },
+    only: { type: 'string' },
+    seed: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const runs = Number(values.runs);
+const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
+const names = values.only ? values.only.split(',') : targetNames();
+
+interface Outcome {
+  readonly name: string;
+  readonly report?: FuzzReport;
+  readonly coverage?: { file: string; covered: number; total: number }[];
+  readonly hang?: string;
+}
+
+function runInWorker(name: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { name, runs, seed } });
+    let done = 0;
+    let stall: NodeJS.Timeout;
+    const watch = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => {
+        void worker.terminate();
+        resolve({ name, hang: `no answer for ${STALL_MS / 1000} s after input ${done} (seed ${seed})` });
+      }, STALL_MS);
+    };
+    watch();
+    worker.on(
+      'message',
+      (message: { type: string; done?: number; report?: FuzzReport; coverage?: Outcome['coverage'] }) => {
+        if (message.type === 'progress') {
+          done = message.done ?? done;
+          if (done % 100_000 === 0) process.stderr.write(`  ${name}: ${done}\n`);
+          watch();
+          return;
+        }
+        clearTimeout(stall);
+        resolve({
+          name,
+          ...(message.report ? { report: message.report } : {}),
+          ...(message.coverage ? { coverage: message.coverage } : {}),
+        });
+      },
+    );
+    worker.on('error', (error) => {
+      clearTimeout(stall);
+      resolve({ name, hang: `the worker failed: ${error.message}` });
+    });
+  });
+}
+
+const outcomes: Outcome[] = [];
+for (const name of names) {
+  process.stderr.write(`fuzz ${name}: ${runs} inputs, seed ${seed}\n`);
+  const outcome = await runInWorker(name);
+  outcomes.push(outcome);
+  const report = outcome.report;
+  if (report) {
+    process.stderr.write(
+      `  ${report.inputs} inputs, ${report.inputsPerSecond}/s, ${report.crashes.length} crashes, slowest ${report.slowestMs.toFixed(2)} ms\n`,
+    );
+    if (report.crashes.length > 0) {
+      mkdirSync(new URL('../scratch/fuzz-crashes/', import.meta.url), { recursive: true });
+      report.crashes.forEach((crash, index) => {
+        const file = new URL(`../scratch/fuzz-crashes/${name}-${index}.bin`, import.meta.url);
+        writeFileSync(file, crash.bytes);
+        process.stderr.write(`  crash: ${crash.signature} → ${file.pathname}\n${crash.stack ?? ''}\n`);
+      });
+    }
+  } else process.stderr.write(`  HANG: ${outcome.hang}\n`);
+}
+
+const percent = (coverage: Outcome['coverage']) =>
+  coverage && coverage.length > 0
+    ? coverage
+        .map((file) => `${file.file.split('/').pop()} ${Math.round((100 * file.covered) / Math.max(1, file.total))}%`)
+        .join(', ')
+    : 'n/a';
+const rows = outcomes.map(({ name, report, coverage, hang }) =>
+  report
+    ? `| ${name} | ${report.inputs.toLocaleString('en')} | ${report.inputsPerSecond.toLocaleString('en')} | ${report.values.toLocaleString('en')} / ${report.rejected.toLocaleString('en')} | ${report.crashes.length} | ${report.slowestMs.toFixed(2)} (${report.rawSlowestMs.toFixed(0)}) | ${report.slowInputs} | ${percent(coverage)} |`
+    : `| ${name} | failed | | | 1 | | | ${hang} |`,
+);
+const decoders = outcomes.map(({ name, report }) => `- **${name}**: ${report?.decoder ?? '(no report)'}`);
+const totalCrashes = outcomes.reduce((sum, o) => sum + (o.report ? o.report.crashes.length : 1), 0);
+const section = [
+  '## Fuzzing (`npm run fuzz`)',
+  '',
+  `Last run: ${machineLine()}. Seed ${seed}, ${runs.toLocaleString('en')} inputs per target.`,
+  '',
+  'Each target (test/fuzz/<name>.fuzz.ts, one shared runner) is fed by fast-check: arbitrary bytes, printable',
+  'noise, mutations (bit flips, boundary values in length fields, inserted markup, repeats, truncation) of the',
+  'real captures in test/fixtures and of valid messages, and valid messages that must decode back to what was',
+  "encoded. The property: a value, or a PortholeError with the decoder's malformed-input code; anything else",
+  `(TypeError, RangeError, another code, a wrong round trip) is a crash. Goals: 0 crashes, every input < ${SLOW_INPUT_MS} ms.`,
+  `"slowest ms" is an input's own time: one that took over ${SLOW_INPUT_MS} ms is re-timed twice and its best run kept; "raw"`,
+  'is the slowest single measurement, with GC pauses and the other processes on this shared machine included.',
+  "Coverage is V8 block coverage of the decoder's files (share of non-blank code that ran, from the run itself);",
+  'the generation is structured, not coverage-guided (that would need @jazzer.js/core, not installed).',
+  '',
+  '| target | inputs | inputs/s | values / rejected | crashes | slowest ms (raw) | inputs > 10 ms | coverage |',
+  '|---|---:|---:|---:|---:|---:|---:|---|',
+  ...rows,
+  '',
+  `Crashes in this run: ${totalCrashes}. Crashes found while building the targets, each now a fixture in`,
+  'test/fixtures/fuzz/ replayed by test/unit/fuzz.test.ts, and fixed:',
+  '',
+  '- `igdDescription--control-url-not-a-url.bin`: a `<controlURL>` (or URLBase) that is not a URL made `new URL`',
+  '  throw a TypeError out of parseIgdDescription, so one hostile LAN device broke discovery. Such a service is',
+  '  now skipped, like one without a control URL.',
+  '- `manifest--unresolved-alias.bin`: a YAML alias without its anchor (`*x`) made `doc.toJS` throw a',
+  '  ReferenceError out of parseManifest (yaml reports it there, not in `doc.errors`). It is now E_MANIFEST_SYNTAX.',
+  '',
+  'Decoders:',
+  '',
+  ...decoders,
+].join('\n');
+
+process.stdout.write(`${section}\n`);
+if (!values['no-write']) writeReliabilitySection('fuzz', section);
+process.exitCode = totalCrashes > 0 ? 1 : 0;
