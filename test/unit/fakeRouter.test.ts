@@ -27,9 +27,14 @@ const loopbackOnly: AddressPolicy = (url) => (url.hostname === HOST ? undefined 
 /** Fast retransmission so a silent router costs 50 + 100 + 200 ms, not RFC 6886's 3.75 s. */
 const FAST = { initialTimeoutMs: 50, attempts: 3 };
 
-function clientOf(router: FakeRouter, method: MappingMethod, onWarning?: (warning: string) => void): MappingClient {
+function clientOf(
+  router: FakeRouter,
+  method: MappingMethod,
+  onWarning?: (warning: string) => void,
+  attempts = FAST.attempts,
+): MappingClient {
   const base = { gateway: HOST, internalAddress: HOST };
-  const exchange = { ...FAST, ...(onWarning ? { onWarning } : {}) };
+  const exchange = { ...FAST, attempts, ...(onWarning ? { onWarning } : {}) };
   if (method === 'natpmp') return createNatpmpClient({ ...base, port: router.natpmpPort, exchange });
   if (method === 'pcp') return createPcpClient({ ...base, port: router.natpmpPort, exchange });
   return createUpnpClient({ ...base, service: router.service, policy: loopbackOnly });
@@ -170,7 +175,8 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
       router().cue(method, { kind: 'late', ms: 120 });
       try {
         const before = router().requests.length;
-        const mapping = await clientOf(router(), method).map({ ...request, internalPort: 7101 });
+        // Five sends (50 ms doubling, 1.55 s in all): the 120 ms answer arrives even on a loaded machine.
+        const mapping = await clientOf(router(), method, undefined, 5).map({ ...request, internalPort: 7101 });
         assert.equal(mapping.externalPort, 7101);
         const maps = router()
           .requests.slice(before)
