@@ -6,7 +6,7 @@ import {
   encodeNatpmpMapResponse,
   encodeNatpmpShortError,
 } from '../support/routerWire.js';
-import type { FuzzCase, FuzzTarget } from './runner.js';
+import { captures, type FuzzCase, type FuzzTarget } from './runner.js';
 
 const ipv4 = fc.ipV4();
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -42,9 +42,9 @@ export const target: FuzzTarget<NatpmpResponse> = {
   decoder: 'decodeNatpmpResponse (src/gateway/natpmpCodec.ts)',
   rejectCodes: ['E_MALFORMED_PACKET'],
   seeds: [
-    // The answers in test/unit/gatewayCodecs.test.ts: miniupnpd's external address, a map, unsupported version.
-    Uint8Array.of(0, 128, 0, 0, 0, 0, 0, 7, 203, 0, 113, 1),
-    Uint8Array.of(0, 130, 0, 0, 0, 0, 0, 9, 0x1b, 0x59, 0x1b, 0x5a, 0, 0, 0x0e, 0x10),
+    // miniupnpd 2.3.1 in the lab: external address, a map, a delete (test/fixtures/gateway/).
+    ...captures('miniupnpd-2.3.1-natpmp-'),
+    // A NAT-PMP-only server's 8-byte "unsupported version" to a PCP request.
     Uint8Array.of(0, 129, 0, 1, 0, 0, 0, 0),
   ],
   valid,

@@ -9,7 +9,7 @@ import {
 } from '../../src/gateway/pcpCodec.js';
 import { formatIp, parseIp } from '../../src/net/address.js';
 import { encodePcpResponse } from '../support/routerWire.js';
-import type { FuzzCase, FuzzTarget } from './runner.js';
+import { captures, type FuzzCase, type FuzzTarget } from './runner.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -46,20 +46,8 @@ export const target: FuzzTarget<PcpResponse> = {
   decoder: 'decodePcpResponse (src/gateway/pcpCodec.ts)',
   rejectCodes: ['E_MALFORMED_PACKET'],
   seeds: [
-    encodePcpResponse({ opcode: PCP_OP_ANNOUNCE, result: 0, lifetime: 0, epoch: 5 }),
-    encodePcpResponse({
-      opcode: PCP_OP_MAP,
-      result: 0,
-      lifetime: 3600,
-      epoch: 5,
-      map: {
-        nonce: new Uint8Array(12).fill(7),
-        protocol: 'tcp',
-        internalPort: 7001,
-        externalPort: 7001,
-        externalIp: '203.0.113.1',
-      },
-    }),
+    // miniupnpd 2.3.1 in the lab: ANNOUNCE, a MAP, a delete (test/fixtures/gateway/).
+    ...captures('miniupnpd-2.3.1-pcp-'),
     // An error answer without the MAP body (RFC 6887 section 7.2 lets a server copy only what it can).
     encodePcpResponse({ opcode: PCP_OP_MAP, result: 2, lifetime: 0, epoch: 5 }),
   ],

@@ -10,7 +10,7 @@
  * Each input is timed; the slowest is reported (goal < 10 ms). The run is synchronous and bounded
  * by its count; a decoder that never returns is caught by the worker watchdog in scripts/fuzz.ts.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { type ErrorCode, PortholeError } from '../../src/errors/index.js';
@@ -75,6 +75,14 @@ export interface FuzzReport {
 export const SLOW_INPUT_MS = 10;
 
 const encoder = new TextEncoder();
+
+/** The real router captures in test/fixtures/gateway/ (hex, one per file) whose names start with `prefix`. */
+export function captures(prefix: string): Uint8Array[] {
+  const folder = new URL('../fixtures/gateway/', import.meta.url);
+  return readdirSync(folder)
+    .filter((file) => file.startsWith(prefix) && file.endsWith('.hex'))
+    .map((file) => Buffer.from(readFileSync(new URL(file, folder), 'utf8').trim(), 'hex'));
+}
 
 /** Bytes of a text, for seeds and valid generators. */
 export function utf8(text: string): Uint8Array {

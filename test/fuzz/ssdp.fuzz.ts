@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { decodeSsdpAnswer, MAX_SSDP_BYTES, type SsdpAnswer } from '../../src/gateway/ssdpCodec.js';
 import { encodeSsdpAnswer } from '../support/routerWire.js';
-import { type FuzzCase, type FuzzTarget, utf8 } from './runner.js';
+import { captures, type FuzzCase, type FuzzTarget, utf8 } from './runner.js';
 
 /** A header value as routers write them: visible ASCII and spaces, no line breaks, trimmed. */
 const headerValue = fc
@@ -27,14 +27,8 @@ export const target: FuzzTarget<SsdpAnswer> = {
   decoder: 'decodeSsdpAnswer (src/gateway/ssdpCodec.ts)',
   rejectCodes: [],
   seeds: [
-    // Shaped like miniupnpd 2.3.1's unicast answer (the headers its ssdp.c writes).
-    utf8(
-      'HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n' +
-        'USN: uuid:2a4ee3a6-2c8a-4e4f-9a4d-6b1a2b3c4d5e::urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nEXT:\r\n' +
-        'SERVER: Debian/12 UPnP/1.1 MiniUPnPd/2.3.1\r\nLOCATION: http://192.168.77.1:5000/rootDesc.xml\r\n' +
-        'OPT: "http://schemas.upnp.org/upnp/1/0/"; ns=01\r\n01-NLS: 1700000000\r\nBOOTID.UPNP.ORG: 1700000000\r\n' +
-        'CONFIGID.UPNP.ORG: 1337\r\n\r\n',
-    ),
+    // miniupnpd 2.3.1's unicast answer to porthole's M-SEARCH in the lab (test/fixtures/gateway/).
+    ...captures('miniupnpd-2.3.1-ssdp-'),
     // Lower-case headers and bare LF, as some embedded stacks send.
     utf8('HTTP/1.1 200 OK\nlocation: http://192.168.1.1:1900/igd.xml\nst: upnp:rootdevice\nusn: uuid:x\n\n'),
     // A NOTIFY that reaches a unicast socket: not an answer.

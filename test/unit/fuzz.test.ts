@@ -8,8 +8,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { PortholeError } from '../../src/errors/index.js';
 import { parseIgdDescription } from '../../src/gateway/igdDescription.js';
+import { decodeNatpmpResponse } from '../../src/gateway/natpmpCodec.js';
+import { decodePcpResponse } from '../../src/gateway/pcpCodec.js';
+import { decodeSsdpAnswer } from '../../src/gateway/ssdpCodec.js';
 import { parseManifest } from '../../src/manifest/parse.js';
-import { check, loadTarget, runFuzzTarget, targetNames } from '../fuzz/runner.js';
+import { captures, check, loadTarget, runFuzzTarget, targetNames } from '../fuzz/runner.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const SEED = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED);
@@ -70,5 +73,41 @@ describe('fuzz: crashes found before stay fixed', () => {
         (error) => error instanceof PortholeError && error.code === 'E_MANIFEST_SYNTAX' && /alias/i.test(error.message),
       );
     }
+  });
+});
+
+describe('fuzz seeds: the real miniupnpd 2.3.1 captures decode as the lab saw them', () => {
+  const one = (name: string) => {
+    const [bytes] = captures(`miniupnpd-2.3.1-${name}`);
+    assert.ok(bytes, name);
+    return bytes;
+  };
+  it('NAT-PMP external address and map', () => {
+    assert.deepEqual(decodeNatpmpResponse(one('natpmp-external-address')), {
+      kind: 'external-address',
+      result: 0,
+      epoch: 2,
+      externalIp: '203.0.113.1',
+    });
+    assert.deepEqual(decodeNatpmpResponse(one('natpmp-map-tcp-7001')), {
+      kind: 'map',
+      protocol: 'tcp',
+      result: 0,
+      epoch: 2,
+      internalPort: 7001,
+      externalPort: 7001,
+      lifetime: 60,
+    });
+  });
+  it('PCP ANNOUNCE and a MAP of 120 s', () => {
+    assert.equal(decodePcpResponse(one('pcp-announce')).opcode, 0);
+    const map = decodePcpResponse(one('pcp-map-udp-50123'));
+    assert.deepEqual(
+      [map.result, map.lifetime, map.map?.externalIp, map.map?.externalPort],
+      [0, 120, '203.0.113.1', 50123],
+    );
+  });
+  it('SSDP answer', () => {
+    assert.equal(decodeSsdpAnswer(one('ssdp-igd1'))?.location, 'http://192.168.77.1:5000/rootDesc.xml');
   });
 });
