@@ -88,6 +88,9 @@ for (const name of names) {
     process.stderr.write(
       `  ${report.inputs} inputs, ${report.inputsPerSecond}/s, ${report.crashes.length} crashes, slowest ${report.slowestMs.toFixed(2)} ms\n`,
     );
+    // The slowest input, to look at when it is over the goal.
+    mkdirSync(new URL('../scratch/fuzz-slowest/', import.meta.url), { recursive: true });
+    writeFileSync(new URL(`../scratch/fuzz-slowest/${name}.bin`, import.meta.url), report.slowestInput);
     if (report.crashes.length > 0) {
       mkdirSync(new URL('../scratch/fuzz-crashes/', import.meta.url), { recursive: true });
       report.crashes.forEach((crash, index) => {
