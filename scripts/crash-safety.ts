@@ -90,6 +90,8 @@ interface KeepRun {
   recorded: number;
   onRouterAfterKill: number;
   onRouterAfterCleanup: number;
+  /** The cleaning run's error, when it failed (it cannot then have cleaned anything). */
+  nextRunFailed: string | undefined;
 }
 
 /** How long a command takes uninterrupted here: kills land in [0, 1.5 × that], before, during and after its work. */
@@ -134,9 +136,16 @@ async function keepRuns(lab: Lab): Promise<{ window: number; runs: KeepRun[] }> 
     await sleep(300);
     const file = stateFile(state);
     const onRouterAfterKill = await routerMappings(lab);
-    await porthole(lab, state, ['unmap', String(PORT)]);
+    const next = await porthole(lab, state, ['unmap', String(PORT)]);
     const onRouterAfterCleanup = await routerMappings(lab);
-    results.push({ via, killAfterMs, ...file, onRouterAfterKill, onRouterAfterCleanup });
+    results.push({
+      via,
+      killAfterMs,
+      ...file,
+      onRouterAfterKill,
+      onRouterAfterCleanup,
+      nextRunFailed: next.code === 0 ? undefined : next.stderr.trim().split('\n').slice(-3).join(' '),
+    });
     process.stderr.write(`map --keep via ${via}, killed at ${killAfterMs} ms: ${JSON.stringify(results.at(-1))}\n`);
   }
   return { window, runs: results };
@@ -220,9 +229,15 @@ const section = [
   `random moment in its first ${keep.window} ms (1.5 × an uninterrupted \`map\` here), then \`porthole unmap\` as the next`,
   'run; `porthole cleanup` is not built yet):',
   '',
-  '| runs | state file parses | mappings recorded in it | left on the router after the kill | left after the next run |',
-  '|---:|---:|---:|---:|---:|',
-  `| ${keep.runs.length} | ${count(keep.runs, (r) => r.parses)} of ${keep.runs.length} | ${keep.runs.reduce((s, r) => s + r.recorded, 0)} | ${count(keep.runs, (r) => r.onRouterAfterKill > 0)} | ${count(keep.runs, (r) => r.onRouterAfterCleanup > 0)} |`,
+  '| runs | state file parses | mappings recorded in it | left on the router after the kill | next run failed | left after the next run |',
+  '|---:|---:|---:|---:|---:|---:|',
+  `| ${keep.runs.length} | ${count(keep.runs, (r) => r.parses)} of ${keep.runs.length} | ${keep.runs.reduce((s, r) => s + r.recorded, 0)} | ${count(keep.runs, (r) => r.onRouterAfterKill > 0)} | ${count(keep.runs, (r) => r.nextRunFailed !== undefined)} | ${count(keep.runs, (r) => r.onRouterAfterCleanup > 0)} |`,
+  ...keep.runs
+    .filter((r) => r.onRouterAfterCleanup > 0 || r.nextRunFailed)
+    .map(
+      (r) =>
+        `- via ${r.via}, killed at ${r.killAfterMs} ms: ${r.onRouterAfterCleanup} left${r.nextRunFailed ? `; the next run failed: ${r.nextRunFailed}` : ''}`,
+    ),
   '',
   '`map --keep` does not record its mapping in the state file (only `map` without --keep does), so a killed',
   "keeper leaves a mapping nothing records: UPnP-listed ones are found again by `unmap` through the router's",
