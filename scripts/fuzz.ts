@@ -8,7 +8,7 @@
  * A crash's input is written to scratch/fuzz-crashes/ for turning into a fixture
  * (test/fixtures/fuzz/<target>--<what>.bin) once the decoder is fixed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { type FuzzReport, SLOW_INPUT_MS, targetNames } from '../test/fuzz/runner.js';
@@ -27,15 +27,20 @@ const { values } = parseArgs({
     runs: { type: 'string', default: process.env.FUZZ_RUNS ?? '1000000' },
     only: { type: 'string' },
     seed: { type: 'string' },
+    /** A time budget per target: on a busy machine a slow decoder may not reach --runs (the figures say so). */
+    seconds: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
+const timeLimitMs = values.seconds === undefined ? undefined : Number(values.seconds) * 1000;
 const runs = Number(values.runs);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
 const names = values.only ? values.only.split(',') : targetNames();
 
 interface Outcome {
   readonly name: string;
+  /** When and where this target ran, and what was asked of it. */
+  readonly ran?: { at: string; machine: string; runs: number; seed: number; seconds?: number };
   readonly report?: FuzzReport;
   readonly coverage?: { file: string; covered: number; total: number }[];
   readonly hang?: string;
@@ -43,7 +48,7 @@ interface Outcome {
 
 function runInWorker(name: string): Promise<Outcome> {
   return new Promise((resolve) => {
-    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { name, runs, seed } });
+    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { name, runs, seed, timeLimitMs } });
     let done = 0;
     let stall: NodeJS.Timeout;
     const watch = () => {
@@ -78,11 +83,31 @@ function runInWorker(name: string): Promise<Outcome> {
   });
 }
 
-const outcomes: Outcome[] = [];
+/**
+ * Each target's last outcome is kept here, so targets can run in separate invocations (a slow
+ * decoder in one, the rest in another) and the section always shows the latest of each.
+ */
+const RESULTS = new URL('../scratch/fuzz-results/', import.meta.url);
+mkdirSync(RESULTS, { recursive: true });
+
 for (const name of names) {
   process.stderr.write(`fuzz ${name}: ${runs} inputs, seed ${seed}\n`);
-  const outcome = await runInWorker(name);
-  outcomes.push(outcome);
+  const outcome: Outcome = {
+    ...(await runInWorker(name)),
+    ran: {
+      at: new Date().toISOString(),
+      machine: machineLine(),
+      runs,
+      seed,
+      ...(values.seconds ? { seconds: Number(values.seconds) } : {}),
+    },
+  };
+  writeFileSync(
+    new URL(`${name}.json`, RESULTS),
+    JSON.stringify(outcome, (_key, value) =>
+      value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value,
+    ),
+  );
   const report = outcome.report;
   if (report) {
     process.stderr.write(
@@ -100,54 +125,83 @@ for (const name of names) {
       });
     }
   } else process.stderr.write(`  HANG: ${outcome.hang}\n`);
+  if (!values['no-write']) writeReliabilitySection('fuzz', render());
+}
+const outcomesNow = saved();
+process.stdout.write(`${render()}\n`);
+process.exitCode = outcomesNow.some((o) => !o.report || o.report.crashes.length > 0) ? 1 : 0;
+
+/** Every target's last saved outcome. */
+function saved(): Outcome[] {
+  return targetNames().flatMap((name) => {
+    try {
+      return [JSON.parse(readFileSync(new URL(`${name}.json`, RESULTS), 'utf8')) as Outcome];
+    } catch {
+      return [];
+    }
+  });
 }
 
-const percent = (coverage: Outcome['coverage']) =>
-  coverage && coverage.length > 0
-    ? coverage
-        .map((file) => `${file.file.split('/').pop()} ${Math.round((100 * file.covered) / Math.max(1, file.total))}%`)
-        .join(', ')
-    : 'n/a';
-const rows = outcomes.map(({ name, report, coverage, hang }) =>
-  report
-    ? `| ${name} | ${report.inputs.toLocaleString('en')} | ${report.inputsPerSecond.toLocaleString('en')} | ${report.values.toLocaleString('en')} / ${report.rejected.toLocaleString('en')} | ${report.crashes.length} | ${report.slowestMs.toFixed(2)} (${report.rawSlowestMs.toFixed(0)}) | ${report.slowInputs} | ${percent(coverage)} |`
-    : `| ${name} | failed | | | 1 | | | ${hang} |`,
-);
-const decoders = outcomes.map(({ name, report }) => `- **${name}**: ${report?.decoder ?? '(no report)'}`);
-const totalCrashes = outcomes.reduce((sum, o) => sum + (o.report ? o.report.crashes.length : 1), 0);
-const section = [
-  '## Fuzzing (`npm run fuzz`)',
-  '',
-  `Last run: ${machineLine()}. Seed ${seed}, ${runs.toLocaleString('en')} inputs per target.`,
-  '',
-  'Each target (test/fuzz/<name>.fuzz.ts, one shared runner) is fed by fast-check: arbitrary bytes, printable',
-  'noise, mutations (bit flips, boundary values in length fields, inserted markup, repeats, truncation) of the',
-  'real captures in test/fixtures and of valid messages, and valid messages that must decode back to what was',
-  "encoded. The property: a value, or a PortholeError with the decoder's malformed-input code; anything else",
-  `(TypeError, RangeError, another code, a wrong round trip) is a crash. Goals: 0 crashes, every input < ${SLOW_INPUT_MS} ms.`,
-  `"slowest ms" is an input's own time: one that took over ${SLOW_INPUT_MS} ms is re-timed twice and its best run kept; "raw"`,
-  'is the slowest single measurement, with GC pauses and the other processes on this shared machine included.',
-  "Coverage is V8 block coverage of the decoder's files (share of non-blank code that ran, from the run itself);",
-  'the generation is structured, not coverage-guided (that would need @jazzer.js/core, not installed).',
-  '',
-  '| target | inputs | inputs/s | values / rejected | crashes | slowest ms (raw) | inputs > 10 ms | coverage |',
-  '|---|---:|---:|---:|---:|---:|---:|---|',
-  ...rows,
-  '',
-  `Crashes in this run: ${totalCrashes}. Crashes found while building the targets, each now a fixture in`,
-  'test/fixtures/fuzz/ replayed by test/unit/fuzz.test.ts, and fixed:',
-  '',
-  '- `igdDescription--control-url-not-a-url.bin`: a `<controlURL>` (or URLBase) that is not a URL made `new URL`',
-  '  throw a TypeError out of parseIgdDescription, so one hostile LAN device broke discovery. Such a service is',
-  '  now skipped, like one without a control URL.',
-  '- `manifest--unresolved-alias.bin`: a YAML alias without its anchor (`*x`) made `doc.toJS` throw a',
-  '  ReferenceError out of parseManifest (yaml reports it there, not in `doc.errors`). It is now E_MANIFEST_SYNTAX.',
-  '',
-  'Decoders:',
-  '',
-  ...decoders,
-].join('\n');
-
-process.stdout.write(`${section}\n`);
-if (!values['no-write']) writeReliabilitySection('fuzz', section);
-process.exitCode = totalCrashes > 0 ? 1 : 0;
+function render(): string {
+  const outcomes = saved();
+  const percent = (coverage: Outcome['coverage']) =>
+    coverage && coverage.length > 0
+      ? coverage
+          .map((file) => `${file.file.split('/').pop()} ${Math.round((100 * file.covered) / Math.max(1, file.total))}%`)
+          .join(', ')
+      : 'n/a';
+  const asked = (o: Outcome) =>
+    o.ran
+      ? `${o.ran.runs.toLocaleString('en')}${o.ran.seconds ? ` or ${o.ran.seconds} s` : ''}, seed ${o.ran.seed}, ${o.ran.at.slice(0, 16)}Z`
+      : '';
+  const rows = outcomes.map((o) =>
+    o.report
+      ? `| ${o.name} | ${o.report.inputs.toLocaleString('en')} | ${o.report.inputsPerSecond.toLocaleString('en')} | ${o.report.values.toLocaleString('en')} / ${o.report.rejected.toLocaleString('en')} | ${o.report.crashes.length} | ${o.report.slowestMs.toFixed(2)} (${o.report.rawSlowestMs.toFixed(0)}) | ${o.report.slowInputs} | ${percent(o.coverage)} | ${asked(o)} |`
+      : `| ${o.name} | failed | | | 1 | | | | ${asked(o)}: ${o.hang} |`,
+  );
+  const short = outcomes.filter((o) => o.report && o.ran && o.report.inputs < o.ran.runs);
+  const decoders = outcomes.map(({ name, report }) => `- **${name}**: ${report?.decoder ?? '(no report)'}`);
+  const totalCrashes = outcomes.reduce((sum, o) => sum + (o.report ? o.report.crashes.length : 1), 0);
+  const machines = [
+    ...new Set(outcomes.flatMap((o) => (o.ran ? [o.ran.machine.split(' · ').slice(1).join(' · ')] : []))),
+  ];
+  return [
+    '## Fuzzing (`npm run fuzz`)',
+    '',
+    `Machine and versions: ${machines.join('; ') || machineLine()}.`,
+    '',
+    'Each target (test/fuzz/<name>.fuzz.ts, one shared runner) is fed by fast-check: arbitrary bytes, printable',
+    'noise, mutations (bit flips, boundary values in length fields, inserted markup, repeats, truncation) of the',
+    'real captures in test/fixtures and of valid messages, and valid messages that must decode back to what was',
+    "encoded. The property: a value, or a PortholeError with the decoder's malformed-input code; anything else",
+    `(TypeError, RangeError, another code, a wrong round trip) is a crash. Goals: 0 crashes, every input < ${SLOW_INPUT_MS} ms.`,
+    `"slowest ms" is an input's own time: one that took over ${SLOW_INPUT_MS} ms is re-timed twice and its best run kept; "raw"`,
+    'is the slowest single measurement, with GC pauses and the other processes on this shared machine included.',
+    "Coverage is V8 block coverage of the decoder's files (share of non-blank code that ran, encoders in the same",
+    'file included, from the run itself). The generation is structured, not coverage-guided: that would need',
+    '@jazzer.js/core, which is not installed. Inputs/s are with coverage on and on a loaded machine.',
+    '',
+    '| target | inputs | inputs/s | values / rejected | crashes | slowest ms (raw) | inputs > 10 ms | coverage | asked (inputs or time), seed, when |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|',
+    ...rows,
+    '',
+    ...(short.length > 0
+      ? [
+          `Not run to the full count (the time budget ended first): ${short.map((o) => `${o.name} (${o.report?.inputs.toLocaleString('en')})`).join(', ')}.`,
+          '',
+        ]
+      : []),
+    `Crashes in these runs: ${totalCrashes}. Crashes found while building the targets, each now a fixture in`,
+    'test/fixtures/fuzz/ replayed by test/unit/fuzz.test.ts, and fixed:',
+    '',
+    '- `igdDescription--control-url-not-a-url.bin`: a `<controlURL>` (or URLBase) that is not a URL made `new URL`',
+    '  throw a TypeError out of parseIgdDescription, so one hostile LAN device broke discovery. Such a service is',
+    '  now skipped, like one without a control URL.',
+    '- `manifest--unresolved-alias.bin`: a YAML alias without its anchor (`*x`) made `doc.toJS` throw a',
+    '  ReferenceError out of parseManifest (yaml reports it there, not in `doc.errors`). It is now E_MANIFEST_SYNTAX.',
+    '',
+    'Decoders:',
+    '',
+    ...decoders,
+  ].join('\n');
+}

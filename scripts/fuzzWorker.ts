@@ -11,6 +11,7 @@ interface Job {
   readonly name: string;
   readonly runs: number;
   readonly seed: number;
+  readonly timeLimitMs?: number;
 }
 
 interface ScriptCoverage {
@@ -60,6 +61,7 @@ const target = await loadTarget(job.name);
 const report = runFuzzTarget(target, {
   runs: job.runs,
   seed: job.seed,
+  ...(job.timeLimitMs ? { timeLimitMs: job.timeLimitMs } : {}),
   progressEvery: 1000,
   onProgress: (done) => parentPort?.postMessage({ type: 'progress', done }),
 });

@@ -267,6 +267,8 @@ export interface FuzzRunOptions {
   /** Called every `progressEvery` inputs (the worker's heartbeat). */
   readonly onProgress?: (done: number) => void;
   readonly progressEvery?: number;
+  /** Stop after this long even if `runs` is not reached (the report says how many ran). */
+  readonly timeLimitMs?: number;
 }
 
 /** Fuzzes one target for `runs` inputs. */
@@ -310,7 +312,12 @@ export function runFuzzTarget<V>(target: FuzzTarget<V>, options: FuzzRunOptions)
       if (inputs % every === 0) options.onProgress?.(inputs);
       return true;
     }),
-    { numRuns: options.runs, seed, endOnFailure: true },
+    {
+      numRuns: options.runs,
+      seed,
+      endOnFailure: true,
+      ...(options.timeLimitMs ? { interruptAfterTimeLimit: options.timeLimitMs, markInterruptAsFailure: false } : {}),
+    },
   );
   const seconds = (performance.now() - started) / 1000;
   return {
