@@ -162,13 +162,28 @@ function render(): string {
   const short = outcomes.filter((o) => o.report && o.ran && o.report.inputs < o.ran.runs);
   const decoders = outcomes.map(({ name, report }) => `- **${name}**: ${report?.decoder ?? '(no report)'}`);
   const totalCrashes = outcomes.reduce((sum, o) => sum + (o.report ? o.report.crashes.length : 1), 0);
+  // The machine without its load average (which differs per target); each target's load is listed apart.
   const machines = [
-    ...new Set(outcomes.flatMap((o) => (o.ran ? [o.ran.machine.split(' · ').slice(1).join(' · ')] : []))),
+    ...new Set(
+      outcomes.flatMap((o) =>
+        o.ran
+          ? [
+              o.ran.machine
+                .split(' · ')
+                .slice(1)
+                .join(' · ')
+                .replace(/, load average [^·]*\(a shared machine\)/, ''),
+            ]
+          : [],
+      ),
+    ),
   ];
+  const loads = outcomes.flatMap((o) => (o.ran ? [/load average ([\d.]+)/.exec(o.ran.machine)?.[1] ?? '?'] : []));
   return [
     '## Fuzzing (`npm run fuzz`)',
     '',
-    `Machine and versions: ${machines.join('; ') || machineLine()}.`,
+    `Machine and versions: ${machines.join('; ') || machineLine()}. A shared machine: the 1-minute load average at the end of`,
+    `each target was ${loads.join(', ')} on 2 cores.`,
     '',
     'Each target (test/fuzz/<name>.fuzz.ts, one shared runner) is fed by fast-check: arbitrary bytes, printable',
     'noise, mutations (bit flips, boundary values in length fields, inserted markup, repeats, truncation) of the',
