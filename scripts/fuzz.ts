@@ -30,12 +30,14 @@ const { values } = parseArgs({
     /** A time budget per target: on a busy machine a slow decoder may not reach --runs (the figures say so). */
     seconds: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    /** Only write the section again from the saved outcomes (after runs split across invocations). */
+    render: { type: 'boolean', default: false },
   },
 });
 const timeLimitMs = values.seconds === undefined ? undefined : Number(values.seconds) * 1000;
 const runs = Number(values.runs);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
-const names = values.only ? values.only.split(',') : targetNames();
+const names = values.render ? [] : values.only ? values.only.split(',') : targetNames();
 
 interface Outcome {
   readonly name: string;
@@ -127,6 +129,7 @@ for (const name of names) {
   } else process.stderr.write(`  HANG: ${outcome.hang}\n`);
   if (!values['no-write']) writeReliabilitySection('fuzz', render());
 }
+if (values.render && !values['no-write']) writeReliabilitySection('fuzz', render());
 const outcomesNow = saved();
 process.stdout.write(`${render()}\n`);
 process.exitCode = outcomesNow.some((o) => !o.report || o.report.crashes.length > 0) ? 1 : 0;
