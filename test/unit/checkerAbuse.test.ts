@@ -16,7 +16,7 @@ import { freePort } from '../support/ports.js';
 
 const LOOPBACK = parseCidrList('127.0.0.0/8');
 
-/** A listener on address:port that counts connections and the most it held at once. */
+/** A listener on address:port that counts connections and the most checks it held at once. */
 interface Recorder {
   readonly server: Server;
   accepted: number;
@@ -40,9 +40,14 @@ function listen(address: string, port: number, holdMs = 0): Promise<Recorder> {
     recorder.maxOpen = Math.max(recorder.maxOpen, recorder.open);
     recorder.reached.add(socket.localAddress ?? '');
     socket.on('error', () => {});
-    socket.on('close', () => recorder.open--);
-    // A porthole listener without a key answers HELLO; holding first keeps the check running.
-    if (holdMs > 0) setTimeout(() => socket.end('PORTHOLE/1 HELLO\n'), holdMs);
+    // "Open" is the time the service's check is surely still running: from accept until the
+    // answer is written (the socket's own close can come after the service started the next check).
+    const done = () => {
+      recorder.open--;
+      if (holdMs > 0) socket.end('PORTHOLE/1 HELLO\n');
+    };
+    if (holdMs > 0) setTimeout(done, holdMs);
+    else socket.once('close', done);
   });
   return new Promise((resolve) => recorder.server.listen(port, address, () => resolve(recorder)));
 }
