@@ -45,9 +45,20 @@ export function writeReliabilitySection(id: string, markdown: string): void {
   const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : HEADER;
   const from = current.indexOf(start);
   const to = current.indexOf(end);
-  const next =
-    from >= 0 && to > from
-      ? `${current.slice(0, from)}${block}${current.slice(to + end.length)}`
-      : `${current.trimEnd()}\n\n${block}\n`;
-  writeFileSync(DOC, next);
+  if (from >= 0 && to > from) {
+    writeFileSync(DOC, `${current.slice(0, from)}${block}${current.slice(to + end.length)}`);
+    return;
+  }
+  // A new section goes before the first present one that comes after it in SECTION_ORDER.
+  const later = SECTION_ORDER.slice(SECTION_ORDER.indexOf(id) + 1)
+    .map((other) => current.indexOf(`<!-- section:${other} -->`))
+    .filter((at) => at >= 0 && SECTION_ORDER.includes(id));
+  const at = later.length > 0 ? Math.min(...later) : -1;
+  writeFileSync(
+    DOC,
+    at >= 0 ? `${current.slice(0, at)}${block}\n\n${current.slice(at)}` : `${current.trimEnd()}\n\n${block}\n`,
+  );
 }
+
+/** The order of the sections in the document, whichever script ran first. */
+const SECTION_ORDER = ['fuzz', 'faults', 'crash', 'soak'];
