@@ -63,10 +63,15 @@ describe('fuzz: crashes found before stay fixed', () => {
     ]);
   });
 
-  it('manifest: an alias without its anchor is E_MANIFEST_SYNTAX, not a ReferenceError', () => {
+  it('manifest: an alias without its anchor, or too many aliases, is E_MANIFEST_SYNTAX, not an uncoded error', () => {
+    // The billion-laughs shape goes the same way: yaml's alias cap throws from the same place.
+    const laughs =
+      'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\nname: x\nports: [*d]\n';
     for (const text of [
       readFileSync(new URL('manifest--unresolved-alias.bin', CRASHES), 'utf8'),
       'name: x\nports: *nowhere\n',
+      laughs,
     ]) {
       assert.throws(
         () => parseManifest(text, 'alias.yaml'),
