@@ -246,10 +246,10 @@ const section = [
   ...(count(keep.runs, (r) => r.onRouterAfterCleanup > 0 && !r.nextRunFailed) > 0
     ? [
         '',
-        'Cause of a mapping left although the next run succeeded (reproduced by hand in the lab, scratch): `unmap`',
-        'removes an unrecorded mapping only through the UPnP list, and its discovery stops 100 ms after the first',
-        "answer; on this loaded machine miniupnpd's SSDP answer (it waits about 50 ms) sometimes came later, so",
-        '`unmap` did not see UPnP, removed nothing, and said "no mapping ... was found" with exit 0.',
+        'A mapping was left although the next run succeeded. The cause found by hand in the lab: `unmap` removes an',
+        'unrecorded mapping only through the UPnP list, and its discovery stopped 100 ms after the first answer; on a',
+        "loaded machine miniupnpd's SSDP answer (it waits about 50 ms) came later, so `unmap` saw no UPnP, removed",
+        'nothing and said "no mapping ... was found" with exit 0. `unmap` now waits for every protocol (up to 1 s).',
       ]
     : []),
   '',

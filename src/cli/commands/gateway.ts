@@ -185,7 +185,10 @@ export const unmapCommand: CommandSpec = {
       await gatewayModule();
     const { protocol, port } = singlePort(args[0] ?? '');
     const path = mappingStatePath(env);
-    const gateway = await discoverPrimaryGateway({ signal });
+    // Wait for every protocol (up to discovery's 1 s), not 100 ms after the first: without UPnP's
+    // list an unrecorded mapping (a killed `map --keep`) is not found, and a busy miniupnpd's SSDP
+    // answer came after the short grace in the lab (scripts/crash-safety.ts).
+    const gateway = await discoverPrimaryGateway({ signal, graceMs: 1000 });
     const removed: Mapping[] = [];
     const mine = (m: { protocol: string; internalPort: number; internalAddress: string }) =>
       m.protocol === protocol && m.internalPort === port && m.internalAddress === gateway.internalAddress;
