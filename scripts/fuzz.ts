@@ -175,17 +175,25 @@ function render(): string {
                 .split(' · ')
                 .slice(1)
                 .join(' · ')
-                .replace(/, load average [^·]*\(a shared machine\)/, ''),
+                .replace(/, load average [^·]*\(a shared machine\)/, '')
+                .replace(/ \([0-9a-f]+\)/, ''),
             ]
           : [],
       ),
+    ),
+  ];
+  const commits = [
+    ...new Set(
+      outcomes.flatMap((o) => (o.ran ? [/porthole \S+ \(([0-9a-f]+)\)/.exec(o.ran.machine)?.[1] ?? '?'] : [])),
     ),
   ];
   const loads = outcomes.flatMap((o) => (o.ran ? [/load average ([\d.]+)/.exec(o.ran.machine)?.[1] ?? '?'] : []));
   return [
     '## Fuzzing (`npm run fuzz`)',
     '',
-    `Machine and versions: ${machines.join('; ') || machineLine()}. A shared machine: the 1-minute load average at the end of`,
+    `Machine and versions: ${machines.join('; ') || machineLine()}; commits ${commits.join(', ')} (the targets ran in`,
+    'separate invocations while this branch moved on; none of those commits changed a decoder). A shared machine: the',
+    '1-minute load average at the end of',
     `each target was ${loads.join(', ')} on 2 cores.`,
     '',
     'Each target (test/fuzz/<name>.fuzz.ts, one shared runner) is fed by fast-check: arbitrary bytes, printable',
