@@ -12,7 +12,7 @@ import { cidrContains, parseCidrList, parseIp } from '../net/address.js';
 import { defaultGateways } from '../net/localNetwork.js';
 import { localAddressToward } from './candidates.js';
 import { type IgdDescription, parseIgdDescription } from './igdDescription.js';
-import { gatewayOnly, igdRequest } from './igdHttp.js';
+import { type AddressPolicy, gatewayOnly, igdRequest } from './igdHttp.js';
 import { NATPMP_PORT } from './natpmp.js';
 import { decodeNatpmpResponse, encodeNatpmpExternalAddressRequest } from './natpmpCodec.js';
 import { decodePcpResponse, encodePcpAnnounce, PCP_OP_ANNOUNCE } from './pcpCodec.js';
@@ -60,6 +60,8 @@ export interface DiscoveryOptions extends AbortOptions {
   readonly ssdpPort?: number;
   /** Also send the multicast M-SEARCH (off in tests on loopback). */
   readonly multicast?: boolean;
+  /** Which description URLs may be fetched: tests on loopback relax it; production never does. */
+  readonly policy?: AddressPolicy;
   /**
    * Stop as soon as this holds for what has been heard, without waiting out the grace: `map`
    * stops at the first PCP or NAT-PMP answer, since it would not use UPnP then anyway.
@@ -166,7 +168,7 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
     try {
       const answer = await igdRequest(heard.ssdp.location, gateway, {
         method: 'GET',
-        policy: gatewayOnly,
+        policy: options.policy ?? gatewayOnly,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       upnp = {

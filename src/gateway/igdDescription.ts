@@ -39,6 +39,20 @@ function collectServices(device: XmlNode, found: { serviceType: string; controlU
   for (const nested of list(child(child(device, 'deviceList'), 'device'))) collectServices(nested, found);
 }
 
+/**
+ * The absolute URL, or undefined when it is empty or does not resolve. A control URL or URLBase
+ * that is not a URL (`p://>`, found by fuzzing) made `new URL` throw a TypeError out of the parser;
+ * such a service is now skipped like one without a control URL.
+ */
+function resolveUrl(url: string, base: string): string | undefined {
+  if (url === '') return undefined;
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses a description fetched from `location`. Throws E_XML_REFUSED for unsafe or broken XML. */
 export function parseIgdDescription(xml: string, location: string): IgdDescription {
   const root = child(parseRouterXml(xml, 'IGD description'), 'root');
@@ -47,9 +61,10 @@ export function parseIgdDescription(xml: string, location: string): IgdDescripti
   const found: { serviceType: string; controlUrl: string }[] = [];
   collectServices(device, found);
   const services = WAN_SERVICE_TYPES.flatMap((serviceType) =>
-    found
-      .filter((service) => service.serviceType === serviceType && service.controlUrl !== '')
-      .map((service) => ({ serviceType, controlUrl: new URL(service.controlUrl, base).href })),
+    found.flatMap((service) => {
+      const controlUrl = service.serviceType === serviceType ? resolveUrl(service.controlUrl, base) : undefined;
+      return controlUrl ? [{ serviceType, controlUrl }] : [];
+    }),
   );
   const firewall = found.find((service) => service.serviceType === FIREWALL_SERVICE_TYPE && service.controlUrl !== '');
   return {

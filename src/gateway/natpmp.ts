@@ -123,7 +123,16 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
     async renew(mapping, signalOptions = {}) {
       const answer = await mapOnce(renewalRequest(mapping), mapping.externalPort, signalOptions);
       if (answer.kind !== 'map') throw refused(answer.result, 'renew');
-      const renewed = { ...mapping, externalPort: answer.externalPort, lifetime: answer.lifetime, epoch: answer.epoch };
+      // The ISP may have given the router a new address since: a kept mapping must say so
+      // (the keeper reported the first address for ever; found with test/support/fakeRouter.ts).
+      const ip = await externalIp(signalOptions);
+      const renewed = {
+        ...mapping,
+        externalIp: ip,
+        externalPort: answer.externalPort,
+        lifetime: answer.lifetime,
+        epoch: answer.epoch,
+      };
       made.remember(renewed);
       return renewed;
     },

@@ -187,7 +187,8 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
     },
     async renew(mapping, signalOptions = {}) {
       const lifetime = await add(renewalRequest(mapping), mapping.externalPort, signalOptions);
-      return { ...mapping, lifetime };
+      // The external address may have changed since (a new lease from the ISP): report the current one.
+      return { ...mapping, lifetime, externalIp: (await externalIp(signalOptions)) || mapping.externalIp };
     },
     async unmap(mapping, signalOptions = {}) {
       try {

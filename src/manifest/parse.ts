@@ -191,7 +191,18 @@ export function parseManifest(text: string, source = '<manifest>'): Manifest {
   const report = (path: Path, message: string) =>
     issues.push({ file: source, ...locate(doc, lines, path), field: fieldName(path), message });
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 50 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 50 });
+  } catch (error) {
+    // yaml reports an alias without its anchor (`*x`, found by fuzzing) and too many aliases
+    // only here, as a ReferenceError, not in doc.errors: both are syntax problems of the file.
+    throw new PortholeError('E_MANIFEST_SYNTAX', {
+      detail: `${source}: ${(error as Error).message.split('\n')[0]}`,
+      data: { file: source },
+      cause: error,
+    });
+  }
   const shape = rawManifestSchema.safeParse(raw);
   if (!shape.success) {
     for (const issue of shape.error.issues) {

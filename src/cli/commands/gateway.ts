@@ -105,7 +105,8 @@ export const gatewayCommand: CommandSpec = {
   summary: 'routers found and what they speak (UPnP IGD, NAT-PMP, PCP)',
   run: async ({ signal }) => {
     const { clientFor, discoverGateways } = await gatewayModule();
-    const gateways = await discoverGateways({ signal });
+    // What the router speaks, all of it: wait for every protocol (up to 1 s), not 100 ms after the first.
+    const gateways = await discoverGateways({ signal, graceMs: 1000 });
     // The external address from UPnP when NAT-PMP did not give one.
     const withIp = await Promise.all(
       gateways.map(async (gateway) => {
@@ -264,7 +265,9 @@ export const unmapCommand: CommandSpec = {
           ].join('\n'),
       };
     }
-    const gateway = await discoverPrimaryGateway({ signal });
+    // Every protocol's answer (up to 1 s), not 100 ms after the first: a busy router's late SSDP
+    // answer would leave its UPnP list out (found in the crash-safety runs, scripts/crash-safety.ts).
+    const gateway = await discoverPrimaryGateway({ signal, graceMs: 1000 });
     const byExternal = options.external === true;
     const report = await removeMappings(gateway, {
       protocol,
@@ -309,7 +312,9 @@ export const mappingsCommand: CommandSpec = {
   summary: 'list router mappings (UPnP lists all; NAT-PMP and PCP ones porthole made, confirmed by the router)',
   run: async ({ env, signal }) => {
     const { clientsFor, discoverPrimaryGateway, mappingStatePath, seeMappings } = await gatewayModule();
-    const gateway = await discoverPrimaryGateway({ signal });
+    // Every protocol's answer (up to 1 s), not 100 ms after the first: a busy router's late SSDP
+    // answer would leave its UPnP list out (found in the crash-safety runs, scripts/crash-safety.ts).
+    const gateway = await discoverPrimaryGateway({ signal, graceMs: 1000 });
     const mappings = await seeMappings(gateway, { statePath: mappingStatePath(env), confirm: true, signal });
     const lease = (m: (typeof mappings)[number]) =>
       m.expiresAt ? `lease to ${m.expiresAt}` : m.lifetime === 0 ? 'permanent' : `lease ${m.lifetime} s`;
