@@ -444,6 +444,10 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
         : [],
   });
   const current = made.map((m) => m.mapping);
+  // Recorded with this process's pid: a SIGKILL leaves records `porthole cleanup` acts on.
+  const { trackOwnedMapping } = await import('../library/leftovers.js');
+  const owned = made.map(({ mapping }) => trackOwnedMapping(mapping));
+  const removedAt = new Set<number>();
   // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
   const wake = new EventTarget();
   const keepers = made.map(({ mapping, client }, index) =>
@@ -452,6 +456,8 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
       wake,
       onEvent: (event: KeeperEvent) => {
         if ('mapping' in event) current[index] = event.mapping;
+        owned[index]?.follow(event);
+        if (event.kind === 'removed') removedAt.add(index);
         if (event.kind === 'remove-failed' && current[index])
           leftBehind.push({ mapping: current[index] as Mapping, why: event.error });
         status(
@@ -477,6 +483,7 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
     }
   })();
   await Promise.all([...keepers, verifier]);
+  owned.forEach((record, index) => record.done(removedAt.has(index)));
   // The keepers removed the mappings on abort; forget them and take the firewall rules away.
   if (statePath) gateway.forgetMappings(statePath, (m) => current.some((mapping) => sameMapping(m, mapping)));
   if (firewall?.applied) {

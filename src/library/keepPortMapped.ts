@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { PortholeError } from '../errors/index.js';
 import { type KeeperEvent, keepMapping } from '../gateway/index.js';
-import { forgetOwned, recordOwned, updateOwned } from './leftovers.js';
+import { trackOwnedMapping } from './leftovers.js';
 import { type MapPortOptions, mapWithGateway, type PortMapping } from './mapPort.js';
 
 /** The events a {@link PortKeeper} emits. */
@@ -79,15 +79,12 @@ export async function keepPortMapped(options: KeepPortMappedOptions): Promise<Po
   const env = options.env ?? process.env;
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const record = recordOwned({ kind: 'mapping', mapping: first }, env);
+  const owned = trackOwnedMapping(first, env);
   return new PortKeeper(first, stop, async (keeper) => {
     let removeError: string | undefined;
     const onEvent = (event: KeeperEvent) => {
-      if ('mapping' in event && event.kind !== 'removed') {
-        const moved = event.mapping.externalPort !== keeper.mapping.externalPort;
-        keeper.setMapping(event.mapping);
-        if (moved) updateOwned(record, { kind: 'mapping', mapping: event.mapping }, env);
-      }
+      owned.follow(event);
+      if ('mapping' in event && event.kind !== 'removed') keeper.setMapping(event.mapping);
       if (event.kind === 'renewed') keeper.emit('renewed', event.mapping);
       else if (event.kind === 'remade' || event.kind === 'router-restarted')
         keeper.emit('remapped', event.mapping, event.evidence);
@@ -105,12 +102,12 @@ export async function keepPortMapped(options: KeepPortMappedOptions): Promise<Po
       // The record stays: `porthole cleanup` tries again once this process is gone.
       const error = new PortholeError('E_CLEANUP_FAILED', {
         detail: `the mapping ${last.externalIp}:${last.externalPort}/${last.protocol} (${last.method}): ${removeError}`,
-        data: { record },
+        data: { record: owned.id },
       });
       if (keeper.listenerCount('error') > 0) keeper.emit('error', error);
       throw error;
     }
-    forgetOwned(record, env);
+    owned.done(true);
     return last;
   });
 }

@@ -111,3 +111,28 @@ export function readOwnedRecords(env: NodeJS.ProcessEnv = process.env): Leftover
 export function deadOwnerRecords(env: NodeJS.ProcessEnv = process.env): LeftoverRecord[] {
   return readOwnedRecords(env).filter((record) => !ownerAlive(record));
 }
+
+/**
+ * Records a mapping a keeper holds for as long as this process keeps it: `follow` each keeper
+ * event (a mapping re-made on another port updates the record), then `done` forgets it, unless
+ * the removal failed, when the record stays for `porthole cleanup` once this process is gone.
+ */
+export function trackOwnedMapping(
+  mapping: Mapping,
+  env: NodeJS.ProcessEnv = process.env,
+): { readonly id: string; follow(event: { kind: string; mapping?: Mapping }): void; done(removed: boolean): void } {
+  const id = recordOwned({ kind: 'mapping', mapping }, env);
+  let current = mapping;
+  return {
+    id,
+    follow: (event) => {
+      if (!event.mapping || event.kind === 'removed') return;
+      if (event.mapping.externalPort !== current.externalPort)
+        updateOwned(id, { kind: 'mapping', mapping: event.mapping }, env);
+      current = event.mapping;
+    },
+    done: (removed) => {
+      if (removed) forgetOwned(id, env);
+    },
+  };
+}

@@ -13,6 +13,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Lab, startMiniupnpd } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
+import { sleep } from '../../src/deadline/index.js';
 import { labSkip, listen, porthole, serveChecker, useLab, waitForPublicPort } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -157,6 +158,39 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
       process.kill(pid, 'SIGINT');
     }
     assert.ok(await waitForPublicPort(lab, 7201, false, 8), `removed on Ctrl-C:\n${lab.log('expose-7201')}`);
+  });
+
+  it('map --keep killed with SIGKILL: the next command names the leftover, and porthole cleanup removes it', async () => {
+    const { lab } = env;
+    const env2 = { XDG_STATE_HOME: `${lab.state.dir}/state-lan` };
+    const pid = lab.startBackground('lan', 'map-keep-7301', 'env', [
+      `XDG_STATE_HOME=${env2.XDG_STATE_HOME}`,
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'map',
+      '7301',
+      '--keep',
+    ]);
+    for (let i = 0; i < 100 && !lab.log('map-keep-7301').includes('keeping it'); i++) await sleep(100);
+    assert.match(lab.log('map-keep-7301'), /keeping it/);
+    process.kill(pid, 'SIGKILL');
+    // `env` runs node in the same process image, so the SIGKILL ends the keeper itself.
+    await sleep(300);
+    const listed = await porthole(lab, 'lan', ['mappings', '--json']);
+    assert.match(listed.stderr, /7301/, 'the next command names what the dead process left');
+    const cleaned = await porthole(lab, 'lan', ['cleanup', '--json']);
+    assert.equal(cleaned.code, 0, cleaned.stdout + cleaned.stderr);
+    const report = JSON.parse(cleaned.stdout) as { removed: { kind: string; what: string }[] };
+    assert.ok(
+      report.removed.some((r) => r.kind === 'mapping' && r.what.includes('7301')),
+      cleaned.stdout,
+    );
+    const after = await porthole(lab, 'lan', ['mappings', '--json']);
+    const mappings = (JSON.parse(after.stdout) as { mappings: { externalPort: number; live: boolean | null }[] })
+      .mappings;
+    assert.ok(!mappings.some((m) => m.externalPort === 7301 && m.live !== false), after.stdout);
   });
 });
 

@@ -203,9 +203,15 @@ export const mapCommand: CommandSpec = {
     }
     output.notice(`${describeMapping(mapping)}\nkeeping it (renewing at half its lifetime); Ctrl-C removes it`);
     const events: unknown[] = [];
+    // Recorded with this process's pid: a SIGKILL leaves a record `porthole cleanup` acts on.
+    const { trackOwnedMapping } = await import('../../library/leftovers.js');
+    const owned = trackOwnedMapping(mapping, env);
+    let removed = false;
     const last = await keepMapping(client, mapping, {
       signal,
       onEvent: (event) => {
+        owned.follow(event);
+        if (event.kind === 'removed') removed = true;
         events.push({ at: new Date().toISOString(), ...event });
         const text =
           'mapping' in event
@@ -214,10 +220,14 @@ export const mapCommand: CommandSpec = {
         output.notice('evidence' in event ? `${text} (${event.evidence})` : text);
       },
     });
+    owned.done(removed);
     return {
-      exitCode: 0,
-      json: { ...mappingJson(last), kept: true, events },
-      human: () => `removed ${last.externalIp}:${last.externalPort}/${last.protocol}`,
+      exitCode: removed ? 0 : 1,
+      json: { ...mappingJson(last), kept: true, removed, events },
+      human: () =>
+        removed
+          ? `removed ${last.externalIp}:${last.externalPort}/${last.protocol}`
+          : `NOT removed: ${last.externalIp}:${last.externalPort}/${last.protocol} stays until its lease ends; \`porthole cleanup\` tries again`,
     };
   },
 };
