@@ -27,7 +27,12 @@ const status = await runCli(argv, {
   stderr: process.stderr,
   env: process.env,
   signal: controller.signal,
+  // A command that outlived its deadline may still hold a socket: end once the error is written.
+  abandon: () => setTimeout(() => process.exit(3), 200),
 });
 process.exitCode = status;
+// The command is over: a handle something left open (a child, a socket) must not keep the process
+// alive past its verdict. The timer does not itself keep the process alive.
+setTimeout(() => process.exit(status), 1000).unref();
 process.off('SIGINT', onSignal);
 process.off('SIGTERM', onSignal);

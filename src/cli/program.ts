@@ -6,7 +6,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { withConfiguredOptions } from '../config/index.js';
 import { exitCodeFor, isPortholeError, PortholeError } from '../errors/index.js';
-import type { CommandSpec } from './commandSpec.js';
+import { commandDeadlineSeconds, underDeadline } from './commandDeadline.js';
+import type { CommandOutcome, CommandSpec } from './commandSpec.js';
 import { Output, type OutputOptions } from './output.js';
 import { packageVersion } from './version.js';
 
@@ -16,6 +17,8 @@ export interface CliEnvironment {
   readonly stderr: OutputOptions['stderr'];
   readonly env: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
+  /** Called when a command outlived its deadline and was abandoned: the process should end soon. */
+  readonly abandon?: () => void;
 }
 
 /** Commander's error codes that are not failures (help or version was asked for and printed). */
@@ -142,6 +145,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('-v, --verbose', 'explain what happens, on stderr')
+    .option('--deadline <seconds>', "the command's overall deadline (default: the sum of its steps' deadlines)")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -174,13 +178,15 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     );
     for (const [key, from] of Object.entries(filled)) output.debug(`${key} from ${from}`);
     if (TOUCHES_LEFTOVERS.has(spec.name)) await noticeLeftovers(output, environment.env);
-    const outcome = await spec.run({
-      args: command.args,
-      options,
-      output,
-      env: environment.env,
-      signal: environment.signal ?? new AbortController().signal,
-    });
+    const path = commandPath(command).replace(/^porthole /, '');
+    const outcome = await underDeadline(
+      path,
+      commandDeadlineSeconds(path, options),
+      environment.signal ?? new AbortController().signal,
+      (signal) =>
+        spec.run?.({ args: command.args, options, output, env: environment.env, signal }) as Promise<CommandOutcome>,
+      () => environment.abandon?.(),
+    );
     await output.result(outcome.json, outcome.human, outcome.jsonLine === true);
     exitCode = outcome.exitCode;
   };

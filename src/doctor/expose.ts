@@ -483,7 +483,7 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
     }
   })();
   await Promise.all([...keepers, verifier]);
-  owned.forEach((record, index) => record.done(removedAt.has(index)));
+  for (const [index, record] of owned.entries()) record.done(removedAt.has(index));
   // The keepers removed the mappings on abort; forget them and take the firewall rules away.
   if (statePath) gateway.forgetMappings(statePath, (m) => current.some((mapping) => sameMapping(m, mapping)));
   if (firewall?.applied) {

@@ -161,6 +161,11 @@ export async function removeMappings(gateway: GatewayInfo, query: RemovalQuery):
     : [];
   for (const stored of records) {
     const client = clientFor(gateway, stored.method);
+    if (!client && gateway.protocols.length === 0) {
+      // The router answered nothing at all: that says nothing about the mapping. Keep the record.
+      report.failed.push({ mapping: stored, why: 'the router answered no mapping protocol' });
+      continue;
+    }
     try {
       if (!client) throw new Error(`the gateway no longer speaks ${stored.method}`);
       await client.unmap(stored, signalOptions);

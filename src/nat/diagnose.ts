@@ -130,16 +130,25 @@ export function summarize(verdict: {
 export async function diagnoseNat(options: NatOptions = {}): Promise<NatDiagnosis> {
   const skipped: string[] = [];
   const hostAddresses = listInterfaces().flatMap((iface) => iface.addresses.map((a) => a.address));
+  // When one source fails the diagnosis fails: the others (tracepath's child among them) stop too.
+  const failed = new AbortController();
+  const each = {
+    ...options,
+    signal: options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal,
+  };
   const [gateways, stun, checkerIp, path] = await Promise.all([
-    discoverGateways(options).catch(() => []),
-    options.stun ? discoverNatBehavior(options.stun, options) : Promise.resolve(undefined),
-    options.checker ? requestPublicIp(options.checker, options) : Promise.resolve(undefined),
+    discoverGateways(each).catch(() => []),
+    options.stun ? discoverNatBehavior(options.stun, each) : Promise.resolve(undefined),
+    options.checker ? requestPublicIp(options.checker, each) : Promise.resolve(undefined),
     options.stun
-      ? tracePath(options.stun.address)
+      ? tracePath(options.stun.address, each)
       : options.checker
-        ? tracePath(options.checker.hostname)
+        ? tracePath(options.checker.hostname, each)
         : Promise.resolve(undefined),
-  ]);
+  ]).catch((error: unknown) => {
+    failed.abort(error);
+    throw error;
+  });
   if (!options.stun)
     skipped.push('STUN tests: no STUN server named (--stun HOST[:PORT]); porthole never picks a public one');
   if (!options.stun && !options.checker) skipped.push('path: nothing outside named to trace toward');

@@ -31,10 +31,14 @@ export function parseTracepath(text: string): Hop[] {
 const MAX_HOPS = 6;
 
 /** The path toward `destination`, or undefined when tracepath is not installed or fails. */
-export async function tracePath(destination: string): Promise<{ hops: Hop[]; tool: string } | undefined> {
-  const result = await run('tracepath', ['-n', '-m', String(MAX_HOPS), destination], { timeoutMs: 8000 }).catch(
-    () => undefined,
-  );
+export async function tracePath(
+  destination: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<{ hops: Hop[]; tool: string } | undefined> {
+  const result = await run('tracepath', ['-n', '-m', String(MAX_HOPS), destination], {
+    timeoutMs: 8000,
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).catch(() => undefined);
   if (!result || (result.code !== 0 && result.stdout === '')) return undefined;
   return { hops: parseTracepath(result.stdout), tool: `tracepath -n -m ${MAX_HOPS} ${destination}` };
 }

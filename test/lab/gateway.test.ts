@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../../src/deadline/index.js';
 import { connect, labSkip, listen, porthole, useLab, waitForPublicPort } from './support.js';
 
 const SUITE = fileURLToPath(new URL('./fixtures/mappingCompliance.ts', import.meta.url));

@@ -286,8 +286,10 @@ export const unmapCommand: CommandSpec = {
       signal,
     });
     const which = byExternal ? `external port ${port}/${protocol}` : `${port}/${protocol}`;
+    // A router that answered no mapping protocol could not be asked: "nothing found" is not proven.
+    const silent = gateway.protocols.length === 0;
     return {
-      exitCode: report.failed.length > 0 ? 1 : 0,
+      exitCode: report.failed.length > 0 || silent ? 1 : 0,
       json: {
         removed: report.removed.map(mappingJson),
         stale: report.stale.map((s) => ({ ...mappingJson(s.mapping), why: s.why })),
@@ -306,7 +308,12 @@ export const unmapCommand: CommandSpec = {
             (s) =>
               `NOT removed: external ${s.mapping.externalPort}/${s.mapping.protocol} (${s.why}); still recorded, run \`porthole unmap ${which}\` again`,
           ),
-          ...(report.removed.length + report.stale.length + report.failed.length === 0
+          ...(silent
+            ? [
+                `the router ${gateway.address} answered no UPnP IGD, NAT-PMP or PCP request: nothing could be removed or checked`,
+              ]
+            : []),
+          ...(!silent && report.removed.length + report.stale.length + report.failed.length === 0
             ? [
                 `no mapping of ${which} to this host (${gateway.internalAddress}) was found${byExternal ? '' : ` (to remove by the router's side, \`porthole unmap --external ${port}/${protocol}\`)`}`,
               ]
@@ -328,24 +335,29 @@ export const mappingsCommand: CommandSpec = {
     const mappings = await seeMappings(gateway, { statePath: mappingStatePath(env), confirm: true, signal });
     const lease = (m: (typeof mappings)[number]) =>
       m.expiresAt ? `lease to ${m.expiresAt}` : m.lifetime === 0 ? 'permanent' : `lease ${m.lifetime} s`;
+    // A router that answered no mapping protocol shows nothing: that is not "no mappings".
+    const silent = clientsFor(gateway).length === 0;
     return {
-      exitCode: 0,
+      exitCode: silent ? 1 : 0,
       json: {
         gateway: gateway.address,
         protocols: gateway.protocols,
         internalAddress: gateway.internalAddress,
+        listed: !silent,
         mappings,
       },
       human: () =>
-        mappings.length === 0
-          ? `no mappings on ${gateway.address}${clientsFor(gateway).length === 0 ? ' (it speaks no mapping protocol)' : ''}`
-          : [
-              `mappings on ${gateway.address} (this host ${gateway.internalAddress}; * porthole's, > this host's):`,
-              ...mappings.map(
-                (m) =>
-                  `${m.porthole ? '*' : ' '}${m.mine ? '>' : ' '} ${String(m.externalPort).padStart(5)}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}  ${m.description}  [${m.source}; ${m.live === false ? `STALE: ${m.note ?? 'gone'}` : lease(m)}]`,
-              ),
-            ].join('\n'),
+        silent
+          ? `the router ${gateway.address} answered no UPnP IGD, NAT-PMP or PCP request: its mappings cannot be seen from here${mappings.length > 0 ? ` (porthole's records, unconfirmed: ${mappings.map((m) => `${m.externalPort}/${m.protocol}`).join(', ')})` : ''}`
+          : mappings.length === 0
+            ? `no mappings on ${gateway.address}`
+            : [
+                `mappings on ${gateway.address} (this host ${gateway.internalAddress}; * porthole's, > this host's):`,
+                ...mappings.map(
+                  (m) =>
+                    `${m.porthole ? '*' : ' '}${m.mine ? '>' : ' '} ${String(m.externalPort).padStart(5)}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}  ${m.description}  [${m.source}; ${m.live === false ? `STALE: ${m.note ?? 'gone'}` : lease(m)}]`,
+                ),
+              ].join('\n'),
     };
   },
 };
