@@ -389,7 +389,7 @@ function hairpinFinding(p: PortFacts): Finding | undefined {
       );
 }
 
-function natFinding(facts: Facts): Finding {
+function natFinding(facts: Facts, source: string): Finding {
   if (facts.nat.ok !== true) return notRun('nat', facts.nat, 'public address and NAT');
   const nat = facts.nat.value;
   const evidence = [...nat.sightings.map((s) => `${s.source}: ${s.address} (${s.detail})`), ...nat.evidence];
@@ -402,7 +402,9 @@ function natFinding(facts: Facts): Finding {
       facts.nat.ms,
       {
         cause: 'cgnat',
-        fix: 'No router mapping can open a port here. Ask the ISP for a public IPv4 address (or a port forward on their NAT), use IPv6 if both ends have it, or use a relay.',
+        fix: nat.ipv6.globalAddress
+          ? `No IPv4 mapping can open a port here, but this host has IPv6 (${nat.ipv6.globalAddress}): \`porthole expose ${source} --family ipv6\` opens it there (users with IPv6 connect to [${nat.ipv6.globalAddress}]), or use a relay (\`porthole expose ${source} --relay URL\`).`
+          : 'No router mapping can open a port here. Ask the ISP for a public IPv4 address (or a port forward on their NAT), use IPv6 if both ends have it, or use a relay (`porthole expose PORTS --relay URL`).',
       },
     );
   }
@@ -583,7 +585,7 @@ function egressFinding(facts: Facts): Finding | undefined {
 /** Judges the facts. `source` is how the user named the ports (for the fixes' commands). */
 export function judge(facts: Facts, source: string): DoctorReport {
   const lan = facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined;
-  const nat = natFinding(facts);
+  const nat = natFinding(facts, source);
   const cgnat = nat.cause === 'cgnat';
   const probed = facts.ports.map((p) => p.outside).find((step) => step.ok === true);
   const publicIp =

@@ -184,7 +184,10 @@ export async function diagnoseNat(options: NatOptions = {}): Promise<NatDiagnosi
   }
   const global6 = listInterfaces()
     .flatMap((iface) => iface.addresses)
-    .find((address) => address.family === 6 && address.class === 'public')?.address;
+    // Documentation addresses (2001:db8::/32) never appear on a real network; labs use them.
+    .find(
+      (address) => address.family === 6 && (address.class === 'public' || address.class === 'documentation'),
+    )?.address;
   return {
     publicIp: verdict.publicIp,
     sightings,

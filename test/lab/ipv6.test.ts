@@ -279,9 +279,26 @@ describe('lab: behind carrier NAT, IPv6 is the way in', { skip: labSkip() }, () 
       '--log-level',
       'silent',
     ]);
+    // The doctor says so plainly, and its fix is the command run below.
+    const doctor = await porthole6(lab, 'lan', [
+      'doctor',
+      '7001',
+      '--checker',
+      `http://${lab.addresses.internet}:8080`,
+      '--stun',
+      lab.addresses.internet,
+      '--json',
+    ]);
+    const nat = (
+      JSON.parse(doctor.stdout) as { findings: { id: string; cause: string | null; fix: string | null }[] }
+    ).findings.find((f) => f.id === 'nat');
+    assert.equal(nat?.cause, 'cgnat', doctor.stdout);
+    assert.match(nat?.fix ?? '', /`porthole expose 7001 --family ipv6`/);
     const run = await porthole6(lab, 'lan', [
       'expose',
       '7001',
+      '--family',
+      'ipv6',
       '--checker',
       `http://${lab.addresses.internet}:8080`,
       '--checker6',
@@ -301,9 +318,27 @@ describe('lab: behind carrier NAT, IPv6 is the way in', { skip: labSkip() }, () 
     assert.equal(result.family, 6);
     assert.equal(result.reachable, true);
     assert.equal(result.publicAddress, `[${lab.addresses.lan6}]`);
-    assert.match(result.ipv6Because, /IPv4/);
+    assert.match(result.ipv6Because, /--family ipv6/);
     assert.equal(result.findings.find((f) => f.id === 'outside-in:7001/tcp/ipv6')?.status, 'ok');
     const human = await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6']);
     assert.equal(human.code, 0, human.stdout);
+
+    // Without --family, expose finds the IPv4 road closed and takes the IPv6 one by itself.
+    const auto = await porthole6(lab, 'lan', [
+      'expose',
+      '7001',
+      '--checker',
+      `http://${lab.addresses.internet}:8080`,
+      '--checker6',
+      `http://[${lab.addresses.internet6}]:8080`,
+      '--stun',
+      lab.addresses.internet,
+      '--json',
+    ]);
+    assert.equal(auto.code, 0, auto.stdout + auto.stderr);
+    const chosen = JSON.parse(auto.stdout) as { family: number; reachable: boolean; ipv6Because: string };
+    assert.deepEqual([chosen.family, chosen.reachable], [6, true]);
+    assert.match(chosen.ipv6Because, /IPv4/);
+    assert.equal((await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6'])).code, 0);
   });
 });
