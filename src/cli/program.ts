@@ -188,7 +188,10 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       () => environment.abandon?.(),
     );
     await output.result(outcome.json, outcome.human, outcome.jsonLine === true);
-    exitCode = outcome.exitCode;
+    // A command that ran until interrupted (--keep, serve) printed its result after removing what it
+    // made; the exit status is still the contract's for Ctrl-C.
+    const reason: unknown = environment.signal?.aborted ? environment.signal.reason : undefined;
+    exitCode = isPortholeError(reason) && reason.code === 'E_ABORTED' ? 130 : outcome.exitCode;
   };
   for (const spec of await commandsFor(argv)) register(program, spec, runSpec);
   // Commander applies exitOverride and output settings to subcommands created after them.
