@@ -105,18 +105,20 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
   const ipv6Possible = options.family !== 'ipv4' && (await hasGlobalIpv6());
   if (!relay && !ipv6Possible) return runDirect(options, source);
   const started = performance.now();
-  let direct: ExposeResult | undefined;
+  let direct: (ExposeResult & { leftBecause?: string }) | undefined;
   let because: string;
+  // After the first check from outside, the direct road is kept (and with --keep, kept up) unless the
+  // doctor's causes say no direct road can work here: then its mappings go and another road is tried.
+  const leaveIf = (report: DoctorReport): string | undefined => {
+    const closed = report.findings.filter((f) => f.status === 'fail' && f.cause && DIRECT_ROAD_CLOSED.has(f.cause));
+    return report.reachable || closed.length === 0
+      ? undefined
+      : `the direct IPv4 road cannot work here (${[...new Set(closed.map((f) => f.cause))].join(', ')})`;
+  };
   try {
-    direct = await runDirect({ ...options, keep: false }, source);
-    const closed = direct.findings.filter((f) => f.status === 'fail' && f.cause && DIRECT_ROAD_CLOSED.has(f.cause));
-    if (direct.reachable || closed.length === 0) {
-      // Direct works (or fails for a reason no other road would mend, such as nothing listening).
-      return options.keep ? runDirect(options, source) : direct;
-    }
-    // Leave the IPv4 road: its mappings would only hold ports open that nothing reaches.
-    await removeMade(options, direct.mappings);
-    because = `the direct IPv4 road cannot work here (${[...new Set(closed.map((f) => f.cause))].join(', ')})`;
+    direct = await runDirect(options, source, leaveIf);
+    if (direct.leftBecause === undefined) return direct;
+    because = direct.leftBecause;
   } catch (error) {
     if (options.signal?.aborted) throw error;
     because = `IPv4 mapping failed: ${(error as Error).message}`;
@@ -270,21 +272,6 @@ async function proveIpv6(
   });
 }
 
-/** Removes mappings a finished direct attempt made (and forgets them). */
-async function removeMade(options: ExposeOptions, mappings: readonly Mapping[]): Promise<void> {
-  if (mappings.length === 0) return;
-  const gateway = await import('../gateway/index.js');
-  const router = await gateway.discoverPrimaryGateway({ ...(options.signal ? { signal: options.signal } : {}) });
-  for (const mapping of mappings) {
-    await gateway.removeMappings(router, {
-      protocol: mapping.protocol,
-      externalPort: mapping.externalPort,
-      ...(options.statePath ? { statePath: options.statePath } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  }
-}
-
 /** The relay road: a proven tunnel per TCP port; with `keep`, held until the signal aborts. */
 async function runRelay(
   options: ExposeOptions,
@@ -350,7 +337,11 @@ async function runRelay(
 }
 
 /** The direct road: map, verify, and with `keep` renew until the signal aborts. */
-async function runDirect(options: ExposeOptions, source: string): Promise<ExposeResult> {
+async function runDirect(
+  options: ExposeOptions,
+  source: string,
+  leaveIf: (report: DoctorReport) => string | undefined = () => undefined,
+): Promise<ExposeResult & { leftBecause?: string }> {
   const started = performance.now();
   const gateway = await import('../gateway/index.js');
   const { statePath } = options;
@@ -418,6 +409,23 @@ async function runDirect(options: ExposeOptions, source: string): Promise<Expose
     .map((mapping) => ({ asked: mapping.internalPort, got: mapping.externalPort, protocol: mapping.protocol }));
   const verify = () => runDoctor(options, source);
   let report = await verify();
+  const leftBecause = leaveIf(report);
+  if (leftBecause !== undefined) {
+    await undo();
+    return {
+      ...report,
+      mappings: [],
+      portChanges,
+      leftBehind,
+      firewall,
+      kept: false,
+      ms: Math.round(performance.now() - started),
+      mode: 'direct',
+      relays: [],
+      family: 4,
+      leftBecause,
+    };
+  }
   if (!options.keep) {
     return {
       ...report,

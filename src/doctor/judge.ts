@@ -403,7 +403,7 @@ function natFinding(facts: Facts, source: string): Finding {
       {
         cause: 'cgnat',
         fix: nat.ipv6.globalAddress
-          ? `No IPv4 mapping can open a port here, but this host has IPv6 (${nat.ipv6.globalAddress}): \`porthole expose ${source} --family ipv6\` opens it there (users with IPv6 connect to [${nat.ipv6.globalAddress}]), or use a relay (\`porthole expose ${source} --relay URL\`).`
+          ? `No IPv4 mapping can open a port here (only the ISP can: a public IPv4 address, or a port forward on their NAT), but this host has IPv6 (${nat.ipv6.globalAddress}): \`porthole expose ${source} --family ipv6\` opens it there (users with IPv6 connect to [${nat.ipv6.globalAddress}]), or use a relay (\`porthole expose ${source} --relay URL\`).`
           : 'No router mapping can open a port here. Ask the ISP for a public IPv4 address (or a port forward on their NAT), use IPv6 if both ends have it, or use a relay (`porthole expose PORTS --relay URL`).',
       },
     );
