@@ -15,6 +15,7 @@ import ssh2 from 'ssh2';
 const { utils } = ssh2;
 
 import { isPortholeError } from '../../src/errors/index.js';
+import { generateEd25519KeyPair } from '../../src/relay/hostKey.js';
 import {
   createRelayServer,
   decodeProxyHeader,
@@ -26,8 +27,8 @@ import {
 import { freePort } from '../support/ports.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'porthole-relay-'));
-const keyPair = utils.generateKeyPairSync('ed25519');
-const otherPair = utils.generateKeyPairSync('ed25519');
+const keyPair = generateEd25519KeyPair('client');
+const otherPair = generateEd25519KeyPair('other');
 const identity = join(dir, 'id_ed25519');
 const otherIdentity = join(dir, 'other');
 writeFileSync(identity, keyPair.private, { mode: 0o600 });
