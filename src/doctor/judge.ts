@@ -43,6 +43,7 @@ export interface Finding {
 
 /** The doctor's verdict. */
 export interface DoctorReport {
+  /** Every port proven reachable from outside; the manifest's outbound, multicast and name needs are separate findings. */
   readonly reachable: boolean;
   readonly publicAddress: string | null;
   readonly lanAddress: string | null;
@@ -609,13 +610,16 @@ export function judge(facts: Facts, source: string): DoctorReport {
     if (!(served && outside.status === 'ok' && p.outside.ok === true && !p.outside.value.ownListener))
       reachable = false;
   }
-  const name = nameFinding(facts, publicIp);
-  const egress = egressFinding(facts);
   const vantages = vantagesFinding(facts);
   if (vantages) findings.push(vantages);
+  // Reachable is a claim about the inbound road only: a failing hop on it denies it. The manifest's
+  // other needs (outbound, LAN multicast, the DNS name) are findings of their own; they make the
+  // diagnosis fail but do not turn a proven road into "not reachable".
+  if (findings.some((f) => f.status === 'fail')) reachable = false;
+  const name = nameFinding(facts, publicIp);
+  const egress = egressFinding(facts);
   findings.push(...multicastFindings(facts));
   if (name) findings.push(name);
   if (egress) findings.push(egress);
-  if (findings.some((f) => f.status === 'fail')) reachable = false;
   return { reachable, publicAddress: publicIp ?? null, lanAddress: lan ?? null, findings };
 }

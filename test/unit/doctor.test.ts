@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { diagnosisPasses, doctorHuman } from '../../src/cli/commands/doctor.js';
+import { Output } from '../../src/cli/output.js';
 import type { Facts, PortFacts, Step } from '../../src/doctor/facts.js';
 import { judge } from '../../src/doctor/judge.js';
 import { parseProcNet } from '../../src/doctor/listeners.js';
@@ -12,6 +14,13 @@ import { decodeProcAddress } from '../../src/net/procNet.js';
 
 const ok = <T>(value: T): Step<T> => ({ ok: true, value, ms: 1 });
 const LAN = '192.168.1.10';
+const plainOutput = new Output({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: { NO_COLOR: '1' },
+  json: false,
+  verbose: false,
+});
 
 function port(overrides: Partial<PortFacts> = {}): PortFacts {
   return {
@@ -201,6 +210,51 @@ describe('doctor judgement', () => {
     assert.deepEqual(failing(report), ['dns=dns-mismatch']);
     assert.equal(report.reachable, false);
     assert.equal(report.findings.find((f) => f.id === 'outside-in:7001/tcp')?.status, 'skip');
+  });
+});
+
+describe('doctor judgement: the inbound verdict stands apart from the other needs', () => {
+  it('a blocked LAN multicast group fails its own finding; the proven road stays reachable, the diagnosis fails', () => {
+    const report = judge(
+      facts({
+        multicast: ok([
+          {
+            id: 'multicast-firewall:discovery',
+            status: 'fail',
+            summary: 'the host firewall drops 239.255.255.250:1900/udp',
+            evidence: ['read from nft list ruleset'],
+            fix: 'porthole firewall discovery --target nftables --apply',
+          },
+        ]),
+      }),
+      '7001',
+    );
+    assert.equal(report.reachable, true);
+    assert.deepEqual(failing(report), ['multicast-firewall:discovery=host-firewall']);
+    assert.equal(diagnosisPasses(report, 1), false);
+    const human = doctorHuman(plainOutput, 'porthole doctor 7001:', { ...report, ms: 10 });
+    assert.match(
+      human,
+      /Reachable at 198\.51\.100\.7, proven\. Other needs fail: multicast-firewall:discovery \(host-firewall\)\./,
+    );
+    assert.doesNotMatch(human, /Not reachable/);
+  });
+
+  it('a failing hop on the inbound road still denies reachable', () => {
+    const report = judge(facts({}, { listeners: ok([]) }), '7001');
+    assert.equal(report.reachable, false);
+    assert.equal(diagnosisPasses(report, 1), false);
+    assert.match(doctorHuman(plainOutput, 'x', { ...report, ms: 10 }), /Not reachable/);
+  });
+
+  it('no ports and nothing failing passes; no ports and a failing need does not', () => {
+    const none = judge({ ...facts(), ports: [] }, '');
+    assert.equal(diagnosisPasses(none, 0), true);
+    const name = judge(
+      { ...facts({ name: ok({ name: 'media.example.net', addresses: ['192.0.2.50'], ms: 2 }) }), ports: [] },
+      '',
+    );
+    assert.equal(diagnosisPasses(name, 0), false);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * `porthole doctor [FILE|PORTS]`: the whole diagnosis, hop by hop, with evidence and fixes;
- * exit 0 when reachable, 1 when not.
+ * exit 0 when reachable and every other need of the manifest holds, 1 when not.
  */
 import type { DoctorOptions, DoctorReport } from '../../doctor/index.js';
 import type { CommandSpec } from '../commandSpec.js';
@@ -19,9 +19,12 @@ export function doctorHuman(output: Output, title: string, report: DoctorReport 
   }
   const failing = report.findings.find((f) => f.status === 'fail');
   const unproven = report.findings.find((f) => f.id.startsWith('outside-in:') && f.status === 'warn');
+  // Reachable is about the inbound road; the manifest's other needs that fail are named beside it.
+  const otherNeeds = report.findings.filter((f) => f.status === 'fail').map((f) => `${f.id} (${f.cause ?? 'fails'})`);
   lines.push(
     report.reachable
-      ? output.style('green', `Reachable${report.publicAddress ? ` at ${report.publicAddress}` : ''}, proven.`)
+      ? output.style('green', `Reachable${report.publicAddress ? ` at ${report.publicAddress}` : ''}, proven.`) +
+          (otherNeeds.length > 0 ? ` ${output.style('red', `Other needs fail: ${otherNeeds.join(', ')}.`)}` : '')
       : !failing && unproven
         ? output.style('yellow', 'Open from the internet, but not proven to reach this computer.') +
           ` (${report.findings.length} checks in ${(report.ms / 1000).toFixed(1)} s)`
@@ -29,6 +32,11 @@ export function doctorHuman(output: Output, title: string, report: DoctorReport 
           ` (${report.findings.length} checks in ${(report.ms / 1000).toFixed(1)} s)`,
   );
   return lines.join('\n');
+}
+
+/** Exit 0: every port proven reachable (or none asked) and no other need of the manifest fails. */
+export function diagnosisPasses(report: DoctorReport, ports: number): boolean {
+  return (report.reachable || ports === 0) && !report.findings.some((f) => f.status === 'fail');
 }
 
 /** Reads the doctor's and expose's common options. */
@@ -75,7 +83,7 @@ export const doctorCommand: CommandSpec = {
       .filter((f) => f.id.startsWith('listener:'))
       .map((f) => f.id.slice('listener:'.length));
     return {
-      exitCode: report.reachable || (ports.length === 0 && !report.findings.some((f) => f.status === 'fail')) ? 0 : 1,
+      exitCode: diagnosisPasses(report, ports.length) ? 0 : 1,
       json: report,
       human: () =>
         doctorHuman(
