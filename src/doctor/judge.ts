@@ -258,6 +258,11 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
   );
 }
 
+/** An external port to try when this one is refused or filtered on the way: 10000 above, or below near the top. */
+function otherExternalPort(port: number): number {
+  return port + 10000 <= 65535 ? port + 10000 : port - 10000;
+}
+
 function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts): Finding {
   const id = `outside-in:${label(p)}`;
   if (p.outside.ok !== true) return notRun(id, p.outside, `check from outside of ${label(p)}`);
@@ -289,7 +294,7 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
         cause: notHere ? 'mapping-wrong-host' : 'not-proven',
         fix: notHere
           ? `The forward for external port ${externalPort}/${p.protocol} most likely points at another device: on the router, make it go to ${facts.gateway.ok === true ? facts.gateway.value.internalAddress : 'this host'}, port ${p.port} (\`porthole mappings\` lists what the router shows).`
-          : `Prove it: stop the server and run \`porthole check ${externalPort}/${p.protocol} --listen\` on this host (porthole answers on the port with a proof), or run the doctor on Linux, where the checker's connection can be looked for.`,
+          : `Prove it: stop the server and run \`porthole check ${externalPort}/${p.protocol} --listen${facts.checker ? ` --checker ${facts.checker}` : ''}\` on this host (porthole answers on the port with a proof), or run the doctor on Linux, where the checker's connection can be looked for.`,
       },
     );
   }
@@ -348,7 +353,7 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
       p.outside.ms,
       {
         cause: 'refused-on-path',
-        fix: `Make the forward again and check it took effect: \`porthole unmap ${p.port}/${p.protocol}\` then \`porthole expose ${p.port}/${p.protocol}\`. If the router shows the forward, another router or the provider's box in front of it answers: forward the port there too.`,
+        fix: `Make the forward again (a router may list a forward it does not apply): \`porthole unmap ${p.port}/${p.protocol}\` then \`porthole map ${p.port}/${p.protocol}\`, and run the doctor again. Still refused: something in front of the router refuses the port (a provider's box, or a provider blocking it); use another external port: \`porthole unmap ${p.port}/${p.protocol}\` then \`porthole map ${p.port}/${p.protocol} --external ${otherExternalPort(p.port)}\`.`,
       },
     );
   }
@@ -360,7 +365,7 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
     p.outside.ms,
     {
       cause: 'upstream-filter',
-      fix: `Something past the router filters the port (the ISP, or a second router in front of this one). Try another external port: \`porthole map ${p.port}/${p.protocol} --external ${p.port + 10000}\`, or ask the ISP.`,
+      fix: `Something past the router filters the port (the ISP, or a second router in front of this one). Try another external port: \`porthole map ${p.port}/${p.protocol} --external ${otherExternalPort(p.port)}\`, or ask the ISP.`,
     },
   );
 }

@@ -192,6 +192,86 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
       .mappings;
     assert.ok(!mappings.some((m) => m.externalPort === 7301 && m.live !== false), after.stdout);
   });
+
+  it('refused on the path by the provider: both printed fixes are run, the second (another external port) works', async () => {
+    const { lab } = env;
+    await listen(lab, 'lan', 7401, 'refused');
+    const mapped = await porthole(lab, 'lan', ['map', '7401']);
+    assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
+    // The provider resets port 7401 toward this customer (as some block 25 or 445): an answer, not silence.
+    const block = `table inet isp_block {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr ${PLAN.routerWanPublic} tcp dport 7401 reject with tcp reset
+  }
+}
+`;
+    const blocked = await lab.exec('internet', 'nft', ['-f', '-'], { input: block });
+    assert.equal(blocked.code, 0, blocked.stderr);
+    try {
+      const before = await doctor(lab, 'lan', 7401);
+      assert.equal(before.code, 1);
+      const outside = find(before.report, 'outside-in:7401/tcp');
+      assert.equal(outside?.cause, 'refused-on-path', JSON.stringify(outside));
+      const fixes = commandsIn(outside?.fix);
+      assert.deepEqual(fixes, ['unmap 7401/tcp', 'map 7401/tcp', 'unmap 7401/tcp', 'map 7401/tcp --external 17401']);
+      // First the forward made again: here it does not help, and the doctor says so again.
+      for (const fix of fixes.slice(0, 2)) {
+        const ran = await porthole(lab, 'lan', fix.split(' '));
+        assert.equal(ran.code, 0, `${fix}: ${ran.stdout}${ran.stderr}`);
+      }
+      const again = await doctor(lab, 'lan', 7401);
+      assert.equal(find(again.report, 'outside-in:7401/tcp')?.cause, 'refused-on-path');
+      for (const fix of fixes.slice(2)) {
+        const ran = await porthole(lab, 'lan', fix.split(' '));
+        assert.equal(ran.code, 0, `${fix}: ${ran.stdout}${ran.stderr}`);
+      }
+      const after = await doctor(lab, 'lan', 7401);
+      assert.equal(after.code, 0, JSON.stringify(after.report.findings.filter((f) => f.status !== 'ok')));
+      assert.equal(after.report.reachable, true);
+      assert.match(find(after.report, 'outside-in:7401/tcp')?.summary ?? '', /:17401\/tcp, proven/);
+    } finally {
+      await lab.exec('internet', 'nft', ['delete', 'table', 'inet', 'isp_block']);
+      await porthole(lab, 'lan', ['unmap', '7401']);
+    }
+  });
+
+  it('a UDP server that answers is "open, not proven"; the printed fix (check --listen) proves the road', async () => {
+    const { lab } = env;
+    const server = lab.startBackground('lan', 'udp-7402', 'socat', ['UDP-RECVFROM:7402,fork', 'SYSTEM:echo pong']);
+    for (let i = 0; i < 100; i++) {
+      if ((await lab.exec('lan', 'ss', ['-Hlun', 'sport = :7402'])).stdout.includes(':7402')) break;
+      await sleep(20);
+    }
+    const mapped = await porthole(lab, 'lan', ['map', '7402/udp']);
+    assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
+    try {
+      const run = await porthole(lab, 'lan', ['doctor', '7402/udp', '--checker', CHECKER, '--json'], 60_000);
+      const report = JSON.parse(run.stdout) as Report;
+      assert.equal(run.code, 1);
+      assert.equal(report.reachable, false);
+      const outside = find(report, 'outside-in:7402/udp');
+      assert.equal(outside?.status, 'warn', JSON.stringify(outside));
+      assert.equal(outside?.cause, 'not-proven');
+      const fixes = commandsIn(outside?.fix);
+      assert.deepEqual(fixes, [`check 7402/udp --listen --checker ${CHECKER}`]);
+      // The fix says: stop the server first (porthole answers on its port itself).
+      process.kill(server, 'SIGTERM');
+      for (let i = 0; i < 100; i++) {
+        if (!(await lab.exec('lan', 'ss', ['-Hlun', 'sport = :7402'])).stdout.includes(':7402')) break;
+        await sleep(20);
+      }
+      const proof = await porthole(lab, 'lan', [...(fixes[0] ?? '').split(' '), '--json'], 40_000);
+      assert.equal(proof.code, 0, proof.stdout + proof.stderr);
+      const checked = JSON.parse(proof.stdout) as { results: { state: string; verified: boolean | null }[] };
+      assert.deepEqual(
+        checked.results.map((r) => [r.state, r.verified]),
+        [['open', true]],
+      );
+    } finally {
+      await porthole(lab, 'lan', ['unmap', '7402/udp']);
+    }
+  });
 });
 
 describe('lab: verdicts behind double NAT', { skip: labSkip() }, () => {
