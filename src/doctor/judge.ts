@@ -544,10 +544,16 @@ function vantagesFinding(facts: Facts): Finding | undefined {
     (port) =>
       `${port.port}/${port.protocol}: reached from ${port.from.join(', ') || 'none'}${port.notFrom.length > 0 ? `, not from ${port.notFrom.join(', ')}` : ''}`,
   );
+  // The fleet speaks of external ports; the fix names the internal one `map` takes.
+  const internalOf = (port: { port: number; protocol: string }) =>
+    facts.ports.find(
+      (p) => p.protocol === port.protocol && p.outside.ok === true && p.outside.value.externalPort === port.port,
+    )?.port ?? port.port;
+  const blocked = combined.ports.filter((port) => port.notFrom.length > 0);
   if (combined.reachable === 'some' || combined.disagree) {
     return finding('vantages', 'warn', `seen from several places, not all agree: ${combined.summary}`, evidence, 0, {
       cause: 'upstream-filter',
-      fix: `Something on the way from ${combined.notFrom.join(', ')} filters the port (their network, a provider in between, or a geo-block); users there cannot connect. Try another external port, or a relay (\`porthole expose --relay URL\`).`,
+      fix: `Something on the way from ${combined.notFrom.join(', ')} filters ${blocked.map((port) => `${port.port}/${port.protocol}`).join(', ')} (their network, a provider in between, or a geo-block); users there cannot connect. Use another external port: ${blocked.map((port) => `\`porthole unmap ${internalOf(port)}/${port.protocol}\` then \`porthole map ${internalOf(port)}/${port.protocol} --external ${otherExternalPort(port.port)}\``).join(', ')}; if every port is filtered there, a relay (\`expose --relay\` with your relay's URL).`,
     });
   }
   return finding(

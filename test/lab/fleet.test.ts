@@ -348,4 +348,30 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
       await f.killVantage('v1b');
     }
   });
+
+  it('the doctor through the front names the vantage a filter hides the port from, and its printed fix works', async () => {
+    const front = theFleet().frontUrl;
+    const doctor = async () => {
+      const run = await porthole(env.lab, 'lan', ['doctor', '7002', '--checker', front, '--json'], 60_000);
+      return JSON.parse(run.stdout) as {
+        reachable: boolean;
+        findings: { id: string; status: string; cause: string | null; fix: string | null; summary: string }[];
+      };
+    };
+    const before = await doctor();
+    const vantages = before.findings.find((f) => f.id === 'vantages');
+    assert.equal(vantages?.status, 'warn', JSON.stringify(before.findings));
+    assert.equal(vantages?.cause, 'upstream-filter');
+    assert.match(vantages?.summary ?? '', /not from v3/);
+    const fixes = [...(vantages?.fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
+    assert.deepEqual(fixes, ['unmap 7002/tcp', 'map 7002/tcp --external 17002']);
+    for (const fix of fixes) {
+      const ran = await porthole(env.lab, 'lan', fix.split(' '));
+      assert.equal(ran.code, 0, `${fix}: ${ran.stdout}${ran.stderr}`);
+    }
+    const after = await doctor();
+    assert.equal(after.reachable, true, JSON.stringify(after.findings.filter((f) => f.status !== 'ok')));
+    assert.equal(after.findings.find((f) => f.id === 'vantages')?.status, 'ok');
+    assert.match(after.findings.find((f) => f.id === 'outside-in:7002/tcp')?.summary ?? '', /:17002\/tcp, proven/);
+  });
 });
