@@ -38,6 +38,10 @@ function failing(report: Report): string[] {
     .sort();
 }
 
+/** Backticked commands in a fix, in order. */
+const commandsIn = (fix: string | null | undefined) =>
+  [...(fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
+
 describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () => {
   // The lab's DNS server: one name points at the public address, one at an address from before.
   const env = useLab({
@@ -106,10 +110,19 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
       const { code, report } = await doctor(lab);
       assert.equal(code, 1);
       assert.deepEqual(failing(report), ['firewall:7001/tcp=host-firewall', 'outside-in:7001/tcp=host-firewall']);
-      assert.match(
-        report.findings.find((f) => f.id === 'firewall:7001/tcp')?.fix ?? '',
-        /porthole firewall 7001 --target nftables --apply/,
-      );
+      const fix = report.findings.find((f) => f.id === 'firewall:7001/tcp')?.fix ?? '';
+      assert.deepEqual(commandsIn(fix), ['firewall 7001 --target nftables --apply']);
+      // The fix, pasted: it must open the port although another table's chain drops it.
+      const applied = await porthole(lab, 'lan', (commandsIn(fix)[0] ?? '').split(' '));
+      assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+      try {
+        const after = await doctor(lab);
+        assert.equal(after.code, 0, JSON.stringify(after.report.findings.filter((f) => f.status !== 'ok')));
+        assert.equal(after.report.findings.find((f) => f.id === 'firewall:7001/tcp')?.status, 'ok');
+      } finally {
+        const removed = await porthole(lab, 'lan', ['firewall', '7001', '--target', 'nftables', '--remove']);
+        assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+      }
     } finally {
       await lab.exec('lan', 'nft', ['delete', 'table', 'inet', 'hostfw']);
     }
@@ -141,6 +154,23 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
       assert.match(fix, /now goes to internal port 7002/);
     } finally {
       await lab.exec('lan', 'upnpc', ['-u', lab.addresses.igdDescriptionUrl, '-d', '7001', 'tcp']);
+    }
+  });
+
+  it('no mapping at all: the mapping finding says so, and its printed fixes work when pasted', async () => {
+    const { lab } = env;
+    const { code, report } = await doctor(lab);
+    assert.equal(code, 1);
+    assert.deepEqual(failing(report), ['mapping:7001/tcp=no-mapping', 'outside-in:7001/tcp=no-mapping']);
+    const fixes = commandsIn(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix);
+    assert.deepEqual(fixes, ['expose 7001/tcp', 'map 7001/tcp']);
+    // Either works; without a checker given, expose maps and says it could not prove the road.
+    for (const fix of fixes) {
+      const ran = await porthole(lab, 'lan', fix.split(' '));
+      assert.ok(ran.code === 0 || (fix.startsWith('expose') && ran.code === 1), `${fix}: ${ran.stdout}${ran.stderr}`);
+      const after = await doctor(lab);
+      assert.equal(after.code, 0, `${fix}: ${JSON.stringify(after.report.findings.filter((f) => f.status !== 'ok'))}`);
+      assert.equal((await porthole(lab, 'lan', ['unmap', '7001'])).code, 0);
     }
   });
 
