@@ -40,6 +40,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     key: 'relay.keyFile',
     kind: 'path',
     env: 'PORTHOLE_RELAY_KEY_FILE',
+    flag: '--identity <file>',
     describe: 'file holding the SSH key for the relay',
   },
   {

@@ -68,6 +68,8 @@ export interface Facts {
   readonly name: Step<NameResolution>;
   readonly egress: Step<{ readonly results: readonly EgressResult[]; readonly names: readonly NameResolution[] }>;
   readonly checker: string | undefined;
+  /** The relay the user configured (--relay, PORTHOLE_RELAY, relay.url), for the fixes to name. */
+  readonly relay?: string | undefined;
   /** The manifest's multicast entries on this LAN: firewall, group membership, announcements (src/discovery). */
   readonly multicast: Step<readonly MulticastFinding[]>;
   /** When the checker is a fleet front: what its vantages together saw (src/fleet). */
@@ -83,6 +85,8 @@ export interface DoctorOptions extends AbortOptions {
   readonly name?: string;
   /** Where porthole's own mapping records live (XDG state). */
   readonly statePath?: string;
+  /** A relay the user has (not used by the doctor; its fixes name it when no direct road can work). */
+  readonly relayUrl?: string;
 }
 
 function errorOf(error: unknown): { code: string; message: string } {
@@ -254,6 +258,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
     egress,
     multicast,
     checker: options.checker?.origin,
+    ...(options.relayUrl ? { relay: options.relayUrl } : {}),
     ...(vantages ? { vantages } : {}),
   };
 }

@@ -228,7 +228,7 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       facts.mappings.ms,
       {
         cause: 'router-refuses-mapping',
-        fix: `${routerSetting} Or enable UPnP IGD or NAT-PMP/PCP on the router and run \`porthole expose ${p.port}/${p.protocol}\`.`,
+        fix: `${routerSetting} Or enable UPnP IGD or NAT-PMP/PCP on the router and run \`porthole expose ${p.port}/${p.protocol}\`.${facts.relay ? ` Or, without the router: ${relayWay(facts, `${p.port}/${p.protocol}`)}.` : ''}`,
       },
     );
   }
@@ -241,7 +241,7 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       facts.mappings.ms,
       {
         cause: 'no-mapping',
-        fix: 'The router has no public address: probably carrier-grade NAT, where no mapping can help. Confirm with `porthole doctor --stun HOST` or `--checker URL`; then use a relay (`porthole expose --relay URL`) or ask the ISP for a public address.',
+        fix: `The router has no public address: probably carrier-grade NAT, where no mapping can help. Confirm it with a STUN server or a checker (doctor --stun HOST or --checker URL); then ${relayWay(facts, `${p.port}/${p.protocol}`)}, or ask the ISP for a public address.`,
       },
     );
   }
@@ -256,6 +256,16 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       fix: `Map it: \`porthole expose ${p.port}/${p.protocol}\` (or \`porthole map ${p.port}/${p.protocol}\`). ${routerSetting}`,
     },
   );
+}
+
+/**
+ * The relay road as a fix: the command with the user's relay when one is configured; otherwise how to
+ * get one, with no command to paste (a placeholder URL is not a fix that works).
+ */
+function relayWay(facts: Facts, ports: string): string {
+  return facts.relay
+    ? `go through your relay: \`porthole expose ${ports} --relay ${facts.relay}\``
+    : 'go through a relay (set one up on a host with a public address with porthole relay serve or an OpenSSH server, then expose with --relay ssh://USER@HOST; see docs/relay.md)';
 }
 
 /** An external port to try when this one is refused or filtered on the way: 10000 above, or below near the top. */
@@ -409,8 +419,8 @@ function natFinding(facts: Facts, source: string): Finding {
       {
         cause: 'cgnat',
         fix: nat.ipv6.globalAddress
-          ? `No IPv4 mapping can open a port here (only the ISP can: a public IPv4 address, or a port forward on their NAT), but this host has IPv6 (${nat.ipv6.globalAddress}): \`porthole expose ${source} --family ipv6\` opens it there (users with IPv6 connect to [${nat.ipv6.globalAddress}]), or use a relay (\`porthole expose ${source} --relay URL\`).`
-          : 'No router mapping can open a port here. Ask the ISP for a public IPv4 address (or a port forward on their NAT), use IPv6 if both ends have it, or use a relay (`porthole expose PORTS --relay URL`).',
+          ? `No IPv4 mapping can open a port here (only the ISP can: a public IPv4 address, or a port forward on their NAT), but this host has IPv6 (${nat.ipv6.globalAddress}): \`porthole expose ${source} --family ipv6\` opens it there (users with IPv6 connect to [${nat.ipv6.globalAddress}]), or ${relayWay(facts, source)}.`
+          : `No router mapping can open a port here. Ask the ISP for a public IPv4 address (or a port forward on their NAT), use IPv6 if both ends have it, or ${relayWay(facts, source)}.`,
       },
     );
   }
@@ -553,7 +563,7 @@ function vantagesFinding(facts: Facts): Finding | undefined {
   if (combined.reachable === 'some' || combined.disagree) {
     return finding('vantages', 'warn', `seen from several places, not all agree: ${combined.summary}`, evidence, 0, {
       cause: 'upstream-filter',
-      fix: `Something on the way from ${combined.notFrom.join(', ')} filters ${blocked.map((port) => `${port.port}/${port.protocol}`).join(', ')} (their network, a provider in between, or a geo-block); users there cannot connect. Use another external port: ${blocked.map((port) => `\`porthole unmap ${internalOf(port)}/${port.protocol}\` then \`porthole map ${internalOf(port)}/${port.protocol} --external ${otherExternalPort(port.port)}\``).join(', ')}; if every port is filtered there, a relay (\`expose --relay\` with your relay's URL).`,
+      fix: `Something on the way from ${combined.notFrom.join(', ')} filters ${blocked.map((port) => `${port.port}/${port.protocol}`).join(', ')} (their network, a provider in between, or a geo-block); users there cannot connect. Use another external port: ${blocked.map((port) => `\`porthole unmap ${internalOf(port)}/${port.protocol}\` then \`porthole map ${internalOf(port)}/${port.protocol} --external ${otherExternalPort(port.port)}\``).join(', ')}; if every port is filtered there, ${relayWay(facts, blocked.map((port) => `${internalOf(port)}/${port.protocol}`).join(','))}.`,
     });
   }
   return finding(

@@ -175,6 +175,42 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
     assert.equal(await listenersOn(lab, Number(port)), 0, 'the relay still listens after Ctrl-C');
   });
 
+  it('the doctor names the configured relay in its fix, and the fix (with the relay and key from the environment) works', async () => {
+    const { lab } = context;
+    // A user's set-up: the relay and its key in the environment, the URL without a user, which comes from relay.user.
+    const userEnv = {
+      PORTHOLE_RELAY: `ssh://${lab.addresses.internet}:22`,
+      PORTHOLE_RELAY_USER: 'root',
+      PORTHOLE_RELAY_KEY_FILE: key.privateFile,
+      XDG_DATA_HOME: join(lab.state.dir, 'doctor-user-data'),
+      XDG_STATE_HOME: join(lab.state.dir, 'doctor-user-state'),
+      XDG_CONFIG_HOME: join(lab.state.dir, 'doctor-user-config'),
+    };
+    const run = (args: readonly string[]) =>
+      lab.exec('lan', process.execPath, ['--import', 'tsx', PORTHOLE_CLI, ...args, '--json'], {
+        timeoutMs: 60_000,
+        env: userEnv,
+      });
+    const diagnosed = await run(['doctor', '7001']);
+    assert.equal(diagnosed.code, 1, diagnosed.stdout + diagnosed.stderr);
+    const report = JSON.parse(diagnosed.stdout) as {
+      findings: { id: string; cause: string | null; fix: string | null }[];
+    };
+    const mapping = report.findings.find((f) => f.id === 'mapping:7001/tcp');
+    assert.equal(mapping?.cause, 'router-refuses-mapping');
+    const fixes = [...(mapping?.fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
+    const relayFix = fixes.find((fix) => fix.includes('--relay')) ?? '';
+    assert.equal(relayFix, `expose 7001/tcp --relay ssh://${lab.addresses.internet}:22`);
+    const pasted = await run(relayFix.split(' '));
+    assert.equal(pasted.code, 0, pasted.stdout + pasted.stderr);
+    const result = JSON.parse(pasted.stdout) as {
+      reachable: boolean;
+      mode: string;
+      relays: { verified: boolean | null }[];
+    };
+    assert.deepEqual([result.mode, result.reachable, result.relays[0]?.verified], ['relay', true, true]);
+  });
+
   it('porthole relay open against porthole relay serve: a port from the pool, known host key now', async () => {
     const { lab } = context;
     const tunnel = await startRelayOpen(lab, 'lan', 'open-relay', ['7001', '--relay', relayUrl(), ...common()]);

@@ -61,6 +61,7 @@ export async function doctorInputs(
     ...(checker ? { checker } : {}),
     ...(stun ? { stun } : {}),
     ...(typeof options.name === 'string' ? { name: options.name } : {}),
+    ...(typeof options.relay === 'string' ? { relayUrl: options.relay } : {}),
   };
 }
 
@@ -73,6 +74,7 @@ export const doctorCommand: CommandSpec = {
     ['--checker <url>', 'check service URL (default: $PORTHOLE_CHECKER)'],
     ['--stun <host[:port]>', 'STUN server for the NAT diagnosis'],
     ['--name <dnsname>', 'DNS name that should point at the public address'],
+    ['--relay <url>', 'your relay (ssh://USER@HOST[:PORT]): fixes name it where no direct road can work'],
   ],
   run: async ({ args, options, env, output, signal }) => {
     const { runDoctor } = await import('../../doctor/index.js');

@@ -109,7 +109,7 @@ export const exposeCommand: CommandSpec = {
     const relay =
       typeof options.relay === 'string'
         ? {
-            url: options.relay,
+            url: await (await import('./relay.js')).relayUrlOf(options.relay, env),
             dataDir: (await import('./relay.js')).dataDirOf(options, env),
             only: options.relayOnly === true,
             ...(proxyProtocol ? { proxyProtocol: proxyProtocol as 'v1' | 'v2' } : {}),

@@ -8,6 +8,17 @@ import { PortholeError } from '../../errors/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import { positiveInteger } from './probe.js';
 
+/**
+ * The relay URL as given, with the configured user (relay.user, PORTHOLE_RELAY_USER) put in when
+ * the URL names none: `--relay ssh://relay.example.net` then logs in as that user.
+ */
+export async function relayUrlOf(url: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (!/^ssh:\/\/[^@/]+$/.test(url.replace(/\/$/, ''))) return url;
+  const { resolveSetting } = await import('../../config/index.js');
+  const user = resolveSetting('relay.user', undefined, env)?.value;
+  return typeof user === 'string' && user !== '' ? url.replace('ssh://', `ssh://${encodeURIComponent(user)}@`) : url;
+}
+
 /** porthole's data directory (as the check service's): $XDG_DATA_HOME/porthole. */
 export function dataDirOf(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): string {
   if (typeof options.data === 'string') return options.data;
@@ -117,7 +128,7 @@ const openCommand: CommandSpec = {
       .filter((item) => item.trim() !== '' && item.trim() !== 'none')
       .map((item) => Math.max(1, positiveInteger(item.trim(), '--ws-ports', 80, 65535)));
     const tunnel = await openRelay({
-      url: options.relay,
+      url: await relayUrlOf(options.relay, env),
       localPort,
       localHost: String(options.localHost ?? '127.0.0.1'),
       remotePort: positiveInteger(options.remotePort, '--remote-port', 0, 65535),
