@@ -5,12 +5,12 @@
  * or a short grace after the first one has — never a fixed two-second wait — and then fetch
  * the IGD description. Replies from any address but the gateway's are ignored.
  */
-import { createSocket } from 'node:dgram';
-import { type AbortOptions, settleOnce, throwIfAborted, withDeadline } from '../deadline/index.js';
+import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { cidrContains, parseCidrList, parseIp } from '../net/address.js';
 import { defaultGateways } from '../net/localNetwork.js';
 import { localAddressToward } from './candidates.js';
+import { runGatewayRound } from './gatewayRound.js';
 import { type IgdDescription, parseIgdDescription } from './igdDescription.js';
 import { type AddressPolicy, gatewayOnly, igdRequest } from './igdHttp.js';
 import { NATPMP_PORT } from './natpmp.js';
@@ -76,8 +76,6 @@ export interface DiscoveryOptions extends AbortOptions {
  */
 const DEFAULT_GRACE_MS = 100;
 const DEFAULT_TIMEOUT_MS = 1000;
-/** Resend the UDP probes after this long if nothing came back. */
-const RESEND_MS = 250;
 
 interface Heard {
   natpmp?: { result: number; epoch: number; externalIp?: string };
@@ -92,76 +90,55 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
   const natpmpPort = options.natpmpPort ?? NATPMP_PORT;
   const ssdpPort = options.ssdpPort ?? SSDP_PORT;
   const heard: Heard = { warnings: [] };
-  const socket = createSocket('udp4');
-  const deadline = withDeadline(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, `gateway probe of ${gateway}`);
-  let grace: NodeJS.Timeout | undefined;
-  let resend: NodeJS.Timeout | undefined;
-  await settleOnce<void>(
-    options.signal,
-    (done) => {
-      deadline.addEventListener('abort', () => done(undefined), { once: true });
-      const complete = () =>
+  const warnings = await runGatewayRound({
+    family: 4,
+    gateway,
+    label: `gateway probe of ${gateway}`,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+    ...(options.signal ? { signal: options.signal } : {}),
+    complete: () =>
+      Boolean(
         (heard.natpmp && heard.pcp && heard.ssdp) ||
-        options.enough?.({
-          natpmp: heard.natpmp?.result === 0,
-          pcp: heard.pcp?.result === 0,
-          pcpAnswered: heard.pcp !== undefined,
-          upnp: heard.ssdp !== undefined,
-        });
-      const answered = () => {
-        if (complete()) done(undefined);
-        else grace ??= setTimeout(() => done(undefined), options.graceMs ?? DEFAULT_GRACE_MS);
-      };
-      socket.on('error', () => {});
-      socket.on('message', (message, remote) => {
-        if (remote.address !== gateway) return; // Only the gateway's answers count.
-        try {
-          if (remote.port === natpmpPort && message[0] === 0) {
-            const answer = decodeNatpmpResponse(message);
-            // A NAT-PMP "unsupported version" to our PCP packet says: no PCP here.
-            if (answer.kind === 'error' && answer.result === 1 && !heard.pcp)
-              heard.pcp = { result: 1, epoch: answer.epoch };
-            else if (answer.kind === 'external-address')
-              heard.natpmp = {
-                result: answer.result,
-                epoch: answer.epoch,
-                ...(answer.result === 0 ? { externalIp: answer.externalIp } : {}),
-              };
-          } else if (remote.port === natpmpPort) {
-            const answer = decodePcpResponse(message);
-            if (answer.opcode === PCP_OP_ANNOUNCE) heard.pcp = { result: answer.result, epoch: answer.epoch };
-          } else if (remote.port === ssdpPort) {
-            const answer = decodeSsdpAnswer(message);
-            if (answer && !heard.ssdp) heard.ssdp = answer;
-          }
-        } catch (error) {
-          heard.warnings.push(`ignored a datagram from ${remote.address}:${remote.port}: ${(error as Error).message}`);
-          return;
-        }
-        answered();
-      });
-      const send = () => {
-        if (!heard.natpmp) socket.send(encodeNatpmpExternalAddressRequest(), natpmpPort, gateway);
-        if (!heard.pcp) socket.send(encodePcpAnnounce(internalAddress), natpmpPort, gateway);
-        if (!heard.ssdp) {
-          for (const target of IGD_SEARCH_TARGETS.slice(0, 3)) {
-            socket.send(encodeMSearch(target, `${gateway}:${ssdpPort}`), ssdpPort, gateway);
-            if (options.multicast ?? true) socket.send(encodeMSearch(target), SSDP_PORT, SSDP_ADDRESS, () => {});
-          }
-        }
-      };
-      socket.bind(0, () => {
-        send();
-        resend = setTimeout(send, RESEND_MS);
-      });
+          options.enough?.({
+            natpmp: heard.natpmp?.result === 0,
+            pcp: heard.pcp?.result === 0,
+            pcpAnswered: heard.pcp !== undefined,
+            upnp: heard.ssdp !== undefined,
+          }),
+      ),
+    hear: (message, port) => {
+      if (port === natpmpPort && message[0] === 0) {
+        const answer = decodeNatpmpResponse(message);
+        // A NAT-PMP "unsupported version" to our PCP packet says: no PCP here.
+        if (answer.kind === 'error' && answer.result === 1 && !heard.pcp)
+          heard.pcp = { result: 1, epoch: answer.epoch };
+        else if (answer.kind === 'external-address')
+          heard.natpmp = {
+            result: answer.result,
+            epoch: answer.epoch,
+            ...(answer.result === 0 ? { externalIp: answer.externalIp } : {}),
+          };
+      } else if (port === natpmpPort) {
+        const answer = decodePcpResponse(message);
+        if (answer.opcode === PCP_OP_ANNOUNCE) heard.pcp = { result: answer.result, epoch: answer.epoch };
+      } else if (port === ssdpPort) {
+        const answer = decodeSsdpAnswer(message);
+        if (answer && !heard.ssdp) heard.ssdp = answer;
+      }
     },
-    () => {
-      clearTimeout(grace);
-      clearTimeout(resend);
-      socket.close();
+    send: (socket) => {
+      if (!heard.natpmp) socket.send(encodeNatpmpExternalAddressRequest(), natpmpPort, gateway);
+      if (!heard.pcp) socket.send(encodePcpAnnounce(internalAddress), natpmpPort, gateway);
+      if (!heard.ssdp) {
+        for (const target of IGD_SEARCH_TARGETS.slice(0, 3)) {
+          socket.send(encodeMSearch(target, `${gateway}:${ssdpPort}`), ssdpPort, gateway);
+          if (options.multicast ?? true) socket.send(encodeMSearch(target), SSDP_PORT, SSDP_ADDRESS, () => {});
+        }
+      }
     },
-  );
-  throwIfAborted(options.signal);
+  });
+  heard.warnings.push(...warnings);
 
   let upnp: GatewayInfo['upnp'];
   if (heard.ssdp) {

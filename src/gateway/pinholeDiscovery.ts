@@ -4,14 +4,14 @@
  * firewall service to the IPv6 default gateway, then the IGD description for its control URL.
  * Answers from any other address are ignored; an undecodable datagram is a warning.
  */
-import { createSocket } from 'node:dgram';
-import { type AbortOptions, settleOnce, throwIfAborted, withDeadline } from '../deadline/index.js';
+import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { cidrContains, classifyAddress, isIpLiteral, parseCidr } from '../net/address.js';
 import { defaultGateways, listInterfaces } from '../net/localNetwork.js';
 import { unusableTargetReason } from '../net/targetAddress.js';
 import { localAddressToward } from './candidates.js';
 import { assertGatewayAllowed } from './discovery.js';
+import { runGatewayRound, withoutZone } from './gatewayRound.js';
 import { parseIgdDescription } from './igdDescription.js';
 import { type AddressPolicy, igdRequest } from './igdHttp.js';
 import { NATPMP_PORT } from './natpmp.js';
@@ -56,10 +56,9 @@ export interface PinholeDiscoveryOptions extends AbortOptions {
 const FIREWALL_SEARCH_TARGET = 'urn:schemas-upnp-org:service:WANIPv6FirewallControl:1';
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_GRACE_MS = 150;
-const RESEND_MS = 250;
 
 /** An address without its IPv6 zone (`%eth0`), for comparing. */
-export const withoutZone = (address: string): string => address.replace(/%.*$/, '');
+export { withoutZone };
 
 /**
  * Which URLs the IPv6 router may name: a literal address that is the gateway itself, or (when the
@@ -114,64 +113,38 @@ export async function discoverPinholeGateway(options: PinholeDiscoveryOptions = 
   const internalAddress = await hostAddressToward(gateway, route.interface);
   const pcpPort = options.pcpPort ?? NATPMP_PORT;
   const ssdpPort = options.ssdpPort ?? SSDP_PORT;
-  const heard: { pcp?: { result: number; epoch: number }; location?: string; warnings: string[] } = { warnings: [] };
-  const socket = createSocket('udp6');
-  const deadline = withDeadline(
-    options.signal,
-    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    `IPv6 gateway probe of ${gateway}`,
-  );
-  let grace: NodeJS.Timeout | undefined;
-  let resend: NodeJS.Timeout | undefined;
-  await settleOnce<void>(
-    options.signal,
-    (done) => {
-      deadline.addEventListener('abort', () => done(undefined), { once: true });
-      socket.on('error', () => {});
-      socket.on('message', (message, remote) => {
-        if (withoutZone(remote.address) !== withoutZone(gateway)) return; // Only the gateway's answers count.
-        try {
-          if (remote.port === pcpPort) {
-            // A NAT-PMP-only server answers PCP with "unsupported version" (version 0, result 1).
-            if (message[0] === 0) heard.pcp ??= { result: 1, epoch: 0 };
-            else {
-              const answer = decodePcpResponse(message);
-              if (answer.opcode === PCP_OP_ANNOUNCE) heard.pcp = { result: answer.result, epoch: answer.epoch };
-            }
-          } else if (remote.port === ssdpPort) {
-            heard.location ??= decodeSsdpAnswer(message)?.location;
-          }
-        } catch (error) {
-          heard.warnings.push(
-            `ignored a datagram from [${remote.address}]:${remote.port}: ${(error as Error).message}`,
-          );
-          return;
+  const heard: { pcp?: { result: number; epoch: number }; location?: string } = {};
+  const warnings = await runGatewayRound({
+    family: 6,
+    gateway,
+    label: `IPv6 gateway probe of ${gateway}`,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+    ...(options.signal ? { signal: options.signal } : {}),
+    complete: () => Boolean((heard.pcp && heard.location) || (options.stopAtPcp && heard.pcp?.result === 0)),
+    hear: (message, port) => {
+      if (port === pcpPort) {
+        // A NAT-PMP-only server answers PCP with "unsupported version" (version 0, result 1).
+        if (message[0] === 0) heard.pcp ??= { result: 1, epoch: 0 };
+        else {
+          const answer = decodePcpResponse(message);
+          if (answer.opcode === PCP_OP_ANNOUNCE) heard.pcp = { result: answer.result, epoch: answer.epoch };
         }
-        if ((heard.pcp && heard.location) || (options.stopAtPcp && heard.pcp?.result === 0)) done(undefined);
-        else grace ??= setTimeout(() => done(undefined), options.graceMs ?? DEFAULT_GRACE_MS);
-      });
-      const send = () => {
-        if (!heard.pcp) socket.send(encodePcpAnnounce(internalAddress), pcpPort, gateway, () => {});
-        if (!heard.location)
-          socket.send(
-            encodeMSearch(FIREWALL_SEARCH_TARGET, `[${withoutZone(gateway)}]:${ssdpPort}`),
-            ssdpPort,
-            gateway,
-            () => {},
-          );
-      };
-      socket.bind(0, () => {
-        send();
-        resend = setTimeout(send, RESEND_MS);
-      });
+      } else if (port === ssdpPort) {
+        heard.location ??= decodeSsdpAnswer(message)?.location;
+      }
     },
-    () => {
-      clearTimeout(grace);
-      clearTimeout(resend);
-      socket.close();
+    send: (socket) => {
+      if (!heard.pcp) socket.send(encodePcpAnnounce(internalAddress), pcpPort, gateway, () => {});
+      if (!heard.location)
+        socket.send(
+          encodeMSearch(FIREWALL_SEARCH_TARGET, `[${withoutZone(gateway)}]:${ssdpPort}`),
+          ssdpPort,
+          gateway,
+          () => {},
+        );
     },
-  );
-  throwIfAborted(options.signal);
+  });
   let upnp: PinholeGateway['upnp'];
   if (heard.location) {
     try {
@@ -204,6 +177,6 @@ export async function discoverPinholeGateway(options: PinholeDiscoveryOptions = 
     ...(heard.pcp ? { pcp: heard.pcp } : {}),
     ...(upnp ? { upnp } : {}),
     ms: Math.round(performance.now() - started),
-    warnings: heard.warnings,
+    warnings,
   };
 }
