@@ -6,10 +6,17 @@
  * interval, and on stop everything made is removed: mappings first, then firewall rules.
  */
 import { sleep } from '../deadline/index.js';
-import type { KeeperEvent, Mapping, MappingClient, MappingMethod } from '../gateway/index.js';
-import type { ManifestEntry } from '../manifest/types.js';
-import type { DoctorOptions } from './facts.js';
+import type { KeeperEvent, Mapping, MappingClient } from '../gateway/index.js';
+import {
+  type ExposeOptions,
+  type ExposeResult,
+  exposedTcpPorts,
+  requestsOf,
+  roadResult,
+  sameMapping,
+} from './exposePlan.js';
 import { type DoctorReport, runDoctor } from './index.js';
+import { hasGlobalIpv6, runIpv6 } from './ipv6Road.js';
 import {
   closeRelayRoads,
   DIRECT_ROAD_CLOSED,
@@ -19,79 +26,7 @@ import {
   relayFindings,
 } from './relayRoad.js';
 
-/** What expose is asked. */
-export interface ExposeOptions extends DoctorOptions {
-  /** Open the host firewall with this backend (only nftables applies). */
-  readonly firewall?: 'nftables';
-  readonly keep: boolean;
-  /** Lifetime asked for each mapping, seconds. */
-  readonly lifetimeSeconds: number;
-  /** With keep: re-verify this often, seconds. */
-  readonly verifyEverySeconds: number;
-  /** Map with this protocol only. */
-  readonly via?: MappingMethod;
-  /** Status lines while keeping (renewals, restarts, re-verifications). */
-  readonly onStatus?: (status: Record<string, unknown>) => void;
-  /** A relay for when the direct road cannot work (or with `only`, instead of it). */
-  readonly relay?: RelaySettings;
-  /**
-   * IPv4 only, IPv6 only (a pinhole in the router's IPv6 firewall), or `auto` (default): IPv4 first,
-   * and IPv6 when the IPv4 road cannot work here (carrier NAT, most often) and this host has a
-   * global IPv6 address.
-   */
-  readonly family?: 'ipv4' | 'ipv6' | 'auto';
-  /** The checker's IPv6 URL, when the checker URL does not reach it over IPv6. */
-  readonly checker6?: URL;
-}
-
-/** What expose did. */
-export interface ExposeResult extends DoctorReport {
-  readonly mappings: readonly Mapping[];
-  /** Mappings whose external port differs from the port asked for (taken, or refused), said plainly. */
-  readonly portChanges: readonly { readonly asked: number; readonly got: number; readonly protocol: string }[];
-  /** What could not be removed on the way out (with why): still on the router until its lease ends. */
-  readonly leftBehind: readonly { readonly mapping: Mapping; readonly why: string }[];
-  readonly firewall: { readonly applied: boolean; readonly removed: boolean } | null;
-  readonly kept: boolean;
-  readonly ms: number;
-  /** `direct` (router mappings) or `relay` (tunnels through the relay). */
-  readonly mode: 'direct' | 'relay';
-  /** The tunnels, in relay mode: the address to give users for each port, and its proof. */
-  readonly relays: readonly {
-    readonly port: number;
-    readonly publicAddress: string;
-    readonly verified: boolean | null;
-  }[];
-  /** Why the direct road was left for the relay (the causes the doctor found, or the mapping error). */
-  readonly relayBecause?: string;
-  /** The address family of the road taken (6: an IPv6 pinhole, the address in brackets). */
-  readonly family: 4 | 6;
-  /** Why IPv4 was left for IPv6. */
-  readonly ipv6Because?: string;
-}
-
-/** One mapping request per exposed entry and transport; a range asks for its first free port. */
-function requestsOf(entries: readonly ManifestEntry[]) {
-  return entries
-    .filter((entry) => entry.direction === 'inbound' && entry.expose)
-    .flatMap((entry) =>
-      entry.ports.map((range) => ({
-        protocol: range.protocol,
-        internalPort: range.start,
-        ...(range.end > range.start ? { external: { start: range.start, end: range.end } } : {}),
-        description: `porthole ${entry.name}`,
-      })),
-    );
-}
-
-/** The TCP ports expose would map: every exposed inbound entry's ports. */
-function exposedTcpPorts(options: ExposeOptions): number[] {
-  return requestsOf(options.manifest.entries)
-    .filter((request) => request.protocol === 'tcp')
-    .flatMap((request) =>
-      request.external && typeof request.external === 'object' ? [request.internalPort] : [request.internalPort],
-    );
-}
+export type { ExposeOptions, ExposeResult } from './exposePlan.js';
 
 /**
  * Runs expose; with `keep`, until the signal aborts. With a relay, the direct road is tried first
@@ -137,141 +72,6 @@ export async function runExpose(options: ExposeOptions, source: string): Promise
   throw new Error(because);
 }
 
-/** Whether this host has a global IPv6 address: the IPv6 road is possible only then. */
-async function hasGlobalIpv6(): Promise<boolean> {
-  const { listInterfaces } = await import('../net/localNetwork.js');
-  // Documentation addresses (2001:db8::/32) count: they never appear on a real network, and labs use them.
-  return listInterfaces().some((iface) =>
-    iface.addresses.some((a) => a.family === 6 && (a.class === 'public' || a.class === 'documentation')),
-  );
-}
-
-/**
- * The IPv6 road: a pinhole per exposed port in the router's IPv6 firewall (PCP, then IGDv2),
- * proven from outside over IPv6 (the checker's connection seen here). The address to give users is
- * this host's own global address, in brackets.
- */
-async function runIpv6(
-  options: ExposeOptions,
-  because: string,
-  started: number,
-  ipv4Findings: DoctorReport['findings'] = [],
-): Promise<ExposeResult> {
-  const gateway = await import('../gateway/index.js');
-  const made: { mapping: Mapping; client: MappingClient }[] = [];
-  const signalOptions = options.signal ? { signal: options.signal } : {};
-  try {
-    for (const request of requestsOf(options.manifest.entries)) {
-      const { mapping, client } = await gateway.mapPinhole(
-        { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds },
-        { ...signalOptions, ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}) },
-      );
-      made.push({ mapping, client });
-      if (options.statePath) gateway.recordMapping(options.statePath, mapping);
-    }
-  } catch (error) {
-    for (const { mapping, client } of made) await client.unmap(mapping).catch(() => undefined);
-    throw error;
-  }
-  const address = made[0]?.mapping.internalAddress;
-  const findings = [...ipv4Findings.filter((f) => f.status !== 'fail'), ...(await proveIpv6(options, made))];
-  const reachable =
-    made.length > 0 && findings.filter((f) => f.id.startsWith('outside-in:')).every((f) => f.status === 'ok');
-  const result = (kept: boolean, mappings: readonly Mapping[]): ExposeResult => ({
-    reachable,
-    publicAddress: address ? `[${address}]` : null,
-    lanAddress: address ?? null,
-    findings,
-    mappings,
-    portChanges: [],
-    leftBehind: [],
-    firewall: null,
-    kept,
-    ms: Math.round(performance.now() - started),
-    mode: 'direct',
-    relays: [],
-    family: 6,
-    ipv6Because: because,
-  });
-  if (!options.keep)
-    return result(
-      false,
-      made.map((m) => m.mapping),
-    );
-  options.onStatus?.({
-    at: new Date().toISOString(),
-    kind: 'verified',
-    reachable,
-    family: 6,
-    give: reachable ? made.map(({ mapping }) => `[${mapping.internalAddress}]:${mapping.internalPort}`) : [],
-  });
-  const kept = await Promise.all(
-    made.map(({ mapping, client }) =>
-      gateway.keepMapping(client, mapping, {
-        ...signalOptions,
-        onEvent: (event) => options.onStatus?.({ at: new Date().toISOString(), family: 6, ...event }),
-      }),
-    ),
-  );
-  if (options.statePath) {
-    const statePath = options.statePath;
-    gateway.forgetMappings(statePath, (m) => kept.some((k) => k.family === 6 && sameMapping(m, k)));
-  }
-  return result(true, kept);
-}
-
-/** Asks the checker over IPv6 to probe the pinholes' ports, and proves identity by connection. */
-async function proveIpv6(
-  options: ExposeOptions,
-  made: readonly { mapping: Mapping }[],
-): Promise<DoctorReport['findings']> {
-  if (!options.checker) {
-    return made.map(({ mapping }) => ({
-      id: `outside-in:${mapping.internalPort}/${mapping.protocol}/ipv6`,
-      status: 'skip' as const,
-      summary: 'check from outside over IPv6: not checked (no checker)',
-      evidence: [],
-      fix: null,
-      cause: null,
-      ms: 0,
-    }));
-  }
-  const { checkerEndpoints, requestCheck } = await import('../checker/client.js');
-  const { provePeers } = await import('../probe/index.js');
-  const started = performance.now();
-  const [endpoint] = await checkerEndpoints(options.checker, {
-    checker6: options.checker6,
-    family: 'ipv6',
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const spec = made.map(({ mapping }) => `${mapping.internalPort}/${mapping.protocol}`).join(',');
-  const response = await requestCheck(endpoint?.url ?? options.checker, spec, undefined, {
-    family: 6,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const proven = await provePeers(response.results);
-  const ms = Math.round(performance.now() - started);
-  return proven.results.map((result, index) => {
-    const at = `[${response.target}]:${result.port}/${result.protocol}`;
-    const ok = result.state === 'open' && result.verified === true;
-    return {
-      id: `outside-in:${result.port}/${result.protocol}/ipv6`,
-      status: ok ? ('ok' as const) : result.state === 'open' ? ('warn' as const) : ('fail' as const),
-      summary: ok
-        ? `reachable from the internet over IPv6 at ${at}, proven to reach this host`
-        : result.state === 'open'
-          ? `${at} is open over IPv6, but not proven to reach this computer`
-          : `not reachable over IPv6 at ${at} (${result.state})`,
-      evidence: [`checker probed ${at}: ${result.state} (${result.reason})`, proven.identities[index]?.evidence ?? ''],
-      fix: ok
-        ? null
-        : 'The pinhole was granted but the port is not reached: check the server listens on IPv6 (::) and the host firewall admits it.',
-      cause: ok ? null : ('upstream-filter' as const),
-      ms,
-    };
-  });
-}
-
 /** The relay road: a proven tunnel per TCP port; with `keep`, held until the signal aborts. */
 async function runRelay(
   options: ExposeOptions,
@@ -283,26 +83,28 @@ async function runRelay(
   const roads: RelayRoad[] = await openRelayRoads(exposedTcpPorts(options), settings, options);
   const findings = [...directFindings.filter((f) => f.status !== 'fail'), ...relayFindings(roads)];
   const reachable = roads.length > 0 && roads.every((road) => road.verification.verified === true);
-  const result = (kept: boolean): ExposeResult => ({
+  const report: DoctorReport = {
     reachable,
     publicAddress: roads[0]?.publicAddress ?? null,
     lanAddress: null,
     findings,
-    mappings: [],
-    portChanges: [],
-    leftBehind: [],
-    firewall: null,
-    kept,
-    ms: Math.round(performance.now() - started),
-    mode: 'relay',
-    family: 4,
-    relays: roads.map((road) => ({
-      port: road.port,
-      publicAddress: road.publicAddress,
-      verified: road.verification.verified,
-    })),
-    relayBecause: because,
-  });
+  };
+  const result = (kept: boolean): ExposeResult =>
+    roadResult(
+      report,
+      {
+        mode: 'relay',
+        family: 4,
+        kept,
+        relays: roads.map((road) => ({
+          port: road.port,
+          publicAddress: road.publicAddress,
+          verified: road.verification.verified,
+        })),
+        relayBecause: because,
+      },
+      started,
+    );
   if (!options.keep) {
     // Without --keep the tunnel cannot outlive this process: prove it, say so, and close it.
     await closeRelayRoads(roads);
@@ -413,32 +215,17 @@ async function runDirect(
   if (leftBecause !== undefined) {
     await undo();
     return {
-      ...report,
-      mappings: [],
-      portChanges,
-      leftBehind,
-      firewall,
-      kept: false,
-      ms: Math.round(performance.now() - started),
-      mode: 'direct',
-      relays: [],
-      family: 4,
+      ...roadResult(report, { mode: 'direct', family: 4, kept: false, portChanges, leftBehind, firewall }, started),
       leftBecause,
     };
   }
   if (!options.keep) {
-    return {
-      ...report,
-      mappings: made.map((m) => m.mapping),
-      portChanges,
-      leftBehind,
-      firewall,
-      kept: false,
-      ms: Math.round(performance.now() - started),
-      mode: 'direct',
-      relays: [],
-      family: 4,
-    };
+    const mappings = made.map((m) => m.mapping);
+    return roadResult(
+      report,
+      { mode: 'direct', family: 4, kept: false, mappings, portChanges, leftBehind, firewall },
+      started,
+    );
   }
   const status = (kind: string, extra: Record<string, unknown>) =>
     options.onStatus?.({ at: new Date().toISOString(), kind, ...extra });
@@ -499,25 +286,9 @@ async function runDirect(
     await removeNftables(options.manifest.name);
     firewall = { applied: true, removed: true };
   }
-  return {
-    ...report,
-    mappings: current,
-    portChanges,
-    leftBehind,
-    firewall,
-    kept: true,
-    ms: Math.round(performance.now() - started),
-    mode: 'direct',
-    relays: [],
-    family: 4,
-  };
-}
-
-function sameMapping(a: Mapping, b: Mapping): boolean {
-  return (
-    a.protocol === b.protocol &&
-    a.externalPort === b.externalPort &&
-    a.internalPort === b.internalPort &&
-    a.gateway === b.gateway
+  return roadResult(
+    report,
+    { mode: 'direct', family: 4, kept: true, mappings: current, portChanges, leftBehind, firewall },
+    started,
   );
 }
