@@ -15,7 +15,7 @@ import type { Lab } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
 import { hashPassword } from '../../src/dns/index.js';
-import { labSkip, porthole, startServe, useLab } from './support.js';
+import { labSkip, porthole, startPorthole, startServe, useLab } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -258,10 +258,7 @@ describe('lab: porthole name against BIND 9 and Knot', { skip: labSkip() }, () =
     const { lab } = env;
     const name = `follow.${DNS_ZONE}`;
     const moved = '203.0.113.3';
-    const keeper = lab.startBackground('lan', 'keep-follow', process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
+    const keeper = startPorthole(lab, 'lan', 'keep-follow', [
       'name',
       'keep',
       name,

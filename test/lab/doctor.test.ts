@@ -6,13 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, porthole, serveChecker, useLab, waitForPublicPort } from './support.js';
+import {
+  connect,
+  labSkip,
+  listen,
+  porthole,
+  serveChecker,
+  startPorthole,
+  useLab,
+  waitForPublicPort,
+} from './support.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
 const COMMON = ['--checker', CHECKER, '--stun', PLAN.internetHost];
 
@@ -176,10 +183,7 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
 
   it('expose --keep survives lease expiries and a router restart, and Ctrl-C removes its mappings and firewall rules', async () => {
     const { lab } = env;
-    const pid = lab.startBackground('lan', 'expose-keep', process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
+    const pid = startPorthole(lab, 'lan', 'expose-keep', [
       'expose',
       '7001',
       ...COMMON,

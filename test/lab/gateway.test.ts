@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, labSkip, listen, porthole, useLab, waitForPublicPort } from './support.js';
+import { connect, labSkip, listen, porthole, startPorthole, useLab, waitForPublicPort } from './support.js';
 
 const SUITE = fileURLToPath(new URL('./fixtures/mappingCompliance.ts', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 describe('lab: router mapping on a home router with UPnP IGD, NAT-PMP and PCP', { skip: labSkip() }, () => {
   const env = useLab({ topology: 'home' });
@@ -94,18 +93,7 @@ describe('lab: router mapping on a home router with UPnP IGD, NAT-PMP and PCP', 
   // epoch is what tells a restart apart from a renewal.
   it('map --keep re-makes the mapping after a router restart within one renewal, and Ctrl-C removes it', async () => {
     const { lab } = env;
-    const pid = lab.startBackground('lan', 'keeper', process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
-      'map',
-      '7001',
-      '--lease',
-      '6',
-      '--via',
-      'natpmp',
-      '--keep',
-    ]);
+    const pid = startPorthole(lab, 'lan', 'keeper', ['map', '7001', '--lease', '6', '--via', 'natpmp', '--keep']);
     assert.ok(await waitForPublicPort(lab, 7001, true, 10), `mapped by the keeper:\n${lab.log('keeper')}`);
     await lab.restartRouterDaemon();
     assert.equal(

@@ -22,7 +22,7 @@ import {
   stopProcess,
 } from '../../lab/relay.js';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, porthole, useLab } from './support.js';
+import { connect, labSkip, listen, porthole, startPorthole, useLab } from './support.js';
 
 const BANNER = 'lan-server-7001';
 const RELAY_PORT = 2222;
@@ -149,10 +149,7 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
     );
 
     // --keep: the tunnel stays for users until Ctrl-C, then nothing is left on the relay.
-    const pid = lab.startBackground('lan', 'expose-relay', process.execPath, [
-      '--import',
-      'tsx',
-      PORTHOLE_CLI,
+    const pid = startPorthole(lab, 'lan', 'expose-relay', [
       'expose',
       '7001',
       '--relay',

@@ -159,6 +159,23 @@ export function porthole(lab: Lab, host: HostName, args: readonly string[], time
   });
 }
 
+/**
+ * Starts a long-running porthole (`--keep`, `name keep`) in the background on `host`, with the
+ * lab's own state and configuration as `porthole()` gives them (never root's ~/.local/state).
+ * `env` and `ip netns exec` both exec, so the pid returned is porthole's own (for SIGINT).
+ */
+export function startPorthole(lab: Lab, host: HostName, name: string, args: readonly string[]): number {
+  return lab.startBackground(host, name, 'env', [
+    `XDG_STATE_HOME=${lab.state.dir}/state-${host}`,
+    `XDG_CONFIG_HOME=${lab.state.dir}/config-${host}`,
+    process.execPath,
+    '--import',
+    'tsx',
+    CLI,
+    ...args,
+  ]);
+}
+
 /** Starts `porthole serve ARGS` in the internet namespace and waits until it says it listens (bounded: 10 s). */
 export async function startServe(lab: Lab, name: string, args: readonly string[]): Promise<void> {
   await lab.startBackgroundUntil(

@@ -10,13 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Lab, startMiniupnpd } from '../../lab/lab.js';
+import { startUdpEcho } from '../../lab/relay.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { labSkip, listen, porthole, serveChecker, useLab, waitForPublicPort } from './support.js';
+import { labSkip, listen, porthole, serveChecker, startPorthole, useLab, waitForPublicPort } from './support.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
 
 interface Report {
@@ -128,17 +127,7 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
     const { lab } = env;
     await listen(lab, 'lan', 7201, 'kept');
     // Default lease and interval: only the 30 s check can notice the restart in time.
-    const pid = lab.startBackground('lan', 'expose-7201', process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
-      'expose',
-      '7201',
-      '--checker',
-      CHECKER,
-      '--keep',
-      '--json',
-    ]);
+    const pid = startPorthole(lab, 'lan', 'expose-7201', ['expose', '7201', '--checker', CHECKER, '--keep', '--json']);
     try {
       assert.ok(await waitForPublicPort(lab, 7201, true, 15), `exposed:\n${lab.log('expose-7201')}`);
       // The router loses power: its mappings are gone, porthole's record is not.
@@ -162,17 +151,7 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
 
   it('map --keep killed with SIGKILL: the next command names the leftover, and porthole cleanup removes it', async () => {
     const { lab } = env;
-    const env2 = { XDG_STATE_HOME: `${lab.state.dir}/state-lan` };
-    const pid = lab.startBackground('lan', 'map-keep-7301', 'env', [
-      `XDG_STATE_HOME=${env2.XDG_STATE_HOME}`,
-      process.execPath,
-      '--import',
-      'tsx',
-      CLI,
-      'map',
-      '7301',
-      '--keep',
-    ]);
+    const pid = startPorthole(lab, 'lan', 'map-keep-7301', ['map', '7301', '--keep']);
     for (let i = 0; i < 100 && !lab.log('map-keep-7301').includes('keeping it'); i++) await sleep(100);
     assert.match(lab.log('map-keep-7301'), /keeping it/);
     process.kill(pid, 'SIGKILL');
@@ -238,11 +217,8 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
 
   it('a UDP server that answers is "open, not proven"; the printed fix (check --listen) proves the road', async () => {
     const { lab } = env;
-    const server = lab.startBackground('lan', 'udp-7402', 'socat', ['UDP-RECVFROM:7402,fork', 'SYSTEM:echo pong']);
-    for (let i = 0; i < 100; i++) {
-      if ((await lab.exec('lan', 'ss', ['-Hlun', 'sport = :7402'])).stdout.includes(':7402')) break;
-      await sleep(20);
-    }
+    // An echo server (socat PIPE, no shell per datagram: it answers in time on a loaded machine too).
+    const server = await startUdpEcho(lab, 'lan', 7402);
     const mapped = await porthole(lab, 'lan', ['map', '7402/udp']);
     assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
     try {
