@@ -87,7 +87,8 @@ export function refusalFor(
     return { error: new PortholeError('E_CHECK_REQUEST', { detail, cause: thrown }), status: 413 };
   }
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    const detail = `the content type ${request.contentType ?? '(none)'} is not read; send application/json`;
+    // The caller's own header, cut short: it is echoed back, not trusted.
+    const detail = `the content type ${(request.contentType ?? '(none)').slice(0, 80)} is not read; send application/json`;
     return { error: new PortholeError('E_CHECK_REQUEST', { detail, cause: thrown }), status: 415 };
   }
   // 400 covers malformed JSON (the parser's SyntaxError), an empty JSON body and a bad Content-Length.
@@ -108,7 +109,9 @@ export function answerErrors(app: FastifyInstance, options: AnswerErrorsOptions 
       request.log.error({ err: thrown }, 'internal error');
       return reply.status(httpStatusFor('E_INTERNAL') ?? 500).send({ error: new PortholeError('E_INTERNAL').toJSON() });
     }
-    if (refusal.status >= 500) request.log.error({ err: thrown }, 'refused with a code no route planned for');
+    if (thrown instanceof PortholeError && httpStatusFor(thrown.code) === undefined) {
+      request.log.warn({ err: thrown }, 'answered a code the error registry gives no HTTP status');
+    }
     options.onRefused?.(refusal.error);
     // The rate-limit plugin sets Retry-After itself; the front's own limits say it in the error's data.
     if (refusal.error.code === 'E_RATE_LIMITED' && !reply.hasHeader('retry-after')) {
