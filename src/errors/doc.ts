@@ -1,5 +1,5 @@
 /** Renders docs/errors.md from the registry, so the doc cannot drift from the code. */
-import { errorCodes, errorRegistry } from './registry.js';
+import { type ErrorEntry, errorCodes, errorRegistry } from './registry.js';
 
 const EXIT_STATUS = { usage: 2, operational: 3 } as const;
 
@@ -10,8 +10,9 @@ function cell(text: string): string {
 /** The full text of docs/errors.md. */
 export function renderErrorsDoc(): string {
   const rows = errorCodes.map((code) => {
-    const entry = errorRegistry[code];
-    return `| \`${code}\` | ${EXIT_STATUS[entry.kind]} | ${cell(entry.message)} | ${cell(entry.hint)} |`;
+    const entry: ErrorEntry = errorRegistry[code];
+    const http = entry.httpStatus ?? '';
+    return `| \`${code}\` | ${EXIT_STATUS[entry.kind]} | ${http} | ${cell(entry.message)} | ${cell(entry.hint)} |`;
   });
   return [
     '# porthole error codes',
@@ -23,11 +24,16 @@ export function renderErrorsDoc(): string {
     'Exit status 2 means bad input or usage; 3 means an operational error. (0 is all good and',
     '1 is a check that ran and found a problem: those are results, not errors.)',
     '',
+    "HTTP is the status the check service and the fleet's front answer a code with, the body being",
+    '`{"error": {"code", "message", "hint"}}`; it is empty for codes no HTTP route answers. Two',
+    'refusals keep `E_CHECK_REQUEST` with their own status: a body over the size limit (413) and a',
+    'content type the service does not parse (415; it reads JSON).',
+    '',
     'This file is generated from `src/errors/registry.ts` by `npm run errors:docs`; a test fails',
     'when the two differ.',
     '',
-    '| code | exit | meaning | how to fix |',
-    '| --- | --- | --- | --- |',
+    '| code | exit | HTTP | meaning | how to fix |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

@@ -1,5 +1,5 @@
 /** Public face of porthole's errors: the registry and the error class every module throws. */
-import { type ErrorCode, type ErrorKind, errorRegistry } from './registry.js';
+import { type ErrorCode, type ErrorEntry, type ErrorKind, errorRegistry } from './registry.js';
 
 export { type ErrorCode, type ErrorEntry, type ErrorKind, errorCodes, errorRegistry } from './registry.js';
 
@@ -53,6 +53,11 @@ export class PortholeError extends Error {
   toJSON(): { code: ErrorCode; message: string; hint: string } & Record<string, unknown> {
     return { code: this.code, message: this.message, hint: this.hint, ...this.data };
   }
+}
+
+/** The HTTP status a service answers `code` with (the registry's `httpStatus`); undefined when no route throws it. */
+export function httpStatusFor(code: ErrorCode): number | undefined {
+  return (errorRegistry[code] as ErrorEntry).httpStatus;
 }
 
 /** The shell's status for a command ended by Ctrl-C: 128 + SIGINT (2). */

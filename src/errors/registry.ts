@@ -13,6 +13,11 @@ export interface ErrorEntry {
   readonly message: string;
   /** What to do about it, in the imperative. */
   readonly hint: string;
+  /**
+   * The HTTP status porthole's services (the checker, the fleet's front) answer this code with;
+   * set only on codes a route can throw (RFC 9110, section 15).
+   */
+  readonly httpStatus?: number;
 }
 
 /** The registry. Codes are stable: never rename one, add a new one instead. */
@@ -41,6 +46,7 @@ export const errorRegistry = {
     kind: 'usage',
     message: 'Invalid port specification',
     hint: 'Write ports as 7001, 7001/udp, 554/tcp+udp, 20570-20575/tcp or a comma list of those; ports are 1-65535.',
+    httpStatus: 400,
   },
   E_ADDRESS: {
     kind: 'usage',
@@ -96,21 +102,25 @@ export const errorRegistry = {
     kind: 'usage',
     message: 'The check request is malformed',
     hint: 'Send a JSON object such as {"ports": "7001,5353/udp"}, with an optional {"proof": {"key": BASE64}}.',
+    httpStatus: 400,
   },
   E_TOO_MANY_PORTS: {
     kind: 'usage',
     message: 'Too many ports in one check',
     hint: 'Split the ports over several checks, or ask the operator of the checker to raise --max-ports.',
+    httpStatus: 400,
   },
   E_TARGET_NOT_ALLOWED: {
     kind: 'operational',
     message: 'The checker does not probe this address',
     hint: "A checker only probes public addresses (the caller's own); run it outside your network, or pass --allow-targets to a lab checker.",
+    httpStatus: 403,
   },
   E_RATE_LIMITED: {
     kind: 'operational',
     message: 'Too many checks from this address',
     hint: 'Wait for the time the Retry-After header gives, then try again.',
+    httpStatus: 429,
   },
   E_NO_CHECKER: {
     kind: 'usage',
@@ -121,6 +131,7 @@ export const errorRegistry = {
     kind: 'operational',
     message: 'This check service runs no egress listener',
     hint: 'Start the service with `porthole serve --egress-address ADDR --egress-ports 1-65535`, or test against a host running one with --target.',
+    httpStatus: 404,
   },
   E_NO_EGRESS_TARGET: {
     kind: 'usage',
@@ -216,6 +227,7 @@ export const errorRegistry = {
     kind: 'operational',
     message: 'porthole hit an unexpected internal error',
     hint: 'Run again with --verbose and report the output as a bug.',
+    httpStatus: 500,
   },
   // Library, configuration and leftovers (issue 13).
   E_CHECKER_URL: {
@@ -454,11 +466,13 @@ export const errorRegistry = {
     kind: 'usage',
     message: 'The vantage list is not valid',
     hint: 'Write --vantage all, or names and regions separated by commas (letters, digits, - and _).',
+    httpStatus: 400,
   },
   E_FLEET_NO_VANTAGE: {
     kind: 'operational',
     message: 'No vantage answered the check',
     hint: 'Start vantages (`porthole serve --nats URL --vantage NAME`) and check GET /v1/vantages on the front.',
+    httpStatus: 503,
   },
   E_FLEET_NOT_FRONT: {
     kind: 'operational',

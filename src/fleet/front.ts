@@ -12,6 +12,8 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { callerAddress } from '../checker/callerAddress.js';
+import { type CheckBody, checkBodySchema, portSpecOf, proofKeyOf } from '../checker/checkBody.js';
+import { answerErrors, SERVICE_AJV_OPTIONS } from '../checker/httpErrors.js';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
@@ -22,7 +24,7 @@ import { connectFleet, type NatsSettings } from './connection.js';
 import { gather } from './gather.js';
 import { judgeVantages, leastReachableResults } from './judge.js';
 import { type CallerLimiter, kvLimiter, LIMIT_WINDOW_MS, localLimiter } from './limits.js';
-import { type CheckBody, parseVantageSelector, portsOf, proofKeyOf } from './request.js';
+import { parseVantageSelector } from './request.js';
 import { Roster } from './roster.js';
 import { CHECKS_BUCKET, DISCOVER_SUBJECT, HEALTH_WILDCARD, LIMITS_BUCKET } from './subjects.js';
 import type { CheckOrder, FleetCheckResponse } from './types.js';
@@ -71,17 +73,6 @@ const DEFAULTS = {
   version: '0.0.0',
 };
 
-/** The HTTP status for each error code the front answers with. */
-const STATUS: Record<string, number> = {
-  E_CHECK_REQUEST: 400,
-  E_PORT_SPEC: 400,
-  E_TOO_MANY_PORTS: 400,
-  E_FLEET_SELECTOR: 400,
-  E_TARGET_NOT_ALLOWED: 403,
-  E_RATE_LIMITED: 429,
-  E_FLEET_NO_VANTAGE: 503,
-};
-
 /** What the HTTP app needs from the fleet. */
 export interface FrontDependencies {
   readonly nc: NatsConnection;
@@ -94,27 +85,19 @@ export interface FrontDependencies {
 /** Builds the front's HTTP app (not listening). */
 export async function buildFront(options: FrontOptions, deps: FrontDependencies): Promise<FastifyInstance> {
   const settings = { ...DEFAULTS, ...options };
-  const app = Fastify({ logger: settings.logger ?? false, bodyLimit: 16 * 1024, trustProxy: false });
+  const app = Fastify({
+    logger: settings.logger ?? false,
+    bodyLimit: 16 * 1024,
+    trustProxy: false,
+    ajv: { customOptions: SERVICE_AJV_OPTIONS },
+  });
   const trustProxy = settings.trustProxy ?? [];
   const allowTargets = settings.allowTargets ?? [];
   const callerOf = (request: FastifyRequest) =>
     callerAddress(request.socket.remoteAddress ?? '0.0.0.0', request.headers['x-forwarded-for'], trustProxy);
   const running = new Map<string, number>();
 
-  app.setErrorHandler((error, request, reply) => {
-    const known =
-      error instanceof PortholeError
-        ? error
-        : (error as { statusCode?: number }).statusCode === 400 || (error as { statusCode?: number }).statusCode === 415
-          ? new PortholeError('E_CHECK_REQUEST', { detail: error instanceof Error ? error.message : String(error) })
-          : undefined;
-    if (!known) {
-      request.log.error({ err: error }, 'internal error');
-      return reply.status(500).send({ error: new PortholeError('E_INTERNAL').toJSON() });
-    }
-    if (known.code === 'E_RATE_LIMITED') reply.header('retry-after', String(known.data?.retryAfter ?? 1));
-    return reply.status(STATUS[known.code] ?? 400).send({ error: known.toJSON() });
-  });
+  answerErrors(app);
 
   app.get('/v1/ip', async (request) => {
     const address = callerOf(request);
@@ -125,21 +108,19 @@ export async function buildFront(options: FrontOptions, deps: FrontDependencies)
     vantages: deps.roster.entries().map((entry) => ({ ...entry.heartbeat, seenAt: entry.seenAt, stale: entry.stale })),
   }));
 
-  app.post('/v1/check', async (request) => {
+  // The single checker's body, refused by the same schema before the route runs.
+  app.post<{ Body: CheckBody }>('/v1/check', { schema: { body: checkBodySchema } }, async (request) => {
     const started = performance.now();
     const target = callerOf(request);
-    const body = (request.body ?? {}) as CheckBody;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new PortholeError('E_CHECK_REQUEST', { detail: 'the body must be a JSON object' });
-    }
+    const body = request.body;
     const query = request.query as { vantage?: unknown };
     const selector = parseVantageSelector(query.vantage);
-    const ranges = parsePortSpec(portsOf(body));
+    const ranges = parsePortSpec(portSpecOf(body));
     const count = countPorts(ranges);
     if (count > settings.maxPorts) {
       throw new PortholeError('E_TOO_MANY_PORTS', { detail: `${count} ports asked, at most ${settings.maxPorts}` });
     }
-    const proofKey = proofKeyOf(body);
+    const proofKey = proofKeyOf(body)?.toString('base64');
     // The single checker's rule, before anything is sent: a caller with a non-public address is refused here.
     const parsedTarget = parseIp(target);
     if (!isPublicUnicast(parsedTarget) && !allowTargets.some((cidr) => cidrContains(cidr, parsedTarget))) {
