@@ -16,9 +16,11 @@ import { type CheckBody, checkBodySchema, portSpecOf, proofKeyOf } from './check
 
 /**
  * How long open probe connections stay up after the answer is sent: the caller reads its own
- * socket table when the answer arrives, so the connection must outlive the answer's trip.
+ * socket table when the answer arrives, so the connection must outlive the answer's trip and a
+ * slow caller (a loaded NAS; the bench on a busy machine took over a second at times), as the
+ * fleet's vantages do.
  */
-const HOLD_AFTER_ANSWER_MS = 1000;
+const HOLD_AFTER_ANSWER_MS = 3000;
 
 /** Holds a request's open probe connections until its answer has gone out (src/probe/hold.ts). */
 function holdUntilAnswered(response: ServerResponse): (socket: Socket) => void {
