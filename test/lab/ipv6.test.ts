@@ -221,35 +221,26 @@ describe('lab: IPv6 pinholes on a home router (PCP and IGDv2 over IPv6)', { skip
   });
 });
 
-describe('lab: IPv6 pinholes through PCP alone (UPnP off)', { skip: labSkip() }, () => {
-  const env = useLab({ topology: 'home', upnp: false });
-  before(() => listen6(env.lab, 'lan', 7001, 'pcp-only'));
+// A router that speaks one pinhole protocol only: porthole takes it (PCP first, IGDv2 otherwise).
+for (const only of [
+  { what: 'PCP alone (UPnP off)', router: { upnp: false }, method: 'pcp', banner: 'pcp-only' },
+  { what: 'IGDv2 alone (NAT-PMP/PCP off)', router: { natpmp: false }, method: 'upnp', banner: 'igd-only' },
+] as const) {
+  describe(`lab: IPv6 pinholes through ${only.what}`, { skip: labSkip() }, () => {
+    const env = useLab({ topology: 'home', ...only.router });
+    before(() => listen6(env.lab, 'lan', 7001, only.banner));
 
-  it('map --family ipv6 uses PCP and the internet reaches the server', async () => {
-    const { lab } = env;
-    const mapped = await porthole6(lab, 'lan', ['map', '7001', '--family', 'ipv6', '--json']);
-    assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
-    assert.equal((JSON.parse(mapped.stdout) as MapJson).method, 'pcp');
-    assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), 'pcp-only');
-    assert.equal((await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6'])).code, 0);
-    assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), 'timeout');
+    it(`map --family ipv6 uses ${only.method} and the internet reaches the server`, async () => {
+      const { lab } = env;
+      const mapped = await porthole6(lab, 'lan', ['map', '7001', '--family', 'ipv6', '--json']);
+      assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
+      assert.equal((JSON.parse(mapped.stdout) as MapJson).method, only.method);
+      assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), only.banner);
+      assert.equal((await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6'])).code, 0);
+      assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), 'timeout');
+    });
   });
-});
-
-describe('lab: IPv6 pinholes through IGDv2 alone (NAT-PMP/PCP off)', { skip: labSkip() }, () => {
-  const env = useLab({ topology: 'home', natpmp: false });
-  before(() => listen6(env.lab, 'lan', 7001, 'igd-only'));
-
-  it('map --family ipv6 falls back to IGDv2 and the internet reaches the server', async () => {
-    const { lab } = env;
-    const mapped = await porthole6(lab, 'lan', ['map', '7001', '--family', 'ipv6', '--json']);
-    assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
-    assert.equal((JSON.parse(mapped.stdout) as MapJson).method, 'upnp');
-    assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), 'igd-only');
-    assert.equal((await porthole6(lab, 'lan', ['unmap', '7001', '--family', 'ipv6'])).code, 0);
-    assert.equal(await connect6(lab, 'internet', lab.addresses.lan6, 7001), 'timeout');
-  });
-});
+}
 
 describe('lab: behind carrier NAT, IPv6 is the way in', { skip: labSkip() }, () => {
   const env = useLab({ topology: 'cgnat' });

@@ -56,6 +56,26 @@ async function udpExchange(lab: Lab, address: string, port: number, text: string
   return result.stdout.trim();
 }
 
+/** OpenSSH's `ssh -N -R FORWARD` to porthole's relay as tenant alice, never asking anything (BatchMode). */
+const sshRemoteForward = (key: LabKey, relayHost: string, forward: string) => [
+  '-N',
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'ExitOnForwardFailure=yes',
+  '-o',
+  'BatchMode=yes',
+  '-i',
+  key.privateFile,
+  '-p',
+  String(RELAY_PORT),
+  '-R',
+  forward,
+  `alice@${relayHost}`,
+];
+
 const tenantsFor = (key: LabKey) =>
   [
     'tenants:',
@@ -223,26 +243,18 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
 
   it('OpenSSH ssh -R (port 0 and a fixed port) works against porthole relay serve', async () => {
     const { lab } = context;
-    const sshArgs = (forward: string) => [
-      '-N',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'ExitOnForwardFailure=yes',
-      '-o',
-      'BatchMode=yes',
-      '-i',
-      key.privateFile,
-      '-p',
-      String(RELAY_PORT),
-      '-R',
-      forward,
-      `alice@${lab.addresses.internet}`,
-    ];
-    const any = lab.startBackground('lan', 'ssh-any', 'ssh', sshArgs('0:localhost:7001'));
-    const fixed = lab.startBackground('lan', 'ssh-fixed', 'ssh', sshArgs('20007:localhost:7001'));
+    const any = lab.startBackground(
+      'lan',
+      'ssh-any',
+      'ssh',
+      sshRemoteForward(key, lab.addresses.internet, '0:localhost:7001'),
+    );
+    const fixed = lab.startBackground(
+      'lan',
+      'ssh-fixed',
+      'ssh',
+      sshRemoteForward(key, lab.addresses.internet, '20007:localhost:7001'),
+    );
     try {
       let allocated = 0;
       for (let i = 0; i < 100 && allocated === 0; i++) {
@@ -276,29 +288,9 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
     ]);
     assert.equal(notOwned.code, 3, notOwned.text);
     assert.equal(notOwned.json.error?.code, 'E_RELAY_FORWARD_REFUSED');
-    const ssh = await lab.exec(
-      'lan',
-      'ssh',
-      [
-        '-N',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'ExitOnForwardFailure=yes',
-        '-o',
-        'BatchMode=yes',
-        '-i',
-        key.privateFile,
-        '-p',
-        String(RELAY_PORT),
-        '-R',
-        '20500:localhost:7001',
-        `alice@${lab.addresses.internet}`,
-      ],
-      { timeoutMs: 10_000 },
-    );
+    const ssh = await lab.exec('lan', 'ssh', sshRemoteForward(key, lab.addresses.internet, '20500:localhost:7001'), {
+      timeoutMs: 10_000,
+    });
     assert.notEqual(ssh.code, 0);
     assert.match(ssh.stderr, /remote port forwarding failed/);
     const wrongKey = await runPorthole(lab, [
