@@ -78,6 +78,11 @@ export interface SweepOptions {
   readonly maxTimeoutMs?: number;
   /** The service's key: answers must carry its signature (else only the nonce is checked). */
   readonly publicKey?: KeyObject;
+  /**
+   * Dial canaries beside handshake-only targets (default true). Off where a handshake is only a
+   * hint to act on at once (the relay client's transport order): no packet to another address.
+   */
+  readonly canaries?: boolean;
   /** Called as verdicts come in (first pass and retry pass both count toward `total`). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -399,7 +404,7 @@ export async function sweepEgress(targets: readonly SweepTarget[], options: Swee
   const concurrency = options.concurrency ?? SWEEP_DEFAULTS.concurrency;
   // Canaries go in the same run: they cost one attempt per port, in parallel with the targets.
   const local = listInterfaces().flatMap((item) => item.addresses.map((address) => address.address));
-  const canaries = canaryTargets(targets, local);
+  const canaries = options.canaries === false ? [] : canaryTargets(targets, local);
   const toJobs = (list: readonly SweepTarget[]): Job[] =>
     list.flatMap((target) => target.entries.map((entry) => ({ target, entry, attempts: 0 })));
   const targetJobs = toJobs(targets);

@@ -15,6 +15,7 @@ import { type RelayCredentials, resolveCredentials } from './identity.js';
 import { knownHostsPath, pinHostKey } from './knownHosts.js';
 import { encodeProxyHeader, type ProxyProtocolVersion } from './proxyProtocol.js';
 import { defaultTransports, openTransport, type RelayTransport, transportName } from './transport.js';
+import { learnRelayEgress, orderTransports, portOfTransport, type RelayEgress } from './transportOrder.js';
 import { openUdpForward, type UdpForward } from './udpClient.js';
 import { parseRelayUrl, type RelayUrl } from './url.js';
 
@@ -223,7 +224,9 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
   const localHost = options.localHost ?? '127.0.0.1';
   const keepaliveIntervalMs = options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS;
   const proxy = options.proxy ?? (env.HTTPS_PROXY || env.https_proxy || undefined);
-  const transports = options.transports ?? defaultTransports({ proxy, webSocketPorts: options.webSocketPorts });
+  let transports = options.transports ?? defaultTransports({ proxy, webSocketPorts: options.webSocketPorts });
+  // The network's egress to the relay's ports, learnt beside the first attempt (transportOrder.ts).
+  let egress: Promise<RelayEgress> | undefined;
   const events = new EventEmitter<RelayEvents>();
   const stats = { visitors: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
   const channels = new Set<{ channel: ClientChannel; local: Socket }>();
@@ -287,16 +290,33 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
     const failures: string[] = [];
     // A proxy that refused (or a bad --proxy) explains the failure better than "unreachable".
     let proxyError: PortholeError | undefined;
-    for (const transport of transports) {
+    if (!options.transports && transports.length > 1) egress ??= learnRelayEgress(transports, relay, life.signal);
+    let reordered = false;
+    const pending = [...transports];
+    for (let transport = pending.shift(); transport !== undefined; transport = pending.shift()) {
       throwIfAborted(life.signal);
       let sock: Duplex;
+      // A port the sweep finds blocked is given up at once, not after the transport's deadline.
+      const giveUp = new AbortController();
+      const wayOut = portOfTransport(transport, relay.port);
+      void egress?.then((seen) => {
+        if (wayOut !== undefined && seen.get(wayOut) === 'blocked') giveUp.abort();
+      });
       try {
-        sock = await openTransport(transport, relay.host, relay.port, life.signal);
+        sock = await openTransport(transport, relay.host, relay.port, AbortSignal.any([life.signal, giveUp.signal]));
       } catch (error) {
         throwIfAborted(life.signal);
         const coded = toPortholeError(error);
         if (coded.code === 'E_RELAY_PROXY' || coded.code === 'E_USAGE') proxyError ??= coded;
-        failures.push(`${transportName(transport)}: ${(error as Error).message}`);
+        failures.push(
+          `${transportName(transport)}: ${giveUp.signal.aborted ? `port ${wayOut} does not get out of this network (no answer to the egress sweep)` : (error as Error).message}`,
+        );
+        // After the first failure, the rest go in the order the network allows.
+        if (!reordered && egress) {
+          const seen = await egress;
+          pending.splice(0, pending.length, ...orderTransports(pending, relay.port, seen));
+          reordered = true;
+        }
         continue;
       }
       const remote = (sock as Partial<Socket>).remoteAddress;
@@ -327,6 +347,8 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
                 : Promise.reject(error),
             )
           : undefined;
+        // Reconnects start with the way that worked, then the rest in the order learnt.
+        transports = [transport, ...pending, ...transports.filter((t) => t !== transport && !pending.includes(t))];
         return { client, port: bound, transport: transportName(transport), udp, hostKey };
       } catch (error) {
         client.end();
