@@ -125,10 +125,12 @@ async function validChecks(seconds: number): Promise<RunFigures> {
 /** Bodies the service must refuse with 4xx, each from a made-up caller, at `rate` for `seconds`. */
 async function refusedBodies(bodies: readonly string[], rate: number, seconds: number): Promise<RunFigures> {
   let next = 0;
+  // The service closes the connection after refusing a body; autocannon's overall rate then paces
+  // the reconnects badly (latency counts its own waiting), so each connection sends one a second.
   const result = await autocannon({
     url: config.url,
-    connections: 4,
-    overallRate: rate,
+    connections: rate,
+    connectionRate: 1,
     duration: seconds,
     timeout: 10,
     requests: [
@@ -160,11 +162,11 @@ async function bursts(
   while (Date.now() + config.burstEverySeconds * 1000 < until) {
     await sleep(config.burstEverySeconds * 1000);
     const result = await autocannon({
-      url: config.url,
+      url: `${config.url}${CHECK.path}`,
+      method: CHECK.method,
       connections: 20,
       amount: config.burstSize,
       timeout: 10,
-      ...CHECK,
       headers: { ...JSON_TYPE, 'x-forwarded-for': config.burstCaller },
       body: JSON.stringify({ ports: String(config.probedPort) }),
     });
