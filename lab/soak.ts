@@ -30,6 +30,10 @@ export async function startInternetHost(lab: Lab, name: string, addresses: reado
   const namespace = `${lab.id}-${name}`;
   const internet = lab.namespace('internet');
   let stopped = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop();
+    process.kill(process.pid, signal);
+  };
   const stop = () => {
     if (stopped) return;
     stopped = true;
@@ -42,11 +46,12 @@ export async function startInternetHost(lab: Lab, name: string, addresses: reado
     }
     runSyncQuiet('ip', ['netns', 'del', namespace]);
     process.off('exit', stop);
-    for (const signal of SIGNALS) process.off(signal, stop);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
   };
   process.on('exit', stop);
-  // Registered after the lab's own hooks, which re-raise the signal: this runs in the same emit.
-  for (const signal of SIGNALS) process.once(signal, stop);
+  // Registered after the lab's own hooks, so this runs in the same emit. While a listener is left,
+  // Node swallows the lab's re-raised signal; this one, the last, raises it again to end the process.
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   try {
     await runChecked('ip', ['netns', 'add', namespace]);
     await runChecked('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);

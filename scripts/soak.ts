@@ -345,7 +345,7 @@ function buildReport(input: ReportInput): string {
     `banner on ${PORT} behind it and the lab's check service on the internet host. The router got mapping method`,
     `**${firstMapping?.method ?? 'unknown'}**, lifetime ${lifetime} s, so the keeper renews every ${renewSeconds} s. miniupnpd was restarted every`,
     `${RESTART_EVERY_MS / 1000} s (killed, its nftables chains flushed as a reboot loses them, started again and waited for:`,
-    `${daemonMs.length > 0 ? `${Math.min(...daemonMs)}–${Math.max(...daemonMs)} ms` : 'n/a'} each, most of it its STUN test) and the WAN address changed twice`,
+    `${daemonMs.length > 0 ? `${Math.min(...daemonMs)}–${Math.max(...daemonMs)} ms` : 'n/a'} each, its STUN test included) and the WAN address changed twice`,
     `(${moves.map((m) => m.event.detail).join(', ') || 'none'}; the internet host reaches the router on its /24, so nothing`,
     'there needed a new route). From the internet host, one TCP connection a second to the current public',
     "address:port; a probe counts when the LAN server's banner comes back within 900 ms. A window is an event from its",
@@ -574,7 +574,11 @@ async function soak(): Promise<void> {
     await sleep(5000);
     sample();
     // Ctrl-C for expose: it must remove its mapping and say so.
-    process.kill(exposePid, 'SIGINT');
+    try {
+      process.kill(exposePid, 'SIGINT');
+    } catch {
+      // Already gone: the report says it did not remove its mapping.
+    }
     for (let i = 0; i < 80 && usageOf(exposePid); i++) await sleep(250);
     const exposeExited = !usageOf(exposePid);
 
