@@ -235,7 +235,10 @@ async function serviceCounters(): Promise<Record<string, number>> {
   const text = await (await fetch(`${config.url}/metrics`)).text();
   const counters: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const match = /^(porthole_(?:checks|refused|probes)_total\{[^}]*\}) (\d+)/.exec(line);
+    const match =
+      /^(porthole_(?:checks|refused|probes)_total\{[^}]*\}|porthole_nodejs_heap_size_used_bytes|porthole_nodejs_external_memory_bytes) ([\d.e+]+)/.exec(
+        line,
+      );
     if (match?.[1]) counters[match[1]] = Number(match[2]);
   }
   return counters;
@@ -248,6 +251,7 @@ const listener = createServer((socket) => {
 });
 await new Promise<void>((resolve) => listener.listen(config.probedPort, '0.0.0.0', resolve));
 
+const countersBefore = await serviceCounters().catch((error: unknown) => ({ error: String(error) }));
 const startedAt = Date.now();
 const baseline = await validChecks(config.baselineSeconds);
 const abuseAt = Date.now();
@@ -262,6 +266,6 @@ const endedAt = Date.now();
 const counters = await serviceCounters().catch((error: unknown) => ({ error: String(error) }));
 listener.close();
 process.stdout.write(
-  `${JSON.stringify({ startedAt, abuseAt, endedAt, baseline, abuse: { valid, malformed, oversized, burst, slow }, counters })}\n`,
+  `${JSON.stringify({ startedAt, abuseAt, endedAt, baseline, abuse: { valid, malformed, oversized, burst, slow }, countersBefore, counters })}\n`,
 );
 process.exit(0);

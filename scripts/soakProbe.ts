@@ -22,6 +22,7 @@ const TIMEOUT_MS = 900;
 function probe(address: string): Promise<string> {
   return new Promise((resolve) => {
     let seen = '';
+    let connected = false;
     const socket = connect({ host: address, port });
     const done = (outcome: string) => {
       clearTimeout(timer);
@@ -30,7 +31,11 @@ function probe(address: string): Promise<string> {
       socket.destroy();
       resolve(outcome);
     };
-    const timer = setTimeout(() => done(seen ? 'wrong-banner' : 'timeout'), TIMEOUT_MS);
+    // 'timeout': no handshake (the router dropped it); 'no-banner': connected, but the server said nothing in time.
+    const timer = setTimeout(() => done(seen ? 'wrong-banner' : connected ? 'no-banner' : 'timeout'), TIMEOUT_MS);
+    socket.on('connect', () => {
+      connected = true;
+    });
     socket.on('data', (chunk) => {
       seen += chunk.toString('latin1');
       if (seen.includes(banner)) done('ok');
