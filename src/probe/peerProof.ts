@@ -6,7 +6,7 @@
  * that peer among its own sockets on the port. Seen: the port reaches this machine. Not seen: not
  * proven, and the evidence says so. Linux only (/proc/net); elsewhere identity stays unproven.
  */
-import { formatIp, parseIp } from '../net/address.js';
+import { formatIp, parseIp, unmapIpv4 } from '../net/address.js';
 import { PROC_TCP_LISTEN, type ProcSocket, readProcSockets } from '../net/procNet.js';
 import type { ProbeResult } from './types.js';
 
@@ -19,11 +19,16 @@ export type PeerIdentity =
   /** Nothing to check (not open, no source, already proven) or the sockets cannot be read here. */
   | { readonly seen: null; readonly evidence: string };
 
-/** An address as one comparable text: IPv4-mapped IPv6 (`::ffff:203.0.113.254`) as its IPv4. */
+/**
+ * An address as one comparable text: IPv4-mapped IPv6 as its IPv4, in either spelling. A dual-stack
+ * server (Node's `listen(port)`, nginx `[::]:80 ipv6only=off`) accepts IPv4 connections on an IPv6
+ * socket, so /proc/net/tcp6 lists the checker as `::ffff:cb00:71fe` (hex, as decodeProcAddress writes
+ * it); only the dotted form was unmapped before, and such a server was never proven (found by the soak).
+ */
 function canonical(address: string): string {
   try {
-    const parsed = parseIp(address.replace(/^::ffff:(?=\d+\.)/i, ''));
-    return formatIp(parsed);
+    const parsed = parseIp(address);
+    return formatIp(unmapIpv4(parsed) ?? parsed);
   } catch {
     return address;
   }

@@ -39,6 +39,20 @@ describe('peer proof: the judgement (pure)', () => {
     );
   });
 
+  it('a dual-stack server: the IPv4 connection it accepted on an IPv6 socket (tcp6, ::ffff:…) is the peer', () => {
+    // /proc/net/tcp6 of a LAN host whose server listens on [::]:7001 (Node's listen(port)): the
+    // checker's IPv4 connection appears as ::ffff:203.0.113.254 to ::ffff:192.168.77.10.
+    const tcp6 = parseProcSockets(
+      [
+        '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+        '   0: 00000000000000000000000000000000:1B59 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 201 1 0',
+        '   1: 0000000000000000FFFF00000A4DA8C0:1B59 0000000000000000FFFF0000FE7100CB:9C40 01 00000000:00000000 00:00000000 00000000     0        0 202 1 0',
+      ].join('\n'),
+    );
+    assert.equal(judgePeer({ ...open, source: { address: '203.0.113.254', port: 40000 } }, 7001, tcp6).seen, true);
+    assert.equal(judgePeer({ ...open, source: { address: '203.0.113.253', port: 40000 } }, 7001, tcp6).seen, false);
+  });
+
   it('without a table (not Linux) or a source, identity stays unproven, never guessed', () => {
     assert.equal(judgePeer({ ...open, source: { address: '203.0.113.254', port: 40000 } }, 7001, undefined).seen, null);
     assert.equal(judgePeer(open, 7001, rows).seen, null);
@@ -77,6 +91,20 @@ describe('peer proof: a real check on loopback', () => {
     assert.equal(proven.identities[0]?.seen, true, proven.identities[0]?.evidence);
     assert.equal(proven.results[0]?.verified, true);
     assert.equal(proven.results[0]?.verifiedBy, 'connection');
+  });
+
+  it('a server listening dual-stack on :: is found too (its IPv4 peer is in /proc/net/tcp6)', async () => {
+    const dual = createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => dual.listen(0, '::', resolve));
+    try {
+      const port = (dual.address() as { port: number }).port;
+      const response = await requestCheck(checker, String(port), undefined);
+      assert.equal(response.results[0]?.state, 'open');
+      const proven = await provePeers(response.results);
+      assert.equal(proven.identities[0]?.seen, true, proven.identities[0]?.evidence);
+    } finally {
+      dual.close();
+    }
   });
 
   it('the same answer checked against another local port is not proof', async () => {
