@@ -7,11 +7,14 @@
  *
  * A crash's input is written to scratch/fuzz-crashes/ for turning into a fixture
  * (test/fixtures/fuzz/<target>--<what>.bin) once the decoder is fixed.
+ *
+ * A target with no saved outcome (scratch/ is not kept) keeps its row, with its date, from the
+ * section already in docs/RELIABILITY.md: a run of some targets never erases the others' figures.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { type FuzzReport, SLOW_INPUT_MS, targetNames } from '../test/fuzz/runner.js';
+import { type FuzzReport, loadTarget, SLOW_INPUT_MS, targetNames } from '../test/fuzz/runner.js';
 import { machineLine, writeReliabilitySection } from './write-reliability.js';
 
 /** No heartbeat (one per 1000 inputs) for this long means one input has not returned: a hang. */
@@ -91,6 +94,49 @@ function runInWorker(name: string): Promise<Outcome> {
  */
 const RESULTS = new URL('../scratch/fuzz-results/', import.meta.url);
 mkdirSync(RESULTS, { recursive: true });
+const DOC = new URL('../docs/RELIABILITY.md', import.meta.url);
+
+/** What the section in docs/RELIABILITY.md said before this run, per target: its table row and load. */
+interface Published {
+  readonly row: string;
+  readonly load?: string;
+  readonly machine?: string;
+  readonly commits: readonly string[];
+}
+
+/** The rows of the fuzz section as published (read once, before this run writes it). */
+function published(): Map<string, Published> {
+  let doc = '';
+  try {
+    doc = readFileSync(DOC, 'utf8');
+  } catch {
+    return new Map();
+  }
+  const section = /<!-- section:fuzz -->([\s\S]*?)<!-- \/section:fuzz -->/.exec(doc)?.[1] ?? '';
+  const machine = /Machine and versions: (.*?); commits /.exec(section)?.[1];
+  const commits = /; commits ([0-9a-f, ?]+) \(/.exec(section)?.[1]?.split(', ') ?? [];
+  const flat = section.replace(/\n/g, ' ');
+  // Either "each target was 18.0, 4.6 on 2 cores" (in row order) or "name 18.0, other 4.6".
+  const loadText = /at the end of each target was (.*?) on 2 cores/.exec(flat)?.[1] ?? '';
+  const rows = section
+    .split('\n')
+    .filter((line) => /^\| [A-Za-z0-9]+ \| /.test(line) && !line.startsWith('| target |'));
+  const byPosition = loadText.split(', ').filter((load) => /^[\d.?]+$/.test(load));
+  const byName = new Map(
+    [...loadText.matchAll(/([A-Za-z0-9]+) ([\d.?]+)/g)].map((match) => [match[1] ?? '', match[2] ?? '']),
+  );
+  return new Map(
+    rows.map((row, index) => {
+      const name = row.split('|')[1]?.trim() ?? '';
+      const load = byName.get(name) ?? (byPosition.length === rows.length ? byPosition[index] : undefined);
+      return [name, { row, commits, ...(load ? { load } : {}), ...(machine ? { machine } : {}) } satisfies Published];
+    }),
+  );
+}
+const before = published();
+/** Every target's decoder, for the list under the table (a target without a run is listed too). */
+const decoderOf = new Map<string, string>();
+for (const name of targetNames()) decoderOf.set(name, (await loadTarget(name)).decoder);
 
 for (const name of names) {
   process.stderr.write(`fuzz ${name}: ${runs} inputs, seed ${seed}\n`);
@@ -147,6 +193,12 @@ function saved(): Outcome[] {
 
 function render(): string {
   const outcomes = saved();
+  const ran = new Set(outcomes.map((o) => o.name));
+  // Targets this checkout has no outcome for keep what the document said of them.
+  const kept = targetNames().flatMap((name) => {
+    const row = ran.has(name) ? undefined : before.get(name);
+    return row ? [{ name, ...row }] : [];
+  });
   const percent = (coverage: Outcome['coverage']) =>
     coverage && coverage.length > 0
       ? coverage
@@ -157,18 +209,25 @@ function render(): string {
     o.ran
       ? `${o.ran.runs.toLocaleString('en')}${o.ran.seconds ? ` or ${o.ran.seconds} s` : ''}, seed ${o.ran.seed}, ${o.ran.at.slice(0, 16)}Z`
       : '';
-  const rows = outcomes.map((o) =>
+  const rowOf = (o: Outcome) =>
     o.report
       ? `| ${o.name} | ${o.report.inputs.toLocaleString('en')} | ${o.report.inputsPerSecond.toLocaleString('en')} | ${o.report.values.toLocaleString('en')} / ${o.report.rejected.toLocaleString('en')} | ${o.report.crashes.length} | ${o.report.slowestMs.toFixed(2)} (${o.report.rawSlowestMs.toFixed(0)}) | ${o.report.slowInputs} | ${percent(o.coverage)} | ${asked(o)} |`
-      : `| ${o.name} | failed | | | 1 | | | | ${asked(o)}: ${o.hang} |`,
-  );
+      : `| ${o.name} | failed | | | 1 | | | | ${asked(o)}: ${o.hang} |`;
+  const rows = [
+    ...outcomes.map((o) => ({ name: o.name, row: rowOf(o) })),
+    ...kept.map(({ name, row }) => ({ name, row })),
+  ]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map(({ row }) => row);
   const short = outcomes.filter((o) => o.report && o.ran && o.report.inputs < o.ran.runs);
-  const decoders = outcomes.map(({ name, report }) => `- **${name}**: ${report?.decoder ?? '(no report)'}`);
-  const totalCrashes = outcomes.reduce((sum, o) => sum + (o.report ? o.report.crashes.length : 1), 0);
+  const decoders = targetNames().map((name) => `- **${name}**: ${decoderOf.get(name) ?? '(no target)'}`);
+  // A kept row's crash count is its fifth column.
+  const keptCrashes = kept.reduce((sum, { row }) => sum + (Number(row.split('|')[5]?.trim()) || 0), 0);
+  const totalCrashes = outcomes.reduce((sum, o) => sum + (o.report ? o.report.crashes.length : 1), 0) + keptCrashes;
   // The machine without its load average (which differs per target); each target's load is listed apart.
   const machines = [
-    ...new Set(
-      outcomes.flatMap((o) =>
+    ...new Set([
+      ...outcomes.flatMap((o) =>
         o.ran
           ? [
               o.ran.machine
@@ -180,20 +239,30 @@ function render(): string {
             ]
           : [],
       ),
-    ),
+      ...kept.flatMap((k) => (k.machine ? [k.machine] : [])),
+    ]),
   ];
   const commits = [
-    ...new Set(
-      outcomes.flatMap((o) => (o.ran ? [/porthole \S+ \(([0-9a-f]+)\)/.exec(o.ran.machine)?.[1] ?? '?'] : [])),
-    ),
+    ...new Set([
+      ...kept.flatMap((k) => k.commits),
+      ...outcomes.flatMap((o) => (o.ran ? [/porthole \S+ \(([0-9a-f]+)\)/.exec(o.ran.machine)?.[1] ?? '?'] : [])),
+    ]),
   ];
-  const loads = outcomes.flatMap((o) => (o.ran ? [/load average ([\d.]+)/.exec(o.ran.machine)?.[1] ?? '?'] : []));
+  const loads = [
+    ...outcomes.flatMap((o) =>
+      o.ran ? [{ name: o.name, load: /load average ([\d.]+)/.exec(o.ran.machine)?.[1] ?? '?' }] : [],
+    ),
+    ...kept.map((k) => ({ name: k.name, load: k.load ?? '?' })),
+  ]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map(({ name, load }) => `${name} ${load}`);
   return [
     '## Fuzzing (`npm run fuzz`)',
     '',
     `Machine and versions: ${machines.join('; ') || machineLine()}; commits ${commits.join(', ')} (the targets ran in`,
-    'separate invocations while this branch moved on; none of those commits changed a decoder). A shared machine: the',
-    '1-minute load average at the end of',
+    'separate invocations while this branch moved on; none of those commits changed a decoder other than as listed',
+    'under the crashes below). A target not run in the latest invocation keeps its row, with its date, from the',
+    'previous version of this section. A shared machine: the 1-minute load average at the end of',
     `each target was ${loads.join(', ')} on 2 cores.`,
     '',
     'Each target (test/fuzz/<name>.fuzz.ts, one shared runner) is fed by fast-check: arbitrary bytes, printable',
