@@ -76,9 +76,9 @@ export const SLOW_INPUT_MS = 10;
 
 const encoder = new TextEncoder();
 
-/** The real router captures in test/fixtures/gateway/ (hex, one per file) whose names start with `prefix`. */
-export function captures(prefix: string): Uint8Array[] {
-  const folder = new URL('../fixtures/gateway/', import.meta.url);
+/** The real captures in test/fixtures/<folder>/ (hex, one per file) whose names start with `prefix`. */
+export function captures(prefix: string, folderName = 'gateway'): Uint8Array[] {
+  const folder = new URL(`../fixtures/${folderName}/`, import.meta.url);
   return readdirSync(folder)
     .filter((file) => file.startsWith(prefix) && file.endsWith('.hex'))
     .map((file) => Buffer.from(readFileSync(new URL(file, folder), 'utf8').trim(), 'hex'));
