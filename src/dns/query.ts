@@ -24,6 +24,12 @@ export interface AuthoritativeAnswer {
 
 function decodeAnswer(message: Buffer, id: number, where: string): dnsPacket.DecodedPacket | undefined {
   if (message.length < 12 || message.readUInt16BE(0) !== id) return undefined;
+  // dns-packet reads as many records as the header counts, past the end of the bytes (found by
+  // fuzzing mDNS): a question takes at least 5 bytes, a record 11.
+  const records = message.readUInt16BE(6) + message.readUInt16BE(8) + message.readUInt16BE(10);
+  if (12 + message.readUInt16BE(4) * 5 + records * 11 > message.length) {
+    throw malformed(`${where}: the header counts more records than ${message.length} bytes hold`);
+  }
   let packet: dnsPacket.DecodedPacket;
   try {
     packet = dnsPacket.decode(message);

@@ -4,7 +4,12 @@
  * a discovery session hands datagrams over.
  */
 import fc from 'fast-check';
-import { decodeSsdpMessage, encodeSsdpNotify, locationEndpoint, MAX_SSDP_BYTES } from '../../src/discovery/ssdpCodec.js';
+import {
+  decodeSsdpMessage,
+  encodeSsdpNotify,
+  locationEndpoint,
+  MAX_SSDP_BYTES,
+} from '../../src/discovery/ssdpCodec.js';
 import { captures, type FuzzCase, type FuzzTarget, utf8 } from './runner.js';
 
 /** What discovery keeps: the kind, the headers, and where LOCATION points. */
@@ -57,7 +62,9 @@ export const target: FuzzTarget<Heard> = {
       location: 'http://[fe80::1]:8200/rootDesc.xml',
       group: 'ff02::c',
     }),
-    utf8('NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\nNTS: ssdp:byebye\r\nUSN: uuid:x\r\n\r\n'),
+    utf8(
+      'NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\nNTS: ssdp:byebye\r\nUSN: uuid:x\r\n\r\n',
+    ),
     utf8('M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n'),
   ],
   valid,

@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { PortholeError } from '../../src/errors/index.js';
 import { judgeUpdateAnswer } from '../../src/dns/rfc2136.js';
 import { signResponse, TSIG_ERROR, type TsigAlgorithm, type TsigKey } from '../../src/dns/tsig.js';
 import { encodeUpdate, OPCODE_UPDATE } from '../../src/dns/updateCodec.js';
+import { PortholeError } from '../../src/errors/index.js';
 import type { FuzzCase, FuzzTarget } from './runner.js';
 
 /** A captured exchange: the server's key, the request's MAC, when it was signed, and the answer. */
