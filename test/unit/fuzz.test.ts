@@ -6,12 +6,19 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { DnsSdRecords } from '../../src/discovery/dnssd.js';
+import { decodeMdnsMessage } from '../../src/discovery/mdnsCodec.js';
+import { decodeWsdMessage } from '../../src/discovery/wsdCodec.js';
+import { addressesOfAnswer, decodeQueryAnswer } from '../../src/dns/query.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { parseIgdDescription } from '../../src/gateway/igdDescription.js';
 import { decodeNatpmpResponse } from '../../src/gateway/natpmpCodec.js';
 import { decodePcpResponse } from '../../src/gateway/pcpCodec.js';
 import { decodeSsdpAnswer } from '../../src/gateway/ssdpCodec.js';
 import { parseManifest } from '../../src/manifest/parse.js';
+import { decodeProxyHeader } from '../../src/relay/proxyProtocol.js';
+import { UdpFrameDecoder } from '../../src/relay/udpCodec.js';
+import { decodeWsFrame } from '../../src/relay/wsCodec.js';
 import { captures, check, loadTarget, runFuzzTarget, targetNames } from '../fuzz/runner.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -78,6 +85,64 @@ describe('fuzz: crashes found before stay fixed', () => {
         (error) => error instanceof PortholeError && error.code === 'E_MANIFEST_SYNTAX' && /alias/i.test(error.message),
       );
     }
+  });
+});
+
+describe('fuzz: what the targets for the newer decoders found stays fixed', () => {
+  const fixture = (file: string) => readFileSync(new URL(file, CRASHES));
+
+  it("dnsQuery: AAAA answers are read in RFC 5952 text, not dns-packet's (which made every run send an UPDATE)", () => {
+    // dns-packet writes 7772:0:0:1:: as 7772::1:0:0:0:0 (the first zero run, not the longest).
+    const message = fixture('dnsQuery--ipv6-not-rfc5952.bin').subarray(1);
+    const answer = decodeQueryAnswer(message, message.readUInt16BE(0), 'host.example.test', 'AAAA', 'fuzz');
+    assert.ok(answer);
+    assert.deepEqual(addressesOfAnswer(answer, 'host.example.test', 'AAAA', 'fuzz').addresses, [
+      '7772:0:0:1::',
+      '::4:543:97:8:f8:e',
+    ]);
+  });
+
+  it('mdns: a header counting more records than the bytes hold is refused before dns-packet reads past the end', () => {
+    const bytes = fixture('mdns--counts-past-the-end.bin');
+    assert.equal(bytes.length, 28);
+    assert.throws(
+      () => decodeMdnsMessage(bytes),
+      (error) =>
+        error instanceof PortholeError && error.code === 'E_DISCOVERY_MALFORMED' && /header counts/.test(error.message),
+    );
+  });
+
+  it('mdns: 555 address records for one name are all kept once each, repeats and goodbyes still apply', () => {
+    // Each record used to be compared with every one before it (140 ms for this datagram).
+    const { records } = decodeMdnsMessage(fixture('mdns--555-records-one-name.bin'));
+    assert.equal(records.length, 555);
+    const heard = new DnsSdRecords();
+    heard.add(records);
+    heard.add(records.slice(0, 10));
+    assert.equal(heard.get('A', 'X.local').length, 555);
+    // A repeat is the newest word on its record: it moves to the end.
+    assert.deepEqual(heard.get('A', 'x.local').at(-1), records[9]);
+    heard.add(records.slice(0, 5).map((record) => ({ ...record, ttl: 0 })));
+    assert.equal(heard.get('A', 'x.local').length, 550);
+  });
+
+  it('wsd: entity and character references in a ProbeMatch are resolved (XAddrs with &amp;, a scope with &#39;)', () => {
+    const message = decodeWsdMessage(fixture('wsd--escaped-xaddrs.bin'));
+    assert.equal(message.kind, 'probe-matches');
+    assert.deepEqual(message.kind === 'probe-matches' && message.matches[0], {
+      endpoint: 'urn:uuid:cam',
+      types: ['dn:NetworkVideoTransmitter'],
+      scopes: ["onvif://www.onvif.org/name/O'Brien&Co"],
+      xaddrs: ['http://192.168.77.30/onvif?a=1&b=2'],
+      metadataVersion: '1',
+    });
+  });
+
+  it('relay framings reject with E_RELAY_MALFORMED, not an uncoded Error', () => {
+    const coded = (error: unknown) => error instanceof PortholeError && error.code === 'E_RELAY_MALFORMED';
+    assert.throws(() => decodeProxyHeader(Buffer.from('GET / HTTP/1.1\r\n')), coded);
+    assert.throws(() => decodeWsFrame(Buffer.from([0x83, 0x00])), coded);
+    assert.throws(() => new UdpFrameDecoder().push(Buffer.from([0, 0, 0, 0, 1])), coded);
   });
 });
 
