@@ -4,7 +4,7 @@
  * UDP exchange hands a datagram over. A forged or mangled MAC, key, time or record must be a
  * coded rejection (the datagram is ignored), an RCODE or TSIG error a coded verdict.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { judgeUpdateAnswer } from '../../src/dns/rfc2136.js';
 import { signResponse, TSIG_ERROR, type TsigAlgorithm, type TsigKey } from '../../src/dns/tsig.js';
@@ -20,17 +20,13 @@ interface Capture {
   readonly answer: string;
 }
 
-/** The real answers in test/fixtures/dns/ (<daemon>-update-<rcode>.json: key, MAC, time, answer in hex). */
-function captured(): Capture[] {
+/** The real answers in test/fixtures/dns/ (<daemon>-<version>-update-<rcode>.json), in name order. */
+export function capturedUpdateAnswers(): (Capture & { file: string })[] {
   const folder = new URL('../fixtures/dns/', import.meta.url);
-  const names = ['bind9-update-noerror.json', 'knot-update-noerror.json', 'bind9-update-badtime.json'];
-  return names.flatMap((file) => {
-    try {
-      return [JSON.parse(readFileSync(new URL(file, folder), 'utf8')) as Capture];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync(folder)
+    .filter((file) => /-update-.*\.json$/.test(file))
+    .sort()
+    .map((file) => ({ file, ...(JSON.parse(readFileSync(new URL(file, folder), 'utf8')) as Capture) }));
 }
 
 const KEY: TsigKey = { name: 'porthole-fuzz', algorithm: 'hmac-sha256', secret: Buffer.alloc(32, 7) };
@@ -41,7 +37,7 @@ const NOW = 1_790_000_000;
  * Input: one byte picks the exchange (0: our key, n: the n-th capture), then the answer. The
  * datagram's own id is the request's, so every input reaches the signature check.
  */
-const CAPTURES = captured();
+const CAPTURES = capturedUpdateAnswers();
 function context(bytes: Uint8Array) {
   const capture = bytes.length > 0 ? CAPTURES[((bytes[0] ?? 0) % (CAPTURES.length + 1)) - 1] : undefined;
   const message = Buffer.from(bytes.subarray(1));

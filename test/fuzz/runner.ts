@@ -33,6 +33,11 @@ export interface FuzzTarget<V = unknown> {
   readonly seeds: readonly Uint8Array[];
   /** Valid messages with the value each must decode to. */
   readonly valid: fc.Arbitrary<FuzzCase<V>>;
+  /**
+   * Inputs in `npm test`'s short run when 10⁴ would take most of its minute (a slow decoder);
+   * the long run (`npm run fuzz`) gives every target the same count.
+   */
+  readonly shortRuns?: number;
   /** Largest arbitrary input worth generating (the decoder's own cap, or a little over it). */
   readonly maxBytes: number;
   /** Decodes one input the way porthole's I/O layer would (undefined: "not one of ours"). */
