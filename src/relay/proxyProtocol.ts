@@ -40,7 +40,7 @@ export class MalformedProxyHeader extends PortholeError {
 
   /** Only this class's own errors (PortholeError's check would accept every PortholeError). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return Function.prototype[Symbol.hasInstance].call(MalformedProxyHeader, value);
   }
 }
 

@@ -72,7 +72,9 @@ function tenantsError(source: string, problems: string[]): PortholeError {
 export function parseTenants(text: string, source = 'tenants'): Tenant[] {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    // Warnings (an unknown tag or directive) would go to process.emitWarning, printed by node on
+    // stderr in its own format, one per parse; the schema below judges the shape instead.
+    raw = parseYaml(text, { logLevel: 'error' });
   } catch (error) {
     throw tenantsError(source, [(error as Error).message]);
   }

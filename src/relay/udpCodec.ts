@@ -33,7 +33,7 @@ export class MalformedUdpFrame extends PortholeError {
 
   /** Only this class's own errors (PortholeError's check would accept every PortholeError). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return Function.prototype[Symbol.hasInstance].call(MalformedUdpFrame, value);
   }
 }
 

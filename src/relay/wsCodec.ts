@@ -51,7 +51,7 @@ export class MalformedWsFrame extends PortholeError {
 
   /** Only this class's own errors (PortholeError's check would accept every PortholeError). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return Function.prototype[Symbol.hasInstance].call(MalformedWsFrame, value);
   }
 }
 

@@ -12,6 +12,7 @@ import { decodeMdnsMessage } from '../../src/discovery/mdnsCodec.js';
 import { decodeSsdpMessage } from '../../src/discovery/ssdpCodec.js';
 import { decodeWsdMessage } from '../../src/discovery/wsdCodec.js';
 import { addressesOfAnswer, decodeQueryAnswer } from '../../src/dns/query.js';
+import { parseUsers } from '../../src/dns/users.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { parseIgdDescription } from '../../src/gateway/igdDescription.js';
 import { decodeNatpmpResponse } from '../../src/gateway/natpmpCodec.js';
@@ -140,6 +141,16 @@ describe('fuzz: what the targets for the newer decoders found stays fixed', () =
       xaddrs: ['http://192.168.77.30/onvif?a=1&b=2'],
       metadataVersion: '1',
     });
+  });
+
+  it('dnsUsers: a name in the users file that is not a DNS name is E_DNS_USERS_FILE naming the entry, not E_DNS_NAME', () => {
+    assert.throws(
+      () => parseUsers(readFileSync(new URL('dnsUsers--name-not-a-dns-name.bin', CRASHES), 'utf8'), 'dyn.example.net'),
+      (error) =>
+        error instanceof PortholeError &&
+        error.code === 'E_DNS_USERS_FILE' &&
+        /users\[0\]: ".*" is not a DNS name/.test(error.message),
+    );
   });
 
   it('relay framings reject with E_RELAY_MALFORMED, not an uncoded Error', () => {
