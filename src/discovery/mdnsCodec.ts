@@ -6,7 +6,7 @@
  */
 import dnsPacket from 'dns-packet';
 import { PortholeError } from '../errors/index.js';
-import { isIpLiteral } from '../net/address.js';
+import { formatIp, isIpLiteral, parseIp } from '../net/address.js';
 
 /** mDNS's groups and port (RFC 6762 section 3). */
 export const MDNS_ADDRESS = '224.0.0.251';
@@ -131,7 +131,8 @@ function recordOf(answer: dnsPacket.Answer): MdnsRecord | undefined {
     case 'A':
     case 'AAAA':
       if (!isIpLiteral(answer.data)) throw malformed(`${answer.type} ${answer.name}: not an address`);
-      return { type: answer.type, name: answer.name, ttl, address: answer.data };
+      // RFC 5952 text: dns-packet writes b9c:0:0:913:: as b9c::913:0:0:0:0 (found by fuzzing).
+      return { type: answer.type, name: answer.name, ttl, address: formatIp(parseIp(answer.data)) };
     default:
       return undefined;
   }

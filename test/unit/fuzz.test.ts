@@ -107,6 +107,11 @@ describe('fuzz: what the targets for the newer decoders found stays fixed', () =
     ]);
   });
 
+  it("mdns: AAAA records are read in RFC 5952 text, not dns-packet's", () => {
+    const { records } = decodeMdnsMessage(fixture('mdns--ipv6-not-rfc5952.bin'));
+    assert.deepEqual(records, [{ type: 'AAAA', name: 'lab-lan2.local', ttl: 120, address: 'b9c:0:0:913::' }]);
+  });
+
   it('mdns: a header counting more records than the bytes hold is refused before dns-packet reads past the end', () => {
     const bytes = fixture('mdns--counts-past-the-end.bin');
     assert.equal(bytes.length, 28);
