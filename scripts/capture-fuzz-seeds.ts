@@ -43,7 +43,7 @@ try {
   ];
   for (const [file, args] of dnsCaptures) {
     const capture = await helper('internet', ['dns-update', ...args]);
-    writeFileSync(new URL(`${file}.json`, DNS), `${capture}\n`);
+    writeFileSync(new URL(`${file}.json`, DNS), `${JSON.stringify(JSON.parse(capture), null, 2)}\n`);
     process.stderr.write(`${file}: ${capture.length} chars\n`);
   }
 
