@@ -12,6 +12,7 @@ import { decodeMdnsMessage } from '../../src/discovery/mdnsCodec.js';
 import { decodeSsdpMessage } from '../../src/discovery/ssdpCodec.js';
 import { decodeWsdMessage } from '../../src/discovery/wsdCodec.js';
 import { addressesOfAnswer, decodeQueryAnswer } from '../../src/dns/query.js';
+import { judgeUpdateAnswer } from '../../src/dns/rfc2136.js';
 import { parseUsers } from '../../src/dns/users.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { parseIgdDescription } from '../../src/gateway/igdDescription.js';
@@ -222,6 +223,28 @@ describe('fuzz seeds: the real BIND, Knot, avahi, minidlna and wsdd captures dec
     assert.throws(
       () => target.decode(forged),
       (error) => error instanceof PortholeError && error.code === 'E_DNS_RESPONSE_SIGNATURE',
+    );
+    // Its Time Signed moved by one second (the MAC covers it): forged too.
+    const retimed = Uint8Array.from(target.seeds[1] ?? []);
+    retimed[retimed.length - 44] = (retimed[retimed.length - 44] ?? 0) ^ 1;
+    assert.throws(
+      () => target.decode(retimed),
+      (error) => error instanceof PortholeError && error.code === 'E_DNS_RESPONSE_SIGNATURE',
+    );
+    // The genuine answer read by a clock 1000 s later than BIND's: outside the fudge, BADTIME.
+    const bind = capturedUpdateAnswers()[1];
+    assert.ok(bind);
+    const message = Buffer.from(bind.answer, 'hex');
+    assert.throws(
+      () =>
+        judgeUpdateAnswer(message, {
+          id: message.readUInt16BE(0),
+          key: { ...bind.key, secret: Buffer.from(bind.key.secret, 'base64') },
+          requestMac: Buffer.from(bind.requestMac, 'hex'),
+          nowSeconds: bind.nowSeconds + 1000,
+          where: 'bind',
+        }),
+      (error) => error instanceof PortholeError && error.code === 'E_DNS_BADTIME',
     );
   });
 
