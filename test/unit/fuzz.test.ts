@@ -21,6 +21,7 @@ import { decodePcpResponse } from '../../src/gateway/pcpCodec.js';
 import { decodeSsdpAnswer } from '../../src/gateway/ssdpCodec.js';
 import { parseManifest } from '../../src/manifest/parse.js';
 import { decodeProxyHeader } from '../../src/relay/proxyProtocol.js';
+import { parseTenants } from '../../src/relay/tenants.js';
 import { UdpFrameDecoder } from '../../src/relay/udpCodec.js';
 import { decodeWsFrame } from '../../src/relay/wsCodec.js';
 import { captures, check, loadTarget, runFuzzTarget, targetNames } from '../fuzz/runner.js';
@@ -156,6 +157,16 @@ describe('fuzz: what the targets for the newer decoders found stays fixed', () =
         error instanceof PortholeError &&
         error.code === 'E_DNS_USERS_FILE' &&
         /users\[0\]: ".*" is not a DNS name/.test(error.message),
+    );
+  });
+
+  it('relayTenants: a truncated RSA key that makes ssh2 throw an AssertionError is a listed problem, E_RELAY_TENANTS', () => {
+    assert.throws(
+      () => parseTenants(readFileSync(new URL('relayTenants--rsa-key-ssh2-asserts.bin', CRASHES), 'utf8'), 't.yaml'),
+      (error) =>
+        error instanceof PortholeError &&
+        error.code === 'E_RELAY_TENANTS' &&
+        /tenants\.0 \(a\): key "ssh-rsa/.test(error.message),
     );
   });
 
