@@ -21,22 +21,28 @@ export interface ServiceInstance {
 
 /** Everything heard so far, by name (names compare case-insensitively, RFC 6762 16). */
 export class DnsSdRecords {
-  readonly #records = new Map<string, MdnsRecord[]>();
+  /**
+   * By type and name, then by the record without its TTL: a datagram of 500 records for one name
+   * (a hostile device's) is 500 map updates, not 500 × 500 comparisons (140 ms, found by fuzzing).
+   */
+  readonly #records = new Map<string, Map<string, MdnsRecord>>();
 
   /** Adds records, ignoring exact repeats; goodbyes (TTL 0) remove what they name. */
   add(records: readonly MdnsRecord[]): void {
     for (const record of records) {
       const key = `${record.type} ${record.name.toLowerCase()}`;
-      const known = this.#records.get(key) ?? [];
-      const same = (r: MdnsRecord) => JSON.stringify({ ...r, ttl: 0 }) === JSON.stringify({ ...record, ttl: 0 });
-      const rest = known.filter((r) => !same(r));
-      this.#records.set(key, record.ttl === 0 ? rest : [...rest, record]);
+      const known = this.#records.get(key) ?? new Map<string, MdnsRecord>();
+      const same = JSON.stringify({ ...record, ttl: 0 });
+      // A repeat moves to the end, as the newest word on that record.
+      known.delete(same);
+      if (record.ttl !== 0) known.set(same, record);
+      this.#records.set(key, known);
     }
   }
 
   /** The records of one type and name. */
   get<T extends MdnsRecord['type']>(type: T, name: string): (MdnsRecord & { type: T })[] {
-    return (this.#records.get(`${type} ${name.toLowerCase()}`) ?? []) as (MdnsRecord & { type: T })[];
+    return [...(this.#records.get(`${type} ${name.toLowerCase()}`)?.values() ?? [])] as (MdnsRecord & { type: T })[];
   }
 }
 

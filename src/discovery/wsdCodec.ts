@@ -110,19 +110,36 @@ function malformed(detail: string, cause?: unknown): PortholeError {
   return new PortholeError('E_DISCOVERY_MALFORMED', { detail: `WS-Discovery: ${detail}`, cause });
 }
 
+/** XML's five predefined entities; the parser (src/gateway/xml.ts) expands none, by design. */
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * An element's text with character and predefined entity references resolved, in one pass (so
+ * `&amp;lt;` stays `&lt;`): `&#39;` as encodeWsdProbeMatches writes it, `&amp;` in an XAddrs
+ * query. A reference to no character (over U+10FFFF, a surrogate, NUL) is left as written.
+ */
+function value(node: XmlNode | XmlNode[] | undefined): string {
+  return text(node).replace(/&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(lt|gt|amp|quot|apos));/g, (whole, dec, hex, name) => {
+    if (name) return PREDEFINED[name] ?? whole;
+    const code = dec ? Number(dec) : Number.parseInt(hex, 16);
+    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
+    return String.fromCodePoint(code);
+  });
+}
+
 function words(node: XmlNode | XmlNode[] | undefined): string[] {
-  return text(node).split(/\s+/).filter(Boolean);
+  return value(node).split(/\s+/).filter(Boolean);
 }
 
 function matchOf(node: XmlNode): WsdMatch {
-  const endpoint = text(child(child(node, 'EndpointReference'), 'Address'));
+  const endpoint = value(child(child(node, 'EndpointReference'), 'Address'));
   if (!endpoint) throw malformed('a match without an EndpointReference Address');
   return {
     endpoint,
     types: words(child(node, 'Types')),
     scopes: words(child(node, 'Scopes')),
     xaddrs: words(child(node, 'XAddrs')),
-    metadataVersion: text(child(node, 'MetadataVersion')),
+    metadataVersion: value(child(node, 'MetadataVersion')),
   };
 }
 
@@ -139,9 +156,9 @@ export function decodeWsdMessage(bytes: Uint8Array): WsdMessage {
   const header = child(soap, 'Header');
   const body = child(soap, 'Body');
   if (header === undefined || body === undefined) throw malformed('not a SOAP envelope with Header and Body');
-  const action = text(child(header, 'Action'));
-  const messageId = text(child(header, 'MessageID'));
-  const relatesTo = text(child(header, 'RelatesTo'));
+  const action = value(child(header, 'Action'));
+  const messageId = value(child(header, 'MessageID'));
+  const relatesTo = value(child(header, 'RelatesTo'));
   switch (action) {
     case ACTION.probeMatches:
       return {

@@ -73,26 +73,44 @@ export async function sendUpdate(
   const answer = await dnsExchange<PortholeError | true>(
     server,
     signed.bytes,
-    (message) => {
-      if (message.length < 2 || message.readUInt16BE(0) !== id) return undefined;
-      const { decoded, verdict } = verifyResponse(message, key, signed.mac, now());
-      if (!decoded.response || decoded.opcode !== OPCODE_UPDATE) {
-        throw new PortholeError('E_MALFORMED_PACKET', { detail: `${where} answered with opcode ${decoded.opcode}` });
-      }
-      if (verdict.kind === 'tsig-error') return tsigError(verdict.tsig.error, where, verdict.serverTime, now());
-      if (decoded.rcode !== 0) return rcodeError(decoded.rcode, where);
-      // An unsigned NOERROR could be anyone's: RFC 8945 §5.3.2 says to discard it.
-      if (verdict.kind === 'unsigned') {
-        throw new PortholeError('E_DNS_RESPONSE_SIGNATURE', {
-          detail: `${where} answered NOERROR without a TSIG record`,
-        });
-      }
-      return true;
-    },
+    (message) => judgeUpdateAnswer(message, { id, key, requestMac: signed.mac, nowSeconds: now(), where }),
     options,
   );
   if (answer !== true) throw answer;
   return { server: where, id, ms: performance.now() - started };
+}
+
+/** What judging one datagram needs: the request's id and MAC, the key, this clock, the server's name. */
+export interface UpdateAnswerContext {
+  readonly id: number;
+  readonly key: TsigKey;
+  readonly requestMac: Buffer;
+  readonly nowSeconds: number;
+  readonly where: string;
+}
+
+/**
+ * One datagram read as the answer to a signed UPDATE, pure: undefined when it is for another
+ * request, true for a verified NOERROR, a coded error (returned) for an RCODE or TSIG error;
+ * it throws (E_MALFORMED_PACKET, E_DNS_RESPONSE_SIGNATURE, E_DNS_BADTIME) for a datagram to
+ * ignore: malformed, forged or altered.
+ */
+export function judgeUpdateAnswer(message: Buffer, context: UpdateAnswerContext): PortholeError | true | undefined {
+  const { id, key, requestMac, nowSeconds, where } = context;
+  if (message.length < 2 || message.readUInt16BE(0) !== id) return undefined;
+  const { decoded, verdict } = verifyResponse(message, key, requestMac, nowSeconds);
+  if (!decoded.response || decoded.opcode !== OPCODE_UPDATE) {
+    throw new PortholeError('E_MALFORMED_PACKET', { detail: `${where} answered with opcode ${decoded.opcode}` });
+  }
+  if (verdict.kind === 'tsig-error') return tsigError(verdict.tsig.error, where, verdict.serverTime, nowSeconds);
+  if (decoded.rcode !== 0) return rcodeError(decoded.rcode, where);
+  // An unsigned NOERROR could be anyone's: RFC 8945 §5.3.2 says to discard it.
+  if (verdict.kind === 'unsigned') {
+    throw new PortholeError('E_DNS_RESPONSE_SIGNATURE', {
+      detail: `${where} answered NOERROR without a TSIG record`,
+    });
+  }
+  return true;
 }
 
 function tsigError(error: number, where: string, serverTime: number | undefined, now: number): PortholeError {

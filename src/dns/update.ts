@@ -5,7 +5,7 @@
  */
 import { type AbortOptions, sleep, throwIfAborted } from '../deadline/index.js';
 import { type ErrorCode, isPortholeError, PortholeError } from '../errors/index.js';
-import { parseIp } from '../net/address.js';
+import { formatIp, parseIp } from '../net/address.js';
 import { normalizeName } from './dnsName.js';
 import { DYNDNS2_ANSWERS, DYNDNS2_BACKOFF_MS, type Dyndns2Account, dyndns2Error, requestDyndns2 } from './dyndns2.js';
 import { findZone, queryAuthoritative } from './query.js';
@@ -82,10 +82,13 @@ function desiredRecords(addresses: DesiredAddresses): { type: AddressType; addre
   for (const type of ['A', 'AAAA'] as const) {
     const address = addresses[type];
     if (address === undefined) continue;
-    if (parseIp(address).family !== (type === 'A' ? 4 : 6)) {
+    const parsed = parseIp(address);
+    if (parsed.family !== (type === 'A' ? 4 : 6)) {
       throw new PortholeError('E_ADDRESS', { detail: `${address} cannot be an ${type} record` });
     }
-    out.push({ type, address });
+    // RFC 5952 text, as the server's answer is read: 2001:DB8::1 typed by a person is the record
+    // the server holds as 2001:db8::1, and must not look changed on every run.
+    out.push({ type, address: formatIp(parsed) });
   }
   if (out.length === 0) throw new PortholeError('E_DNS_NO_ADDRESS', { detail: 'no address to set' });
   return out;

@@ -83,7 +83,13 @@ export function parseUsers(text: string, zone: string, source = 'users file'): N
       throw usersError(`${where}: "names" must be a list of names`);
     }
     const names = (e.names as string[]).map((n) => {
-      const name = normalizeName(n);
+      let name: string;
+      try {
+        name = normalizeName(n);
+      } catch (error) {
+        // E_DNS_NAME's hint speaks of a name typed on the command line; this one is in the file.
+        throw usersError(`${where}: ${JSON.stringify(n)} is not a DNS name`, error);
+      }
       if (!isInZone(name, zone) || name === zone) throw usersError(`${where}: ${name} is not inside ${zone}`);
       const owner = owners.get(name);
       if (owner !== undefined && owner !== e.user) throw usersError(`${where}: ${name} is also ${owner}'s`);

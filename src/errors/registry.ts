@@ -557,6 +557,12 @@ export const errorRegistry = {
     message: 'This address cannot be used here',
     hint: 'Give a global address without a zone id (%eth0): link-local addresses reach only the local link, and IPv4-mapped IPv6 (::ffff:a.b.c.d) should be written as the IPv4 address.',
   },
+  // fuzzing: new decoders (issue 19): the relay's framings threw plain errors without a code.
+  E_RELAY_MALFORMED: {
+    kind: 'operational',
+    message: 'A relay header or frame could not be decoded',
+    hint: "The other end does not speak what it was expected to (a PROXY protocol header, a WebSocket frame or porthole's UDP channel frame) or sent a broken or oversized one; porthole closes that connection. Run with --verbose to see it.",
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

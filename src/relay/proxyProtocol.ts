@@ -7,6 +7,7 @@
  * v2: 12-byte signature, ver/cmd, family/transport, length, then the addresses (binary)
  */
 import { isIP } from 'node:net';
+import { PortholeError } from '../errors/index.js';
 
 /** Which PROXY protocol header to send: none (the default), text v1 or binary v2. */
 export type ProxyProtocolVersion = 'v1' | 'v2';
@@ -31,9 +32,16 @@ export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0
 /** The spec caps a v1 line at 107 bytes including CRLF. */
 export const PROXY_V1_MAX_BYTES = 107;
 
-/** Raised by the decoders for bytes that are not a PROXY header. */
-export class MalformedProxyHeader extends Error {
-  override readonly name = 'MalformedProxyHeader';
+/** Raised by the decoders for bytes that are not a PROXY header: E_RELAY_MALFORMED. */
+export class MalformedProxyHeader extends PortholeError {
+  constructor(detail: string) {
+    super('E_RELAY_MALFORMED', { detail: `PROXY header: ${detail}` });
+  }
+
+  /** Only this class's own errors (PortholeError's check would accept every PortholeError). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(MalformedProxyHeader, value);
+  }
 }
 
 /** IPv4-mapped IPv6 (::ffff:1.2.3.4) is written as the IPv4 address it carries. */

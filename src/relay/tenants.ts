@@ -72,7 +72,9 @@ function tenantsError(source: string, problems: string[]): PortholeError {
 export function parseTenants(text: string, source = 'tenants'): Tenant[] {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    // Warnings (an unknown tag or directive) would go to process.emitWarning, printed by node on
+    // stderr in its own format, one per parse; the schema below judges the shape instead.
+    raw = parseYaml(text, { logLevel: 'error' });
   } catch (error) {
     throw tenantsError(source, [(error as Error).message]);
   }
@@ -93,7 +95,14 @@ export function parseTenants(text: string, source = 'tenants'): Tenant[] {
     for (const line of [...(rawTenant.key ? [rawTenant.key] : []), ...(rawTenant.keys ?? [])]) {
       // authorized_keys lines may carry options before the type; ssh2 parses "type base64 [comment]".
       const start = line.search(/(ssh-|ecdsa-|sk-)/);
-      const parsed = utils.parseKey(start >= 0 ? line.slice(start) : line);
+      let parsed: ReturnType<typeof utils.parseKey>;
+      try {
+        parsed = utils.parseKey(start >= 0 ? line.slice(start) : line);
+      } catch (error) {
+        // ssh2 returns an Error for most bad keys but lets asn1's AssertionError out for a truncated
+        // RSA key ("ssh-rsa AAAAB3NzaC1yc2EAAAAAAAAAAaz", found by fuzzing): `relay serve` died on it.
+        parsed = error instanceof Error ? error : new Error(String(error));
+      }
       if (parsed instanceof Error)
         problems.push(`${at}: key "${line.slice(0, 40)}..." does not parse (${parsed.message})`);
       else keys.push(Array.isArray(parsed) ? parsed[0] : parsed);

@@ -10,6 +10,7 @@
  *   4 DATAGRAM u8 4|6, address (4|16), u16 port, payload     either way, one per datagram
  */
 import { isIP } from 'node:net';
+import { PortholeError } from '../errors/index.js';
 import { ipv6Bytes } from './proxyProtocol.js';
 
 /** The subsystem name both ends agree on. */
@@ -24,9 +25,16 @@ export type UdpMessage =
   | { readonly type: 'refused'; readonly reason: string }
   | { readonly type: 'datagram'; readonly address: string; readonly port: number; readonly payload: Buffer };
 
-/** Raised for frames that break the format or its size cap. */
-export class MalformedUdpFrame extends Error {
-  override readonly name = 'MalformedUdpFrame';
+/** Raised for frames that break the format or its size cap: E_RELAY_MALFORMED. */
+export class MalformedUdpFrame extends PortholeError {
+  constructor(detail: string) {
+    super('E_RELAY_MALFORMED', { detail: `UDP channel: ${detail}` });
+  }
+
+  /** Only this class's own errors (PortholeError's check would accept every PortholeError). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(MalformedUdpFrame, value);
+  }
 }
 
 function addressBytes(address: string): Buffer {

@@ -4,6 +4,7 @@
  * frames, text frames and extensions are not used by either end of porthole.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { PortholeError } from '../errors/index.js';
 
 /** RFC 6455 §1.3: the GUID appended to the key for Sec-WebSocket-Accept. */
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -42,9 +43,16 @@ export interface WsFrame {
   readonly payload: Buffer;
 }
 
-/** Raised for bytes that break RFC 6455 or porthole's limits. */
-export class MalformedWsFrame extends Error {
-  override readonly name = 'MalformedWsFrame';
+/** Raised for bytes that break RFC 6455 or porthole's limits: E_RELAY_MALFORMED. */
+export class MalformedWsFrame extends PortholeError {
+  constructor(detail: string) {
+    super('E_RELAY_MALFORMED', { detail: `WebSocket: ${detail}` });
+  }
+
+  /** Only this class's own errors (PortholeError's check would accept every PortholeError). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(MalformedWsFrame, value);
+  }
 }
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2). */

@@ -33,6 +33,11 @@ export interface FuzzTarget<V = unknown> {
   readonly seeds: readonly Uint8Array[];
   /** Valid messages with the value each must decode to. */
   readonly valid: fc.Arbitrary<FuzzCase<V>>;
+  /**
+   * Inputs in `npm test`'s short run when 10⁴ would take most of its minute (a slow decoder);
+   * the long run (`npm run fuzz`) gives every target the same count.
+   */
+  readonly shortRuns?: number;
   /** Largest arbitrary input worth generating (the decoder's own cap, or a little over it). */
   readonly maxBytes: number;
   /** Decodes one input the way porthole's I/O layer would (undefined: "not one of ours"). */
@@ -76,9 +81,9 @@ export const SLOW_INPUT_MS = 10;
 
 const encoder = new TextEncoder();
 
-/** The real router captures in test/fixtures/gateway/ (hex, one per file) whose names start with `prefix`. */
-export function captures(prefix: string): Uint8Array[] {
-  const folder = new URL('../fixtures/gateway/', import.meta.url);
+/** The real captures in test/fixtures/<folder>/ (hex, one per file) whose names start with `prefix`. */
+export function captures(prefix: string, folderName = 'gateway'): Uint8Array[] {
+  const folder = new URL(`../fixtures/${folderName}/`, import.meta.url);
   return readdirSync(folder)
     .filter((file) => file.startsWith(prefix) && file.endsWith('.hex'))
     .map((file) => Buffer.from(readFileSync(new URL(file, folder), 'utf8').trim(), 'hex'));
