@@ -110,22 +110,8 @@ function malformed(detail: string, cause?: unknown): PortholeError {
   return new PortholeError('E_DISCOVERY_MALFORMED', { detail: `WS-Discovery: ${detail}`, cause });
 }
 
-/** XML's five predefined entities; the parser (src/gateway/xml.ts) expands none, by design. */
-const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/**
- * An element's text with character and predefined entity references resolved, in one pass (so
- * `&amp;lt;` stays `&lt;`): `&#39;` as encodeWsdProbeMatches writes it, `&amp;` in an XAddrs
- * query. A reference to no character (over U+10FFFF, a surrogate, NUL) is left as written.
- */
-function value(node: XmlNode | XmlNode[] | undefined): string {
-  return text(node).replace(/&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(lt|gt|amp|quot|apos));/g, (whole, dec, hex, name) => {
-    if (name) return PREDEFINED[name] ?? whole;
-    const code = dec ? Number(dec) : Number.parseInt(hex, 16);
-    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
-    return String.fromCodePoint(code);
-  });
-}
+/** An element's text, entity references resolved (src/gateway/xml.ts). */
+const value = text;
 
 function words(node: XmlNode | XmlNode[] | undefined): string[] {
   return value(node).split(/\s+/).filter(Boolean);

@@ -3,8 +3,10 @@
  * the answer codec (pure) and one update over HTTP with Basic auth and a User-Agent that names
  * porthole, as the protocol asks of clients.
  */
+
 import { get as plainGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import { isIP } from 'node:net';
 import { type AbortOptions, abortReason, settleOnce, withDeadline } from '../deadline/index.js';
 import { type ErrorCode, PortholeError } from '../errors/index.js';
 
@@ -62,7 +64,8 @@ export interface Dyndns2Reply {
 export function decodeDyndns2Answer(body: string): Dyndns2Reply {
   const line = body.trim().split(/\r?\n/)[0]?.trim() ?? '';
   const [word = '', address] = line.split(/\s+/);
-  if (!Object.hasOwn(DYNDNS2_ANSWERS, word)) {
+  // good and nochg carry the address the provider now holds: anything else there is not an answer.
+  if (!Object.hasOwn(DYNDNS2_ANSWERS, word) || (address !== undefined && isIP(address) === 0)) {
     throw new PortholeError('E_DYNDNS_ANSWER', { detail: JSON.stringify(line.slice(0, 80)) });
   }
   return { answer: word as Dyndns2Answer, address };

@@ -563,6 +563,11 @@ export const errorRegistry = {
     message: 'A relay header or frame could not be decoded',
     hint: "The other end does not speak what it was expected to (a PROXY protocol header, a WebSocket frame or porthole's UDP channel frame) or sent a broken or oversized one; porthole closes that connection. Run with --verbose to see it.",
   },
+  E_RELAY_HOST_KEY: {
+    kind: 'operational',
+    message: "The relay's own host key file cannot be read",
+    hint: "It is ssh_host_ed25519_key in the relay's --data folder: restore it from a backup, or move it away so that a new one is made (clients then see a changed host key and must be given the new fingerprint).",
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

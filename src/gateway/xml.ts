@@ -1,7 +1,7 @@
 /**
  * XML from routers, parsed safely: a document with a DOCTYPE or entity declarations is refused
  * before parsing (no entity expansion, no billion laughs), namespace prefixes are dropped
- * (routers use any prefix they like), and values are kept as trimmed text.
+ * (routers use any prefix they like), and values are kept as trimmed text with entity references resolved.
  */
 import { XMLParser } from 'fast-xml-parser';
 import { PortholeError } from '../errors/index.js';
@@ -48,10 +48,24 @@ export function child(node: XmlNode | XmlNode[] | undefined, name: string): XmlN
   return one !== undefined && typeof one === 'object' ? one[name] : undefined;
 }
 
-/** The text of a node ('' for elements). */
+/** XML's five predefined entities; the parser expands none (no DOCTYPE, no declared entities), by design. */
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * The text of a node ('' for elements), with character and predefined entity references resolved
+ * in one pass (so `&amp;lt;` stays `&lt;`): a router's `&amp;` in a URL or a description, a
+ * device's `&#39;`. A reference to no character (over U+10FFFF, a surrogate, NUL) is left as written.
+ */
 export function text(node: XmlNode | XmlNode[] | undefined): string {
   const one = Array.isArray(node) ? node[0] : node;
-  return typeof one === 'string' ? one : typeof one === 'number' ? String(one) : '';
+  const raw = typeof one === 'string' ? one : typeof one === 'number' ? String(one) : '';
+  if (!raw.includes('&')) return raw;
+  return raw.replace(/&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(lt|gt|amp|quot|apos));/g, (whole, dec, hex, name) => {
+    if (name) return PREDEFINED[name] ?? whole;
+    const code = dec ? Number(dec) : Number.parseInt(hex, 16);
+    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
+    return String.fromCodePoint(code);
+  });
 }
 
 /** A node as a list. */

@@ -6,6 +6,7 @@ import ssh2 from 'ssh2';
 // ssh2 is CommonJS: its named exports are read off the default export.
 const { utils } = ssh2;
 
+import { PortholeError } from '../errors/index.js';
 import { fingerprintOf } from './knownHosts.js';
 
 /** The key file's name, as sshd names its own. */
@@ -41,8 +42,15 @@ export function loadOrCreateHostKey(dataDir: string): { privateKey: Buffer; fing
     privateKey = Buffer.from(pair.private);
     created = true;
   }
-  const parsed = utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw new Error(`${file}: ${parsed.message}`);
+  // ssh2's parser returns an Error for most bad keys but throws (an AssertionError) for a truncated RSA one.
+  let parsed: ReturnType<typeof utils.parseKey>;
+  try {
+    parsed = utils.parseKey(privateKey);
+  } catch (error) {
+    parsed = error instanceof Error ? error : new Error(String(error));
+  }
+  if (parsed instanceof Error)
+    throw new PortholeError('E_RELAY_HOST_KEY', { detail: `${file}: ${parsed.message}`, cause: parsed });
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   return { privateKey, fingerprint: fingerprintOf(key.getPublicSSH()), created };
 }

@@ -225,6 +225,24 @@ describe('SOAP codec', () => {
     const reserved = decodeSoapResponse(fixture('miniupnpd-2.3.1-AddAnyPortMapping.xml'), 'AddAnyPortMapping');
     assert.equal(reserved.ok && reserved.values.NewReservedPort, '20571');
   });
+
+  it('values come back as sent: what the encoder escapes, the decoder resolves (and a control URL with &amp;)', () => {
+    const description = 'porthole a<b&c "x" \'y\'';
+    const request = encodeSoapRequest('urn:x:1', 'GetSpecificPortMappingEntry', [
+      ['NewPortMappingDescription', description],
+    ]);
+    const answer = request
+      .replace('GetSpecificPortMappingEntry>', 'GetSpecificPortMappingEntryResponse>')
+      .replaceAll('<u:GetSpecificPortMappingEntry ', '<u:GetSpecificPortMappingEntryResponse ');
+    const decoded = decodeSoapResponse(answer, 'GetSpecificPortMappingEntry');
+    assert.equal(decoded.ok && decoded.values.NewPortMappingDescription, description);
+    const igd = parseIgdDescription(
+      '<root><device><serviceList><service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType>' +
+        '<controlURL>/ctl/IPConn?a=1&amp;b=&#50;</controlURL></service></serviceList></device></root>',
+      'http://192.168.77.1:5000/rootDesc.xml',
+    );
+    assert.equal(igd.services[0]?.controlUrl, 'http://192.168.77.1:5000/ctl/IPConn?a=1&b=2');
+  });
 });
 
 describe('gateway address policy', () => {
