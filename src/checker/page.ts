@@ -43,6 +43,7 @@ export function checkPageHtml(): string {
   .result { margin-top: 1.5rem; padding: 1rem; border-radius: .4rem; }
   .Success { background: #e6f4ea; border: 1px solid #34a853; }
   .Error { background: #fce8e6; border: 1px solid #d93025; }
+  .Unproven { background: #fef7e0; border: 1px solid #f9ab00; }
   .verdict { font-size: 1.25rem; font-weight: 700; }
   .detail { color: #444; font-size: .9rem; }
   .family { margin-top: 1.5rem; }
