@@ -158,8 +158,8 @@ if (!both) {
     const other = body.family === 6 ? 'IPv4' : 'IPv6';
     note.dataset.family = String(body.family);
     note.textContent = FAMILIES === null
-      ? 'Checked over ' + used + ' only, the way your browser reached this page. ' + other + ' was not checked: this service has no address set up that reaches it over ' + other + ' only.'
-      : 'Checked over ' + used + ' only, the way your browser reached this page. ' + other + ' was not checked: this page was opened at an address the service does not list; to check both, open ' + FAMILIES.origins[0] + '/';
+      ? 'This page checks over ' + used + ' only, the way your browser reached it. ' + other + ' is not checked: this service has no address set up that reaches it over ' + other + ' only.'
+      : 'This page checks over ' + used + ' only, the way your browser reached it. ' + other + ' is not checked: the page was opened at an address the service does not list; to check both, open ' + FAMILIES.origins[0] + '/';
   }).catch(() => {});
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -108,7 +108,7 @@ describe('lab: the check page in plain words', { skip: labSkip() }, () => {
     // No single-family URLs configured: the page says which family it checked and why not the other.
     assert.equal(
       seen.note,
-      'Checked over IPv4 only, the way your browser reached this page. IPv6 was not checked: this service has no address set up that reaches it over IPv6 only.',
+      'This page checks over IPv4 only, the way your browser reached it. IPv6 is not checked: this service has no address set up that reaches it over IPv6 only.',
     );
     const [open, refused, silent] = seen.results;
     assert.deepEqual(
@@ -254,7 +254,7 @@ describe('lab: the check page in plain words', { skip: labSkip() }, () => {
       );
       assert.equal(run.code, 0, run.stderr);
       const seen = JSON.parse(run.stdout) as { intro: string; note: string; results: { verdict: string }[] };
-      assert.match(seen.note, /Checked over IPv4 only.*open http:\/\/checker\.example\.net:8081\//);
+      assert.match(seen.note, /This page checks over IPv4 only.*open http:\/\/checker\.example\.net:8081\//);
       assert.deepEqual(
         seen.results.map((r) => r.verdict),
         ['Unproven'],

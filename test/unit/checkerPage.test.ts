@@ -89,6 +89,24 @@ describe('page families: the options', () => {
     assert.match(body.error.message, /--page-ipv4 "ipv4\.checker\.example" is not a URL/);
     assert.match(body.error.hint, /--page-ipv4 http:\/\/NAME:PORT\//);
   });
+
+  it('with --nats (the fleet front serves no page) a page option is E_USAGE, not silently ignored', async () => {
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    const status = await runCli(['serve', '--nats', 'nats://127.0.0.1:1', '--page-origin', PAGE, '--json'], {
+      stdout,
+      stderr: new PassThrough(),
+      env: {},
+    });
+    assert.equal(status, 2);
+    const body = JSON.parse(out) as { error: { code: string; message: string; hint: string } };
+    assert.equal(body.error.code, 'E_USAGE');
+    assert.match(body.error.message, /--page-origin with --nats/);
+    assert.match(body.error.hint, /without --nats/);
+  });
 });
 
 describe('page families: CSP and script', () => {

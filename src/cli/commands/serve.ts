@@ -88,7 +88,18 @@ export const serveCommand: CommandSpec = {
   ],
   run: async ({ args, options, output, env, signal }) => {
     // A fleet member (front or vantage) when --nats is given; otherwise the single process below.
-    if (options.nats !== undefined) return serveFleet({ args, options, output, env, signal });
+    if (options.nats !== undefined) {
+      // The fleet's front serves the API only; page options there would be silently ignored.
+      const pageFlags = { pageIpv4: '--page-ipv4', pageIpv6: '--page-ipv6', pageOrigin: '--page-origin' } as const;
+      const given = Object.entries(pageFlags).find(([key]) => options[key] !== undefined);
+      if (given) {
+        throw new PortholeError('E_USAGE', {
+          detail: `${given[1]} with --nats: the fleet's front serves no page`,
+          hint: 'Give the page options to a single `porthole serve` (without --nats).',
+        });
+      }
+      return serveFleet({ args, options, output, env, signal });
+    }
     // Fastify, SQLite and prom-client load only when serving: other commands start faster.
     const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
     const { host, port } = parseListen(String(options.listen));
