@@ -19,7 +19,7 @@ export interface PageFamilies {
 }
 
 /** One base URL from an option: http(s), no credentials, query or fragment, path ending in `/`. */
-function baseUrl(text: string, flag: string): URL {
+function baseUrl(text: string, flag: keyof typeof WANTED): URL {
   let url: URL;
   try {
     url = new URL(text.trim());
@@ -37,12 +37,18 @@ function baseUrl(text: string, flag: string): URL {
   return url;
 }
 
-function usage(detail: string, flag: string): PortholeError {
+/** What each option's URL must name, and an example of it, for the hints. */
+const WANTED = {
+  '--page-ipv4': ['only an A record', 'http://ipv4.checker.example:8080/'],
+  '--page-ipv6': ['only an AAAA record', 'http://ipv6.checker.example:8080/'],
+  '--page-origin': ['the page on it', 'http://checker.example:8080'],
+} as const;
+
+function usage(detail: string, flag: keyof typeof WANTED): PortholeError {
+  const [what, example] = WANTED[flag];
   return new PortholeError('E_USAGE', {
     detail,
-    hint: `Write ${flag} http://NAME:PORT/ with a name of this service that has ${
-      flag === '--page-origin' ? 'the page on it' : flag.endsWith('ipv6') ? 'only an AAAA record' : 'only an A record'
-    }, e.g. ${flag === '--page-ipv6' ? 'http://ipv6.checker.example:8080/' : flag === '--page-ipv4' ? 'http://ipv4.checker.example:8080/' : 'http://checker.example:8080'}.`,
+    hint: `Write ${flag} http://NAME:PORT/ with a name of this service that has ${what}, e.g. ${example}.`,
   });
 }
 

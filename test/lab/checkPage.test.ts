@@ -241,6 +241,48 @@ describe('lab: the check page in plain words', { skip: labSkip() }, () => {
       assert.doesNotMatch(v6?.text ?? '', /error|failed|TypeError/i);
     });
 
+    it('a single-family URL that answers over the other family is named as the service set up wrongly', async (t) => {
+      if (!existsSync('/usr/bin/chromium')) {
+        t.skip('Debian chromium is not installed');
+        return;
+      }
+      const { lab } = env;
+      // The "IPv6-only" URL is an IPv4 literal: a misconfiguration the page must not pass off as IPv6.
+      await startServe(lab, 'checker-wrong', [
+        '--listen',
+        '[::]:8082',
+        '--allow-targets',
+        '203.0.113.0/24,2001:db8::/32',
+        '--data',
+        `${lab.state.dir}/checker-wrong-data`,
+        '--page-ipv4',
+        `http://${V4_NAME}:8082/`,
+        '--page-ipv6',
+        'http://203.0.113.254:8082/',
+        '--log-level',
+        'silent',
+      ]);
+      const run = await lab.exec(
+        'lan',
+        process.execPath,
+        ['--import', 'tsx', FAMILIES_PAGE, `http://${V4_NAME}:8082/`, '', '-', '7011'],
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const seen = JSON.parse(run.stdout) as { sections: FamilySection[] };
+      const [v4, v6] = seen.sections;
+      assert.deepEqual(
+        v4?.results.map((r) => r.fields.state),
+        ['open'],
+      );
+      assert.equal(v6?.reached, 'wrong-family');
+      assert.deepEqual(v6?.results, []);
+      assert.match(
+        v6?.text ?? '',
+        /IPv6 address answered over IPv4, so IPv6 could not be checked: the service is set up wrongly/,
+      );
+    });
+
     it('opened at an address the service does not list, the page checks the family used and says how to check both', async (t) => {
       if (!existsSync('/usr/bin/chromium')) {
         t.skip('Debian chromium is not installed');
