@@ -1,4 +1,5 @@
 /** `porthole serve`: the check service, until interrupted. */
+// The small options module, not the folder's index: that would load Fastify for every command.
 import { parsePageFamilies } from '../../checker/pageFamilies.js';
 import { PortholeError } from '../../errors/index.js';
 import { parseCidrList, parseIp } from '../../net/address.js';
