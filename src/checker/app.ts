@@ -16,6 +16,8 @@ import { egressRoutes } from './egressRoutes.js';
 import { answerErrors, SERVICE_AJV_OPTIONS } from './httpErrors.js';
 import { type CheckerMetrics, createMetrics } from './metrics.js';
 import { metricsRoute } from './metricsRoute.js';
+import { answerPageCors } from './pageCors.js';
+import type { PageFamilies } from './pageFamilies.js';
 import { pageRoutes } from './pageRoutes.js';
 import type { CheckStore } from './store.js';
 
@@ -40,6 +42,8 @@ export interface CheckerOptions {
   readonly version: string;
   /** Structured (pino) logs: false, or a level and where to write them (stderr, so stdout stays clean). */
   readonly logger: false | { level: string; stream?: NodeJS.WritableStream };
+  /** The service's IPv4-only and IPv6-only URLs: the page asks both (pageFamilies.ts). */
+  readonly pageFamilies?: PageFamilies | undefined;
 }
 
 /** Defaults that suit a public service on a small machine. */
@@ -109,8 +113,10 @@ export async function buildChecker(
       });
     },
   });
+  // Before the routes: the hook must see /v1/ip and /v1/check.
+  if (options.pageFamilies) answerPageCors(app, options.pageFamilies);
   await app.register(checkRoutes, { options, metrics, callerOf, store: deps.store });
-  await app.register(pageRoutes);
+  await app.register(pageRoutes, { families: options.pageFamilies });
   await app.register(egressRoutes, { egress: deps.egress });
   await app.register(metricsRoute, { metrics });
   return app;

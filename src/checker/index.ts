@@ -12,4 +12,5 @@ export {
   requestPublicIp,
 } from './client.js';
 export { EXPLANATIONS, explain, FOUR_CAUSES, REASON_WORDS, reasonWords } from './explain.js';
+export { type PageFamilies, parsePageFamilies } from './pageFamilies.js';
 export { defaultDataDir, parseListen, type RunningChecker, type ServeOptions, startChecker } from './serve.js';

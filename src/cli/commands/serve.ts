@@ -1,4 +1,6 @@
 /** `porthole serve`: the check service, until interrupted. */
+// The small options module, not the folder's index: that would load Fastify for every command.
+import { parsePageFamilies } from '../../checker/pageFamilies.js';
 import { PortholeError } from '../../errors/index.js';
 import { parseCidrList, parseIp } from '../../net/address.js';
 import { formatPortSpec, mergeRanges, parsePortSpec } from '../../net/portSpec.js';
@@ -55,6 +57,15 @@ export const serveCommand: CommandSpec = {
     ['--egress-ports <spec>', 'TCP ports the egress listener answers on (up to 1-65535; `/udp` items are UDP)'],
     ['--egress-udp-ports <spec>', 'UDP ports the egress listener echoes on'],
     ['--egress-address <addr>', 'address the egress listener answers on (default: the --listen address)'],
+    [
+      '--page-ipv4 <url>',
+      "this service's URL over IPv4 only (a name with only an A record): the page checks IPv4 there",
+    ],
+    ['--page-ipv6 <url>', "this service's URL over IPv6 only (only an AAAA record): the page checks IPv6 there"],
+    [
+      '--page-origin <urls>',
+      'origins where people open the page, allowed to call the two URLs (default: the two URLs themselves)',
+    ],
     ['--allow-targets <cidrs>', 'non-public ranges the service may probe (labs)'],
     ['--trust-proxy <cidrs>', 'proxies whose X-Forwarded-For is believed'],
     ['--data <dir>', 'directory for the SQLite record of checks (default: $XDG_DATA_HOME/porthole)'],
@@ -78,11 +89,28 @@ export const serveCommand: CommandSpec = {
   ],
   run: async ({ args, options, output, env, signal }) => {
     // A fleet member (front or vantage) when --nats is given; otherwise the single process below.
-    if (options.nats !== undefined) return serveFleet({ args, options, output, env, signal });
+    if (options.nats !== undefined) {
+      // The fleet's front serves the API only; page options there would be silently ignored.
+      const pageFlags = { pageIpv4: '--page-ipv4', pageIpv6: '--page-ipv6', pageOrigin: '--page-origin' } as const;
+      const given = Object.entries(pageFlags).find(([key]) => options[key] !== undefined);
+      if (given) {
+        throw new PortholeError('E_USAGE', {
+          detail: `${given[1]} with --nats: the fleet's front serves no page`,
+          hint: 'Give the page options to a single `porthole serve` (without --nats).',
+        });
+      }
+      return serveFleet({ args, options, output, env, signal });
+    }
     // Fastify, SQLite and prom-client load only when serving: other commands start faster.
     const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
     const { host, port } = parseListen(String(options.listen));
     const egress = egressOptions(options, host);
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    const pageFamilies = parsePageFamilies({
+      ipv4: text(options.pageIpv4),
+      ipv6: text(options.pageIpv6),
+      origins: text(options.pageOrigin),
+    });
     const stunPort =
       options.stunPort === undefined
         ? undefined
@@ -106,6 +134,7 @@ export const serveCommand: CommandSpec = {
         ? { stun: { primary: stunPrimary, port: stunPort, ...(stunAlternate ? { alternate: stunAlternate } : {}) } }
         : {}),
       ...(egress ? { egress } : {}),
+      ...(pageFamilies ? { pageFamilies } : {}),
       ...(options.dnsZone !== undefined ? { extend: await nameServiceExtension(options) } : {}),
     });
     if (running.egress) {
@@ -118,6 +147,11 @@ export const serveCommand: CommandSpec = {
         .join(',');
       output.notice(
         `egress listener on ${listener.address}: ${served} (${listener.mode === 'redirect' ? 'one socket per transport, nftables redirect' : 'a socket per port'})`,
+      );
+    }
+    if (pageFamilies) {
+      output.notice(
+        `the page checks IPv4 at ${pageFamilies.ipv4} and IPv6 at ${pageFamilies.ipv6}, opened at ${pageFamilies.origins.join(', ')}`,
       );
     }
     output.notice(
