@@ -7,6 +7,7 @@
  */
 import { sleep } from '../deadline/index.js';
 import type { KeeperEvent, Mapping, MappingClient, MappingMethod } from '../gateway/index.js';
+import type { OwnedMapping } from '../library/leftovers.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { DoctorOptions } from './facts.js';
 import { type DoctorReport, runDoctor } from './index.js';
@@ -158,7 +159,8 @@ async function runIpv6(
   ipv4Findings: DoctorReport['findings'] = [],
 ): Promise<ExposeResult> {
   const gateway = await import('../gateway/index.js');
-  const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const { trackOwnedMapping } = await import('../library/leftovers.js');
+  const made: { mapping: Mapping; client: MappingClient; owned: OwnedMapping }[] = [];
   const signalOptions = options.signal ? { signal: options.signal } : {};
   try {
     for (const request of requestsOf(options.manifest.entries)) {
@@ -166,11 +168,17 @@ async function runIpv6(
         { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds },
         { ...signalOptions, ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}) },
       );
-      made.push({ mapping, client });
+      // Recorded with this process's pid at once: a SIGKILL from here on leaves a record
+      // `porthole cleanup` acts on (before, a killed expose left its pinholes open for good).
+      made.push({ mapping, client, owned: trackOwnedMapping(mapping) });
       if (options.statePath) gateway.recordMapping(options.statePath, mapping);
     }
   } catch (error) {
-    for (const { mapping, client } of made) await client.unmap(mapping).catch(() => undefined);
+    for (const { mapping, client, owned } of made)
+      await client.unmap(mapping).then(
+        () => owned.done(true),
+        () => undefined,
+      );
     throw error;
   }
   const address = made[0]?.mapping.internalAddress;
@@ -193,11 +201,14 @@ async function runIpv6(
     family: 6,
     ipv6Because: because,
   });
-  if (!options.keep)
+  if (!options.keep) {
+    // Without --keep the pinholes stay by design (recorded in the state file): no longer this process's.
+    for (const { owned } of made) owned.done(true);
     return result(
       false,
       made.map((m) => m.mapping),
     );
+  }
   options.onStatus?.({
     at: new Date().toISOString(),
     kind: 'verified',
@@ -206,12 +217,19 @@ async function runIpv6(
     give: reachable ? made.map(({ mapping }) => `[${mapping.internalAddress}]:${mapping.internalPort}`) : [],
   });
   const kept = await Promise.all(
-    made.map(({ mapping, client }) =>
-      gateway.keepMapping(client, mapping, {
+    made.map(async ({ mapping, client, owned }) => {
+      let removed = false;
+      const last = await gateway.keepMapping(client, mapping, {
         ...signalOptions,
-        onEvent: (event) => options.onStatus?.({ at: new Date().toISOString(), family: 6, ...event }),
-      }),
-    ),
+        onEvent: (event) => {
+          owned.follow(event);
+          if (event.kind === 'removed') removed = true;
+          options.onStatus?.({ at: new Date().toISOString(), family: 6, ...event });
+        },
+      });
+      owned.done(removed);
+      return last;
+    }),
   );
   if (options.statePath) {
     const statePath = options.statePath;
@@ -345,32 +363,53 @@ async function runDirect(
   const started = performance.now();
   const gateway = await import('../gateway/index.js');
   const { statePath } = options;
+  // What this process makes is recorded with its pid before it is made (a firewall table, a
+  // mapping request), so a SIGKILL at any moment leaves records `porthole cleanup` acts on; without
+  // --keep, what stays by design is forgotten at the end (found by scripts/crash-safety.ts: the
+  // records used to be written only after the first check from outside, seconds later).
+  const leftovers = await import('../library/leftovers.js');
   let firewall: { applied: boolean; removed: boolean } | null = null;
+  let firewallRecord: string | undefined;
   if (options.firewall === 'nftables') {
     const { applyNftables } = await import('../firewall/apply.js');
     const { planRules, resolveManifestNames } = await import('../firewall/index.js');
-    await applyNftables(planRules(options.manifest, await resolveManifestNames(options.manifest)));
+    const { nftTableName } = await import('../firewall/nftables.js');
+    const plan = planRules(options.manifest, await resolveManifestNames(options.manifest));
+    firewallRecord = leftovers.recordOwned({
+      kind: 'firewall',
+      manifest: options.manifest.name,
+      table: `inet ${nftTableName(options.manifest.name)}`,
+    });
+    await applyNftables(plan).catch((error: unknown) => {
+      // One transaction: a failed apply applied nothing.
+      if (firewallRecord) leftovers.forgetOwned(firewallRecord);
+      throw error;
+    });
     firewall = { applied: true, removed: false };
   }
-  const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const removeFirewall = async () => {
+    if (!firewall?.applied) return;
+    const { removeNftables } = await import('../firewall/apply.js');
+    await removeNftables(options.manifest.name);
+    firewall = { applied: true, removed: true };
+    if (firewallRecord) leftovers.forgetOwned(firewallRecord);
+  };
+  const made: { mapping: Mapping; client: MappingClient; owned: OwnedMapping }[] = [];
   const leftBehind: { mapping: Mapping; why: string }[] = [];
   // One way out: every mapping made is removed or reported (and kept in the record) with why.
   const undo = async () => {
     const removed: Mapping[] = [];
-    for (const { mapping, client } of made) {
+    for (const { mapping, client, owned } of made) {
       try {
         await client.unmap(mapping);
         removed.push(mapping);
+        owned.done(true);
       } catch (error) {
         leftBehind.push({ mapping, why: (error as Error).message });
       }
     }
     if (statePath) gateway.forgetMappings(statePath, (m) => removed.some((mapping) => sameMapping(m, mapping)));
-    if (firewall?.applied) {
-      const { removeNftables } = await import('../firewall/apply.js');
-      await removeNftables(options.manifest.name);
-      firewall = { applied: true, removed: true };
-    }
+    await removeFirewall();
   };
   try {
     const router = await gateway.discoverPrimaryGateway({
@@ -378,12 +417,22 @@ async function runDirect(
       graceMs: 300,
     });
     for (const request of requestsOf(options.manifest.entries)) {
-      const { mapping, client } = await gateway.mapWithBest(
-        router,
-        { ...request, lifetimeSeconds: options.lifetimeSeconds },
-        { ...(options.signal ? { signal: options.signal } : {}), ...(options.via ? { via: options.via } : {}) },
-      );
-      made.push({ mapping, client });
+      const asked = leftovers.trackMappingRequest({
+        gateway: router.address,
+        protocol: request.protocol,
+        internalPort: request.internalPort,
+      });
+      const { mapping, client } = await gateway
+        .mapWithBest(
+          router,
+          { ...request, lifetimeSeconds: options.lifetimeSeconds },
+          { ...(options.signal ? { signal: options.signal } : {}), ...(options.via ? { via: options.via } : {}) },
+        )
+        .catch((error: unknown) => {
+          asked.abandon();
+          throw error;
+        });
+      made.push({ mapping, client, owned: asked.made(mapping) });
       if (statePath) gateway.recordMapping(statePath, mapping);
     }
   } catch (error) {
@@ -427,6 +476,9 @@ async function runDirect(
     };
   }
   if (!options.keep) {
+    // Without --keep, mappings and rules stay by design (mappings recorded in the state file).
+    for (const { owned } of made) owned.done(true);
+    if (firewallRecord) leftovers.forgetOwned(firewallRecord);
     return {
       ...report,
       mappings: made.map((m) => m.mapping),
@@ -452,9 +504,7 @@ async function runDirect(
         : [],
   });
   const current = made.map((m) => m.mapping);
-  // Recorded with this process's pid: a SIGKILL leaves records `porthole cleanup` acts on.
-  const { trackOwnedMapping } = await import('../library/leftovers.js');
-  const owned = made.map(({ mapping }) => trackOwnedMapping(mapping));
+  const owned = made.map((m) => m.owned);
   const removedAt = new Set<number>();
   // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
   const wake = new EventTarget();
@@ -494,11 +544,7 @@ async function runDirect(
   for (const [index, record] of owned.entries()) record.done(removedAt.has(index));
   // The keepers removed the mappings on abort; forget them and take the firewall rules away.
   if (statePath) gateway.forgetMappings(statePath, (m) => current.some((mapping) => sameMapping(m, mapping)));
-  if (firewall?.applied) {
-    const { removeNftables } = await import('../firewall/apply.js');
-    await removeNftables(options.manifest.name);
-    firewall = { applied: true, removed: true };
-  }
+  await removeFirewall();
   return {
     ...report,
     mappings: current,
