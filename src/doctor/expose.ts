@@ -159,18 +159,41 @@ async function runIpv6(
   ipv4Findings: DoctorReport['findings'] = [],
 ): Promise<ExposeResult> {
   const gateway = await import('../gateway/index.js');
-  const { trackOwnedMapping } = await import('../library/leftovers.js');
+  const { trackMappingRequest, trackOwnedMapping } = await import('../library/leftovers.js');
+  const { randomBytes } = await import('node:crypto');
   const made: { mapping: Mapping; client: MappingClient; owned: OwnedMapping }[] = [];
   const signalOptions = options.signal ? { signal: options.signal } : {};
   try {
     for (const request of requestsOf(options.manifest.entries)) {
-      const { mapping, client } = await gateway.mapPinhole(
-        { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds },
-        { ...signalOptions, ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}) },
-      );
-      // Recorded with this process's pid at once: a SIGKILL from here on leaves a record
-      // `porthole cleanup` acts on (before, a killed expose left its pinholes open for good).
-      made.push({ mapping, client, owned: trackOwnedMapping(mapping) });
+      // Recorded with this process's pid before the router is asked, with the PCP nonce it is asked
+      // with (a pinhole cannot be listed, only deleted by its nonce): a SIGKILL at any moment leaves
+      // a record `porthole cleanup` acts on (before, a killed expose left its pinholes open for good;
+      // then one killed between the router's answer and the record, found by scripts/crash-safety.ts).
+      const nonce = randomBytes(12).toString('hex');
+      let asked: ReturnType<typeof trackMappingRequest> | undefined;
+      const { mapping, client } = await gateway
+        .mapPinhole(
+          { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds, nonce },
+          {
+            ...signalOptions,
+            ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}),
+            beforeAsking: (six) => {
+              asked ??= trackMappingRequest({
+                gateway: six.address,
+                family: 6,
+                protocol: request.protocol,
+                internalPort: request.internalPort,
+                nonce,
+              });
+            },
+          },
+        )
+        .catch((error: unknown) => {
+          asked?.abandon();
+          throw error;
+        });
+      const owned: OwnedMapping = asked ? asked.made(mapping) : trackOwnedMapping(mapping);
+      made.push({ mapping, client, owned });
       if (options.statePath) gateway.recordMapping(options.statePath, mapping);
     }
   } catch (error) {

@@ -18,7 +18,14 @@ import {
   removeMappings,
 } from '../gateway/index.js';
 import { run } from '../host/command.js';
-import { deadOwnerRecords, forgetOwned, type LeftoverRecord, ownerAlive, readOwnedRecords } from './leftovers.js';
+import {
+  deadOwnerRecords,
+  forgetOwned,
+  type LeftoverRecord,
+  type MappingRequestRecord,
+  ownerAlive,
+  readOwnedRecords,
+} from './leftovers.js';
 
 /** The egress listener's redirect tables are `porthole_egress_<pid>` (src/egress/redirect.ts). */
 const REDIRECT_TABLE = /^table (ip6?) (porthole_egress_(\d+))$/gm;
@@ -91,6 +98,7 @@ async function removeRequested(
   options: AbortOptions,
 ): Promise<Mapping[]> {
   const { request } = record;
+  if (request.family === 6) return removeRequestedPinhole(request, await gateways.six(), options);
   const held = live.some(
     (other) =>
       other.kind === 'mapping' &&
@@ -123,6 +131,42 @@ async function removeRequested(
   };
   await natpmp.unmap(mapping, options);
   return [mapping];
+}
+
+/**
+ * An IPv6 pinhole asked for by PCP whose answer its process never saw: deleted by the nonce it
+ * was asked with (a router that never made it refuses the delete: nothing to remove). One asked
+ * by IGDv2 (the fallback) cannot be found without its answer's UniqueID.
+ */
+async function removeRequestedPinhole(
+  request: MappingRequestRecord,
+  gateway: PinholeGateway,
+  options: AbortOptions,
+): Promise<Mapping[]> {
+  if (gateway.address !== request.gateway)
+    throw new Error(`the request went to ${request.gateway}; this host's IPv6 gateway now is ${gateway.address}`);
+  const client = pinholeClientFor(gateway, 'pcp');
+  if (!request.nonce || !client) throw new Error(`${gateway.address}: a pinhole asked without PCP cannot be found`);
+  const mapping: Mapping = {
+    method: 'pcp',
+    family: 6,
+    gateway: gateway.address,
+    protocol: request.protocol,
+    internalAddress: gateway.internalAddress,
+    internalPort: request.internalPort,
+    externalPort: request.internalPort,
+    externalIp: gateway.internalAddress,
+    lifetime: 0,
+    nonce: request.nonce,
+  };
+  try {
+    await client.unmap(mapping, options);
+    return [mapping];
+  } catch (error) {
+    // A refusal: the router holds no pinhole with that nonce (it was never made). Silence is a failure.
+    if ((error as { code?: string }).code === 'E_GATEWAY_REFUSED') return [];
+    throw error;
+  }
 }
 
 /** The gateways, each discovered once and only when a record needs it. */
@@ -200,7 +244,8 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
         removed.push(item);
       } else if (record.kind === 'mapping-request') {
         const found = await removeRequested(record, gateways, live, signalOnly);
-        removed.push(...found.map((mapping) => ({ ...item, what: describeMapping(mapping) })));
+        const how = record.request.family === 6 ? ' (its answer never read: deleted by its PCP nonce)' : '';
+        removed.push(...found.map((mapping) => ({ ...item, what: `${describeMapping(mapping)}${how}` })));
       } else {
         await removeNftables(record.manifest);
         removed.push(item);

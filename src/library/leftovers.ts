@@ -20,6 +20,9 @@ export interface MappingRequestRecord {
   readonly gateway: string;
   readonly protocol: Transport;
   readonly internalPort: number;
+  /** 6 for an IPv6 pinhole: it cannot be listed, only deleted by the PCP nonce it was asked with. */
+  readonly family?: 6;
+  readonly nonce?: string;
 }
 
 /** A thing a live process owns, as recorded. */

@@ -19,6 +19,7 @@ import { sleep } from '../../src/deadline/index.js';
 import { labSkip, listen, natpmpcMap, porthole, serveChecker, useLab, waitForPublicPort } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const GATEWAY = fileURLToPath(new URL('../../src/gateway/index.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
 
 interface Report {
@@ -263,7 +264,7 @@ describe('lab: what a killed expose leaves, and porthole cleanup', { skip: labSk
     assert.deepEqual(readdirSync(join(state, 'porthole', 'owned')), []);
   });
 
-  it('cleanup removes a mapping asked for whose answer the dead process never saw, and an IPv6 pinhole', async () => {
+  it('cleanup removes a mapping and a pinhole asked for whose answers the dead process never saw, and an IPv6 pinhole', async () => {
     const { lab } = env;
     const state = `${lab.state.dir}/state-cleanup-records`;
     const owned = join(state, 'porthole', 'owned');
@@ -292,8 +293,20 @@ describe('lab: what a killed expose leaves, and porthole cleanup', { skip: labSk
     assert.equal(pinhole.code, 0, pinhole.stderr);
     const [mapping] = JSON.parse(readFileSync(`${state}-map/porthole/mappings.json`, 'utf8')) as object[];
     record(4194299, { kind: 'mapping', mapping });
+    // A pinhole asked by PCP with a recorded nonce, its process killed before the answer: it cannot be listed.
+    const nonce = 'ab'.repeat(12);
+    const code = `import { mapPinhole } from ${JSON.stringify(GATEWAY)};
+await mapPinhole({ protocol: 'tcp', internalPort: 7404, lifetimeSeconds: 60, description: 'killed', nonce: '${nonce}' });`;
+    const asked = await lab.exec('lan', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      timeoutMs: 30_000,
+      env: { PORTHOLE_ONLY_GATEWAYS: gateways },
+    });
+    assert.equal(asked.code, 0, asked.stderr);
+    const request = { gateway: lab.addresses.routerLan6, family: 6, protocol: 'tcp', nonce };
+    record(4194298, { kind: 'mapping-request', request: { ...request, internalPort: 7404 } });
     assert.match(await routerRules(lab), /dport 7402/);
     assert.match(await routerRules(lab), /dport 7403/);
+    assert.match(await routerRules(lab), /dport 7404/);
 
     const cleaned = await lab.exec('lan', process.execPath, ['--import', 'tsx', CLI, 'cleanup', '--json'], {
       timeoutMs: 30_000,
@@ -301,12 +314,12 @@ describe('lab: what a killed expose leaves, and porthole cleanup', { skip: labSk
     });
     assert.equal(cleaned.code, 0, cleaned.stdout + cleaned.stderr);
     const report = JSON.parse(cleaned.stdout) as CleanupJson;
-    assert.deepEqual(report.removed.map((r) => r.pid).sort(), [4194299, 4194300], cleaned.stdout);
+    assert.deepEqual(report.removed.map((r) => r.pid).sort(), [4194298, 4194299, 4194300], cleaned.stdout);
     assert.ok(
       report.removed.some((r) => /pinhole \[2001:db8:77::10\]:7403\/tcp/.test(r.what)),
       cleaned.stdout,
     );
-    assert.doesNotMatch(await routerRules(lab), /dport 740[23]/);
+    assert.doesNotMatch(await routerRules(lab), /dport 740[234]/);
     assert.deepEqual(readdirSync(owned), []);
   });
 });

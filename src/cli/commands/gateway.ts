@@ -1,4 +1,5 @@
 /** `porthole gateway`, `map`, `unmap` and `mappings`: router port mapping from the command line. */
+import { randomBytes } from 'node:crypto';
 import { PortholeError } from '../../errors/index.js';
 import type { GatewayInfo, Mapping, MappingMethod } from '../../gateway/index.js';
 
@@ -193,9 +194,23 @@ export const mapCommand: CommandSpec = {
     // moment leaves a record `porthole cleanup` acts on (scripts/crash-safety.ts found the gap after).
     const leftovers = options.keep ? await import('../../library/leftovers.js') : undefined;
     let asked: ReturnType<NonNullable<typeof leftovers>['trackMappingRequest']> | undefined;
+    const nonce = options.keep && family === 6 ? randomBytes(12).toString('hex') : undefined;
     const { mapping, client, tried } =
       family === 6
-        ? await mapPinhole(request, { signal, ...(via ? { via } : {}) })
+        ? await mapPinhole(nonce ? { ...request, nonce } : request, {
+            signal,
+            ...(via ? { via } : {}),
+            // A pinhole cannot be listed: recorded with the PCP nonce it is asked with, cleanup can delete it.
+            beforeAsking: (six) => {
+              asked ??= leftovers?.trackMappingRequest(
+                { gateway: six.address, family: 6, protocol, internalPort: port, ...(nonce ? { nonce } : {}) },
+                env,
+              );
+            },
+          }).catch((error: unknown) => {
+            asked?.abandon();
+            throw error;
+          })
         : await (async () => {
             const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) });
             asked = leftovers?.trackMappingRequest({ gateway: gateway.address, protocol, internalPort: port }, env);
