@@ -722,6 +722,10 @@ const section = [
   '  It now waits for every protocol (up to 1 s), as `unmap` does.',
   "- `cleanup` compared an IPv6 pinhole's gateway with the IPv4 gateway, so it could not have removed a",
   '  recorded pinhole (found reading the code once pinholes were recorded); it now asks the IPv6 gateway.',
+  '- A first full run (stopped at 162 runs to fix it) left one IPv6 pinhole after cleanup: `expose --family ipv6',
+  "  --keep` killed at 922 ms, between the router's answer and the record written on reading it. A pinhole",
+  '  cannot be listed, only deleted by its PCP nonce: the request is now recorded before it is sent, with the',
+  '  nonce it is sent with, and cleanup deletes the pinhole by it.',
   '',
   ...(details.length > 0
     ? ['Runs with something left, a failed next run or a file that did not parse:', '', ...details]
