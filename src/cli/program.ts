@@ -104,7 +104,9 @@ async function noticeLeftovers(output: Output, env: NodeJS.ProcessEnv): Promise<
   const what = dead.map((record) =>
     record.kind === 'mapping'
       ? `mapping ${record.mapping.externalPort}/${record.mapping.protocol} -> ${record.mapping.internalAddress}:${record.mapping.internalPort} (pid ${record.pid})`
-      : `firewall table ${record.table} (pid ${record.pid})`,
+      : record.kind === 'mapping-request'
+        ? `a mapping asked for ${record.request.internalPort}/${record.request.protocol} (pid ${record.pid})`
+        : `firewall table ${record.table} (pid ${record.pid})`,
   );
   output.notice(
     `left behind by porthole processes that no longer run: ${what.join('; ')}. Remove with: porthole cleanup`,

@@ -7,6 +7,7 @@
  */
 import { sleep } from '../deadline/index.js';
 import type { KeeperEvent, Mapping, MappingClient } from '../gateway/index.js';
+import type { OwnedMapping } from '../library/leftovers.js';
 import {
   type ExposeOptions,
   type ExposeResult,
@@ -147,32 +148,53 @@ async function runDirect(
   const started = performance.now();
   const gateway = await import('../gateway/index.js');
   const { statePath } = options;
+  // What this process makes is recorded with its pid before it is made (a firewall table, a
+  // mapping request), so a SIGKILL at any moment leaves records `porthole cleanup` acts on; without
+  // --keep, what stays by design is forgotten at the end (found by scripts/crash-safety.ts: the
+  // records used to be written only after the first check from outside, seconds later).
+  const leftovers = await import('../library/leftovers.js');
   let firewall: { applied: boolean; removed: boolean } | null = null;
+  let firewallRecord: string | undefined;
   if (options.firewall === 'nftables') {
     const { applyNftables } = await import('../firewall/apply.js');
     const { planRules, resolveManifestNames } = await import('../firewall/index.js');
-    await applyNftables(planRules(options.manifest, await resolveManifestNames(options.manifest)));
+    const { nftTableName } = await import('../firewall/nftables.js');
+    const plan = planRules(options.manifest, await resolveManifestNames(options.manifest));
+    firewallRecord = leftovers.recordOwned({
+      kind: 'firewall',
+      manifest: options.manifest.name,
+      table: `inet ${nftTableName(options.manifest.name)}`,
+    });
+    await applyNftables(plan).catch((error: unknown) => {
+      // One transaction: a failed apply applied nothing.
+      if (firewallRecord) leftovers.forgetOwned(firewallRecord);
+      throw error;
+    });
     firewall = { applied: true, removed: false };
   }
-  const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const removeFirewall = async () => {
+    if (!firewall?.applied) return;
+    const { removeNftables } = await import('../firewall/apply.js');
+    await removeNftables(options.manifest.name);
+    firewall = { applied: true, removed: true };
+    if (firewallRecord) leftovers.forgetOwned(firewallRecord);
+  };
+  const made: { mapping: Mapping; client: MappingClient; owned: OwnedMapping }[] = [];
   const leftBehind: { mapping: Mapping; why: string }[] = [];
   // One way out: every mapping made is removed or reported (and kept in the record) with why.
   const undo = async () => {
     const removed: Mapping[] = [];
-    for (const { mapping, client } of made) {
+    for (const { mapping, client, owned } of made) {
       try {
         await client.unmap(mapping);
         removed.push(mapping);
+        owned.done(true);
       } catch (error) {
         leftBehind.push({ mapping, why: (error as Error).message });
       }
     }
     if (statePath) gateway.forgetMappings(statePath, (m) => removed.some((mapping) => sameMapping(m, mapping)));
-    if (firewall?.applied) {
-      const { removeNftables } = await import('../firewall/apply.js');
-      await removeNftables(options.manifest.name);
-      firewall = { applied: true, removed: true };
-    }
+    await removeFirewall();
   };
   try {
     const router = await gateway.discoverPrimaryGateway({
@@ -180,12 +202,22 @@ async function runDirect(
       graceMs: 300,
     });
     for (const request of requestsOf(options.manifest.entries)) {
-      const { mapping, client } = await gateway.mapWithBest(
-        router,
-        { ...request, lifetimeSeconds: options.lifetimeSeconds },
-        { ...(options.signal ? { signal: options.signal } : {}), ...(options.via ? { via: options.via } : {}) },
-      );
-      made.push({ mapping, client });
+      const asked = leftovers.trackMappingRequest({
+        gateway: router.address,
+        protocol: request.protocol,
+        internalPort: request.internalPort,
+      });
+      const { mapping, client } = await gateway
+        .mapWithBest(
+          router,
+          { ...request, lifetimeSeconds: options.lifetimeSeconds },
+          { ...(options.signal ? { signal: options.signal } : {}), ...(options.via ? { via: options.via } : {}) },
+        )
+        .catch((error: unknown) => {
+          asked.abandon();
+          throw error;
+        });
+      made.push({ mapping, client, owned: asked.made(mapping) });
       if (statePath) gateway.recordMapping(statePath, mapping);
     }
   } catch (error) {
@@ -220,6 +252,9 @@ async function runDirect(
     };
   }
   if (!options.keep) {
+    // Without --keep, mappings and rules stay by design (mappings recorded in the state file).
+    for (const { owned } of made) owned.done(true);
+    if (firewallRecord) leftovers.forgetOwned(firewallRecord);
     const mappings = made.map((m) => m.mapping);
     return roadResult(
       report,
@@ -239,9 +274,7 @@ async function runDirect(
         : [],
   });
   const current = made.map((m) => m.mapping);
-  // Recorded with this process's pid: a SIGKILL leaves records `porthole cleanup` acts on.
-  const { trackOwnedMapping } = await import('../library/leftovers.js');
-  const owned = made.map(({ mapping }) => trackOwnedMapping(mapping));
+  const owned = made.map((m) => m.owned);
   const removedAt = new Set<number>();
   // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
   const wake = new EventTarget();
@@ -281,11 +314,7 @@ async function runDirect(
   for (const [index, record] of owned.entries()) record.done(removedAt.has(index));
   // The keepers removed the mappings on abort; forget them and take the firewall rules away.
   if (statePath) gateway.forgetMappings(statePath, (m) => current.some((mapping) => sameMapping(m, mapping)));
-  if (firewall?.applied) {
-    const { removeNftables } = await import('../firewall/apply.js');
-    await removeNftables(options.manifest.name);
-    firewall = { applied: true, removed: true };
-  }
+  await removeFirewall();
   return roadResult(
     report,
     { mode: 'direct', family: 4, kept: true, mappings: current, portChanges, leftBehind, firewall },

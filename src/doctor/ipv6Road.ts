@@ -4,6 +4,7 @@
  * Taken when asked (--family ipv6) or when the IPv4 road cannot work (carrier NAT, most often).
  */
 import type { Mapping, MappingClient } from '../gateway/index.js';
+import type { OwnedMapping } from '../library/leftovers.js';
 import { type ExposeOptions, type ExposeResult, requestsOf, roadResult, sameMapping } from './exposePlan.js';
 import type { DoctorReport } from './judge.js';
 
@@ -28,24 +29,51 @@ export async function runIpv6(
   ipv4Findings: DoctorReport['findings'] = [],
 ): Promise<ExposeResult> {
   const gateway = await import('../gateway/index.js');
-  const made: { mapping: Mapping; client: MappingClient }[] = [];
+  const { trackMappingRequest, trackOwnedMapping } = await import('../library/leftovers.js');
+  const { randomBytes } = await import('node:crypto');
+  const made: { mapping: Mapping; client: MappingClient; owned: OwnedMapping }[] = [];
   const signalOptions = options.signal ? { signal: options.signal } : {};
   try {
     for (const request of requestsOf(options.manifest.entries)) {
-      const { mapping, client } = await gateway.mapPinhole(
-        { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds },
-        { ...signalOptions, ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}) },
-      );
-      made.push({ mapping, client });
+      // Recorded with this process's pid before the router is asked, with the PCP nonce it is asked
+      // with (a pinhole cannot be listed, only deleted by its nonce): a SIGKILL at any moment leaves
+      // a record `porthole cleanup` acts on (before, a killed expose left its pinholes open for good;
+      // then one killed between the router's answer and the record, found by scripts/crash-safety.ts).
+      const nonce = randomBytes(12).toString('hex');
+      let asked: ReturnType<typeof trackMappingRequest> | undefined;
+      const { mapping, client } = await gateway
+        .mapPinhole(
+          { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds, nonce },
+          {
+            ...signalOptions,
+            ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}),
+            beforeAsking: (six) => {
+              asked ??= trackMappingRequest({
+                gateway: six.address,
+                family: 6,
+                protocol: request.protocol,
+                internalPort: request.internalPort,
+                nonce,
+              });
+            },
+          },
+        )
+        .catch((error: unknown) => {
+          asked?.abandon();
+          throw error;
+        });
+      const owned: OwnedMapping = asked ? asked.made(mapping) : trackOwnedMapping(mapping);
+      made.push({ mapping, client, owned });
       if (options.statePath) gateway.recordMapping(options.statePath, mapping);
     }
   } catch (error) {
     // Nothing half-made stays behind unsaid: pinholes made so far go; one that cannot go keeps its
     // record (for `porthole unmap`) and is named in the error.
     const leftBehind: { mapping: Mapping; why: string }[] = [];
-    for (const { mapping, client } of made) {
+    for (const { mapping, client, owned } of made) {
       try {
         await client.unmap(mapping);
+        owned.done(true);
         if (options.statePath) gateway.forgetMappings(options.statePath, (m) => sameMapping(m, mapping));
       } catch (cleanup) {
         leftBehind.push({ mapping, why: (cleanup as Error).message });
@@ -69,11 +97,14 @@ export async function runIpv6(
   };
   const result = (kept: boolean, mappings: readonly Mapping[]): ExposeResult =>
     roadResult(report, { mode: 'direct', family: 6, kept, mappings, ipv6Because: because }, started);
-  if (!options.keep)
+  if (!options.keep) {
+    // Without --keep the pinholes stay by design (recorded in the state file): no longer this process's.
+    for (const { owned } of made) owned.done(true);
     return result(
       false,
       made.map((m) => m.mapping),
     );
+  }
   options.onStatus?.({
     at: new Date().toISOString(),
     kind: 'verified',
@@ -82,12 +113,19 @@ export async function runIpv6(
     give: reachable ? made.map(({ mapping }) => `[${mapping.internalAddress}]:${mapping.internalPort}`) : [],
   });
   const kept = await Promise.all(
-    made.map(({ mapping, client }) =>
-      gateway.keepMapping(client, mapping, {
+    made.map(async ({ mapping, client, owned }) => {
+      let removed = false;
+      const last = await gateway.keepMapping(client, mapping, {
         ...signalOptions,
-        onEvent: (event) => options.onStatus?.({ at: new Date().toISOString(), family: 6, ...event }),
-      }),
-    ),
+        onEvent: (event) => {
+          owned.follow(event);
+          if (event.kind === 'removed') removed = true;
+          options.onStatus?.({ at: new Date().toISOString(), family: 6, ...event });
+        },
+      });
+      owned.done(removed);
+      return last;
+    }),
   );
   if (options.statePath) {
     const statePath = options.statePath;

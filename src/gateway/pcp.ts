@@ -94,7 +94,8 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
   ): Promise<Mapping> {
     const skipped: { port: number; why: string }[] = [];
     for (const candidate of candidatePorts(request)) {
-      const nonce = reuseNonce ?? randomBytes(12);
+      const asked = request.nonce ? Buffer.from(request.nonce, 'hex') : undefined;
+      const nonce = reuseNonce ?? (asked?.length === 12 ? asked : randomBytes(12));
       const answer = await send(request.lifetimeSeconds, nonce, request, candidate, signalOptions);
       if (answer.result !== 0 || !answer.map)
         throw refused(answer.result, `map ${request.internalPort}/${request.protocol}`);

@@ -97,11 +97,16 @@ export async function openPinhole(
  */
 export async function mapPinhole(
   request: MappingRequest,
-  options: PinholeDiscoveryOptions & { via?: MappingMethod } = {},
+  options: PinholeDiscoveryOptions & {
+    via?: MappingMethod;
+    /** Runs once the gateway is known, before it is asked (a keeper records its request there). */
+    beforeAsking?: (gateway: PinholeGateway) => void;
+  } = {},
 ): Promise<{ gateway: PinholeGateway; mapping: Mapping; client: MappingClient; tried: string[] }> {
-  const { via, ...discovery } = options;
+  const { via, beforeAsking, ...discovery } = options;
   const quick = via === undefined || via === 'pcp';
   const gateway = await discoverPinholeGateway({ ...discovery, stopAtPcp: quick });
+  beforeAsking?.(gateway);
   try {
     return { gateway, ...(await openPinhole(gateway, request, { ...discovery, ...(via ? { via } : {}) })) };
   } catch (error) {

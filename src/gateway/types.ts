@@ -24,6 +24,11 @@ export interface MappingRequest {
   readonly lifetimeSeconds: number;
   /** Text routers show beside the mapping. */
   readonly description: string;
+  /**
+   * PCP's mapping nonce to ask with (24 hex digits; default: a fresh random one). A caller that
+   * records it before asking can delete what a killed process asked for without having seen the answer.
+   */
+  readonly nonce?: string;
 }
 
 /** A mapping the router granted. */

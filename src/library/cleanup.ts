@@ -6,9 +6,26 @@
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { toPortholeError } from '../errors/index.js';
 import { removeNftables } from '../firewall/index.js';
-import { clientFor, type DiscoveryOptions, discoverPrimaryGateway, type GatewayInfo } from '../gateway/index.js';
+import {
+  clientFor,
+  type DiscoveryOptions,
+  discoverPinholeGateway,
+  discoverPrimaryGateway,
+  type GatewayInfo,
+  type Mapping,
+  type PinholeGateway,
+  pinholeClientFor,
+  removeMappings,
+} from '../gateway/index.js';
 import { run } from '../host/command.js';
-import { deadOwnerRecords, forgetOwned, type LeftoverRecord, ownerAlive } from './leftovers.js';
+import {
+  deadOwnerRecords,
+  forgetOwned,
+  type LeftoverRecord,
+  type MappingRequestRecord,
+  ownerAlive,
+  readOwnedRecords,
+} from './leftovers.js';
 
 /** The egress listener's redirect tables are `porthole_egress_<pid>` (src/egress/redirect.ts). */
 const REDIRECT_TABLE = /^table (ip6?) (porthole_egress_(\d+))$/gm;
@@ -38,10 +55,16 @@ export interface CleanupOptions extends AbortOptions {
   readonly discovery?: Omit<DiscoveryOptions, 'signal'>;
 }
 
+function describeMapping(m: Mapping): string {
+  if (m.family === 6) return `pinhole [${m.internalAddress}]:${m.internalPort}/${m.protocol} (${m.method})`;
+  return `${m.externalIp || m.gateway}:${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`;
+}
+
 function describe(record: LeftoverRecord): string {
   if (record.kind === 'firewall') return record.table;
-  const m = record.mapping;
-  return `${m.externalIp || m.gateway}:${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`;
+  if (record.kind === 'mapping-request')
+    return `${record.request.internalPort}/${record.request.protocol} on ${record.request.gateway} (asked, answer not seen)`;
+  return describeMapping(record.mapping);
 }
 
 function failure(error: unknown): { code: string; message: string } {
@@ -49,18 +72,107 @@ function failure(error: unknown): { code: string; message: string } {
   return { code: coded.code, message: coded.message };
 }
 
-/** Removes one recorded mapping through the gateway's own client (the one that made it). */
-async function removeMapping(
-  record: LeftoverRecord & { kind: 'mapping' },
-  gateway: GatewayInfo,
-  options: AbortOptions,
-) {
-  const { mapping } = record;
+/** Removes one recorded mapping (or IPv6 pinhole) through the gateway's own client (the one that made it). */
+async function removeMapping(mapping: Mapping, gateways: Gateways, options: AbortOptions) {
+  const gateway = mapping.family === 6 ? await gateways.six() : await gateways.four();
   if (gateway.address !== mapping.gateway)
     throw new Error(`the mapping is on ${mapping.gateway}; this host's gateway now is ${gateway.address}`);
-  const client = clientFor(gateway, mapping.method);
+  const client =
+    mapping.family === 6
+      ? pinholeClientFor(gateway as PinholeGateway, mapping.method)
+      : clientFor(gateway as GatewayInfo, mapping.method);
   if (!client) throw new Error(`${gateway.address} no longer speaks ${mapping.method}`);
   await client.unmap(mapping, options);
+}
+
+/**
+ * A request whose answer its process never saw: whatever the router lists for that internal port
+ * of this host is what it made (miniupnpd lists its NAT-PMP and PCP mappings with UPnP's too). A
+ * router that speaks NAT-PMP but no UPnP is asked to delete the internal port's mapping (RFC 6886).
+ * Not when a live porthole process holds a mapping of that port: it may be the one listed.
+ */
+async function removeRequested(
+  record: LeftoverRecord & { kind: 'mapping-request' },
+  gateways: Gateways,
+  live: readonly LeftoverRecord[],
+  options: AbortOptions,
+): Promise<Mapping[]> {
+  const { request } = record;
+  if (request.family === 6) return removeRequestedPinhole(request, await gateways.six(), options);
+  const held = live.some(
+    (other) =>
+      other.kind === 'mapping' &&
+      other.mapping.family !== 6 &&
+      other.mapping.protocol === request.protocol &&
+      other.mapping.internalPort === request.internalPort,
+  );
+  if (held)
+    throw new Error(`a running porthole process holds a mapping of ${request.internalPort}/${request.protocol}`);
+  const gateway = await gateways.four();
+  if (gateway.address !== request.gateway)
+    throw new Error(`the request went to ${request.gateway}; this host's gateway now is ${gateway.address}`);
+  const query = { protocol: request.protocol, internalPort: request.internalPort, ...options };
+  if (clientFor(gateway, 'upnp')) {
+    const report = await removeMappings(gateway, query);
+    if (report.failed.length > 0) throw new Error(report.failed.map((f) => f.why).join('; '));
+    return report.removed;
+  }
+  const natpmp = clientFor(gateway, 'natpmp');
+  if (!natpmp) throw new Error(`${gateway.address} lists no mappings and speaks no NAT-PMP: it cannot be asked`);
+  const mapping: Mapping = {
+    method: 'natpmp',
+    gateway: gateway.address,
+    protocol: request.protocol,
+    internalAddress: gateway.internalAddress,
+    internalPort: request.internalPort,
+    externalPort: 0,
+    externalIp: '',
+    lifetime: 0,
+  };
+  await natpmp.unmap(mapping, options);
+  return [mapping];
+}
+
+/**
+ * An IPv6 pinhole asked for by PCP whose answer its process never saw: deleted by the nonce it
+ * was asked with (a router that never made it refuses the delete: nothing to remove). One asked
+ * by IGDv2 (the fallback) cannot be found without its answer's UniqueID.
+ */
+async function removeRequestedPinhole(
+  request: MappingRequestRecord,
+  gateway: PinholeGateway,
+  options: AbortOptions,
+): Promise<Mapping[]> {
+  if (gateway.address !== request.gateway)
+    throw new Error(`the request went to ${request.gateway}; this host's IPv6 gateway now is ${gateway.address}`);
+  const client = pinholeClientFor(gateway, 'pcp');
+  if (!request.nonce || !client) throw new Error(`${gateway.address}: a pinhole asked without PCP cannot be found`);
+  const mapping: Mapping = {
+    method: 'pcp',
+    family: 6,
+    gateway: gateway.address,
+    protocol: request.protocol,
+    internalAddress: gateway.internalAddress,
+    internalPort: request.internalPort,
+    externalPort: request.internalPort,
+    externalIp: gateway.internalAddress,
+    lifetime: 0,
+    nonce: request.nonce,
+  };
+  try {
+    await client.unmap(mapping, options);
+    return [mapping];
+  } catch (error) {
+    // A refusal: the router holds no pinhole with that nonce (it was never made). Silence is a failure.
+    if ((error as { code?: string }).code === 'E_GATEWAY_REFUSED') return [];
+    throw error;
+  }
+}
+
+/** The gateways, each discovered once and only when a record needs it. */
+interface Gateways {
+  four(): Promise<GatewayInfo>;
+  six(): Promise<PinholeGateway>;
 }
 
 /** Finds egress redirect tables of dead processes and deletes them. */
@@ -104,18 +216,41 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
   const failed: CleanupItem[] = [];
   const skipped: string[] = [];
   const signalOnly = { signal: options.signal };
-  let gateway: Promise<GatewayInfo> | undefined;
+  let four: Promise<GatewayInfo> | undefined;
+  let six: Promise<PinholeGateway> | undefined;
+  const gateways: Gateways = {
+    four: () => {
+      // Every protocol's answer (up to 1 s), not 100 ms after the first, as `unmap` does: on a busy
+      // router UPnP's answer comes last, and without it a UPnP mapping "cannot be removed" (found by
+      // scripts/crash-safety.ts: cleanup failed after a killed `expose --via upnp`).
+      four ??= discoverPrimaryGateway({ graceMs: 1000, ...options.discovery, signal: options.signal });
+      return four;
+    },
+    six: () => {
+      six ??= discoverPinholeGateway({ signal: options.signal });
+      return six;
+    },
+  };
+  const live = readOwnedRecords(env).filter((record) => ownerAlive(record));
   for (const record of deadOwnerRecords(env)) {
-    const item = { kind: record.kind, what: describe(record), pid: record.pid };
+    const item = {
+      kind: record.kind === 'firewall' ? record.kind : ('mapping' as const),
+      what: describe(record),
+      pid: record.pid,
+    };
     try {
       if (record.kind === 'mapping') {
-        gateway ??= discoverPrimaryGateway({ ...options.discovery, signal: options.signal });
-        await removeMapping(record, await gateway, signalOnly);
+        await removeMapping(record.mapping, gateways, signalOnly);
+        removed.push(item);
+      } else if (record.kind === 'mapping-request') {
+        const found = await removeRequested(record, gateways, live, signalOnly);
+        const how = record.request.family === 6 ? ' (its answer never read: deleted by its PCP nonce)' : '';
+        removed.push(...found.map((mapping) => ({ ...item, what: `${describeMapping(mapping)}${how}` })));
       } else {
         await removeNftables(record.manifest);
+        removed.push(item);
       }
       forgetOwned(record.id, env);
-      removed.push(item);
     } catch (error) {
       throwIfAborted(options.signal);
       failed.push({ ...item, error: failure(error) });

@@ -10,10 +10,25 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Mapping } from '../gateway/types.js';
+import type { Transport } from '../net/portSpec.js';
+
+/**
+ * A mapping asked of a router whose answer this process has not yet seen: the router may have made
+ * it already (a kill between the two leaves it unknown), so it is recorded before the request is sent.
+ */
+export interface MappingRequestRecord {
+  readonly gateway: string;
+  readonly protocol: Transport;
+  readonly internalPort: number;
+  /** 6 for an IPv6 pinhole: it cannot be listed, only deleted by the PCP nonce it was asked with. */
+  readonly family?: 6;
+  readonly nonce?: string;
+}
 
 /** A thing a live process owns, as recorded. */
 export type OwnedThing =
   | { readonly kind: 'mapping'; readonly mapping: Mapping }
+  | { readonly kind: 'mapping-request'; readonly request: MappingRequestRecord }
   | { readonly kind: 'firewall'; readonly manifest: string; readonly table: string };
 
 /** A record: the thing, its owner's pid and the owner's start time (so a reused pid is not taken for it). */
@@ -112,27 +127,54 @@ export function deadOwnerRecords(env: NodeJS.ProcessEnv = process.env): Leftover
   return readOwnedRecords(env).filter((record) => !ownerAlive(record));
 }
 
+/** A recorded mapping this process holds, followed while it is kept. */
+export interface OwnedMapping {
+  readonly id: string;
+  /** Follows a keeper event: a mapping re-made differently (another port, nonce or pinhole id) updates the record. */
+  follow(event: { kind: string; mapping?: Mapping }): void;
+  /** Forgets the record when the mapping was removed; keeps it for `porthole cleanup` otherwise. */
+  done(removed: boolean): void;
+}
+
+/** What a mapping must be found and removed by: a re-made mapping with other values needs a new record. */
+const identity = (m: Mapping) => JSON.stringify([m.method, m.externalPort, m.nonce ?? null, m.pinholeId ?? null]);
+
 /**
  * Records a mapping a keeper holds for as long as this process keeps it: `follow` each keeper
  * event (a mapping re-made on another port updates the record), then `done` forgets it, unless
  * the removal failed, when the record stays for `porthole cleanup` once this process is gone.
+ * With `id`, the record of the request that made the mapping becomes the mapping's.
  */
-export function trackOwnedMapping(
-  mapping: Mapping,
-  env: NodeJS.ProcessEnv = process.env,
-): { readonly id: string; follow(event: { kind: string; mapping?: Mapping }): void; done(removed: boolean): void } {
-  const id = recordOwned({ kind: 'mapping', mapping }, env);
+export function trackOwnedMapping(mapping: Mapping, env: NodeJS.ProcessEnv = process.env, id?: string): OwnedMapping {
+  const recordId = id ?? recordOwned({ kind: 'mapping', mapping }, env);
+  if (id !== undefined) updateOwned(id, { kind: 'mapping', mapping }, env);
   let current = mapping;
   return {
-    id,
+    id: recordId,
     follow: (event) => {
       if (!event.mapping || event.kind === 'removed') return;
-      if (event.mapping.externalPort !== current.externalPort)
-        updateOwned(id, { kind: 'mapping', mapping: event.mapping }, env);
+      if (identity(event.mapping) !== identity(current))
+        updateOwned(recordId, { kind: 'mapping', mapping: event.mapping }, env);
       current = event.mapping;
     },
     done: (removed) => {
-      if (removed) forgetOwned(id, env);
+      if (removed) forgetOwned(recordId, env);
     },
+  };
+}
+
+/**
+ * Records a mapping request before it is sent, so that a process killed before it sees the
+ * answer still leaves a record `porthole cleanup` acts on (it removes what the router lists for
+ * the internal port). `made` turns the record into the mapping's; `abandon` forgets it.
+ */
+export function trackMappingRequest(
+  request: MappingRequestRecord,
+  env: NodeJS.ProcessEnv = process.env,
+): { made(mapping: Mapping): OwnedMapping; abandon(): void } {
+  const id = recordOwned({ kind: 'mapping-request', request }, env);
+  return {
+    made: (mapping) => trackOwnedMapping(mapping, env, id),
+    abandon: () => forgetOwned(id, env),
   };
 }

@@ -56,9 +56,14 @@ function checkPort(port: unknown, what: string): void {
   }
 }
 
-/** Discovers the gateway and maps with the best method it speaks; the client is kept for renewals. */
+/**
+ * Discovers the gateway and maps with the best method it speaks; the client is kept for renewals.
+ * `beforeAsking` runs once the gateway is known and before the router is asked (a keeper records
+ * the request there, so a kill at any moment leaves a record); its `abandon` runs when the router refused.
+ */
 export async function mapWithGateway(
   options: MapPortOptions,
+  beforeAsking?: (gateway: GatewayInfo, protocol: 'tcp' | 'udp') => { abandon(): void },
 ): Promise<{ mapping: Mapping; client: MappingClient; gateway: GatewayInfo; tried: string[] }> {
   throwIfAborted(options.signal);
   checkPort(options.port, 'port');
@@ -76,6 +81,7 @@ export async function mapWithGateway(
     signal: options.signal,
     enough: enoughToMap(options.via),
   });
+  const asked = beforeAsking?.(gateway, protocol);
   const { mapping, client, tried } = await mapWithBest(
     gateway,
     {
@@ -86,7 +92,10 @@ export async function mapWithGateway(
       description: options.description ?? `porthole ${options.port}/${protocol}`,
     },
     { signal: options.signal, ...(options.via ? { via: options.via } : {}) },
-  );
+  ).catch((error: unknown) => {
+    asked?.abandon();
+    throw error;
+  });
   return { mapping, client, gateway, tried };
 }
 

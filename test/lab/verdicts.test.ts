@@ -9,13 +9,27 @@
  * - double NAT: the fix names the outer router, and done there the doctor passes.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Lab, startMiniupnpd } from '../../lab/lab.js';
 import { startUdpEcho } from '../../lab/relay.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { labSkip, listen, porthole, serveChecker, startPorthole, useLab, waitForPublicPort } from './support.js';
+import {
+  labSkip,
+  listen,
+  natpmpcMap,
+  porthole,
+  serveChecker,
+  startPorthole,
+  useLab,
+  waitForPublicPort,
+} from './support.js';
 
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const GATEWAY = fileURLToPath(new URL('../../src/gateway/index.ts', import.meta.url));
 const CHECKER = `http://${PLAN.internetHost}:8080`;
 
 interface Report {
@@ -247,6 +261,133 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
     } finally {
       await porthole(lab, 'lan', ['unmap', '7402/udp']);
     }
+  });
+});
+
+/** What `porthole cleanup --json` reports. */
+interface CleanupJson {
+  removed: { kind: string; what: string; pid: number }[];
+  failed: { kind: string; what: string; error: { message: string } }[];
+}
+
+describe('lab: what a killed expose leaves, and porthole cleanup', { skip: labSkip() }, () => {
+  const env = useLab({ topology: 'home' });
+  before(async () => {
+    await serveChecker(env.lab);
+  });
+  const routerRules = async (lab: Lab) => (await lab.exec('router', 'nft', ['list', 'ruleset'])).stdout;
+  /** The lab's LAN on both families: discovery may probe only these. */
+  const gateways = '192.168.77.0/24,2001:db8:77::/64';
+
+  it('expose --keep killed with SIGKILL before its first check: cleanup removes its mapping and firewall table', async () => {
+    const { lab } = env;
+    await listen(lab, 'lan', 7401, 'lan');
+    const state = `${lab.state.dir}/state-expose-killed`;
+    const pid = lab.startBackground('lan', 'expose-killed', 'env', [
+      `XDG_STATE_HOME=${state}`,
+      `PORTHOLE_ONLY_GATEWAYS=${gateways}`,
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'expose',
+      '7401',
+      '--checker',
+      CHECKER,
+      '--family',
+      'ipv4',
+      '--firewall',
+      'nftables',
+      '--lease',
+      '60',
+      '--keep',
+      '--json',
+    ]);
+    // Killed as soon as the router holds the mapping: before, expose recorded what it owned only
+    // after its first check from outside (seconds later), so such a kill left it all for good.
+    let mapped = false;
+    for (let i = 0; i < 400 && !mapped; i++) {
+      mapped = /dport 7401/.test(await routerRules(lab));
+      if (!mapped) await sleep(25);
+    }
+    process.kill(pid, 'SIGKILL');
+    assert.ok(mapped, lab.log('expose-killed'));
+    await sleep(300);
+    assert.match(await routerRules(lab), /dport 7401/, 'the killed expose left its mapping');
+    assert.match((await lab.exec('lan', 'nft', ['list', 'tables'])).stdout, /porthole_ports/);
+    const records = readdirSync(join(state, 'porthole', 'owned')).map(
+      (name) => (JSON.parse(readFileSync(join(state, 'porthole', 'owned', name), 'utf8')) as { kind: string }).kind,
+    );
+    assert.deepEqual(records.sort(), ['firewall', 'mapping'], 'both recorded before the first check');
+    const cleaned = await lab.exec('lan', process.execPath, ['--import', 'tsx', CLI, 'cleanup', '--json'], {
+      timeoutMs: 30_000,
+      env: { XDG_STATE_HOME: state, PORTHOLE_ONLY_GATEWAYS: gateways },
+    });
+    assert.equal(cleaned.code, 0, cleaned.stdout + cleaned.stderr);
+    const report = JSON.parse(cleaned.stdout) as CleanupJson;
+    assert.deepEqual(report.removed.map((r) => r.kind).sort(), ['firewall', 'mapping'], cleaned.stdout);
+    assert.doesNotMatch(await routerRules(lab), /dport 7401/);
+    assert.doesNotMatch((await lab.exec('lan', 'nft', ['list', 'tables'])).stdout, /porthole_ports/);
+    assert.deepEqual(readdirSync(join(state, 'porthole', 'owned')), []);
+  });
+
+  it('cleanup removes a mapping and a pinhole asked for whose answers the dead process never saw, and an IPv6 pinhole', async () => {
+    const { lab } = env;
+    const state = `${lab.state.dir}/state-cleanup-records`;
+    const owned = join(state, 'porthole', 'owned');
+    mkdirSync(owned, { recursive: true });
+    const record = (pid: number, thing: object) =>
+      writeFileSync(
+        join(owned, `${pid}-0000.json`),
+        JSON.stringify({ ...thing, id: `${pid}-0000`, pid, processStart: null, createdAt: new Date().toISOString() }),
+      );
+    // The router made the mapping; the process that asked was killed before it read the answer.
+    assert.equal((await natpmpcMap(lab, 7402)).code, 0);
+    record(4194300, {
+      kind: 'mapping-request',
+      request: { gateway: lab.addresses.routerLan, protocol: 'tcp', internalPort: 7402 },
+    });
+    // A pinhole made, then its process killed (an `expose --family ipv6 --keep`).
+    const pinhole = await lab.exec(
+      'lan',
+      process.execPath,
+      ['--import', 'tsx', CLI, 'map', '7403', '--family', 'ipv6'],
+      {
+        timeoutMs: 30_000,
+        env: { XDG_STATE_HOME: `${state}-map`, PORTHOLE_ONLY_GATEWAYS: gateways },
+      },
+    );
+    assert.equal(pinhole.code, 0, pinhole.stderr);
+    const [mapping] = JSON.parse(readFileSync(`${state}-map/porthole/mappings.json`, 'utf8')) as object[];
+    record(4194299, { kind: 'mapping', mapping });
+    // A pinhole asked by PCP with a recorded nonce, its process killed before the answer: it cannot be listed.
+    const nonce = 'ab'.repeat(12);
+    const code = `import { mapPinhole } from ${JSON.stringify(GATEWAY)};
+await mapPinhole({ protocol: 'tcp', internalPort: 7404, lifetimeSeconds: 60, description: 'killed', nonce: '${nonce}' });`;
+    const asked = await lab.exec('lan', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      timeoutMs: 30_000,
+      env: { PORTHOLE_ONLY_GATEWAYS: gateways },
+    });
+    assert.equal(asked.code, 0, asked.stderr);
+    const request = { gateway: lab.addresses.routerLan6, family: 6, protocol: 'tcp', nonce };
+    record(4194298, { kind: 'mapping-request', request: { ...request, internalPort: 7404 } });
+    assert.match(await routerRules(lab), /dport 7402/);
+    assert.match(await routerRules(lab), /dport 7403/);
+    assert.match(await routerRules(lab), /dport 7404/);
+
+    const cleaned = await lab.exec('lan', process.execPath, ['--import', 'tsx', CLI, 'cleanup', '--json'], {
+      timeoutMs: 30_000,
+      env: { XDG_STATE_HOME: state, PORTHOLE_ONLY_GATEWAYS: gateways },
+    });
+    assert.equal(cleaned.code, 0, cleaned.stdout + cleaned.stderr);
+    const report = JSON.parse(cleaned.stdout) as CleanupJson;
+    assert.deepEqual(report.removed.map((r) => r.pid).sort(), [4194298, 4194299, 4194300], cleaned.stdout);
+    assert.ok(
+      report.removed.some((r) => /pinhole \[2001:db8:77::10\]:7403\/tcp/.test(r.what)),
+      cleaned.stdout,
+    );
+    assert.doesNotMatch(await routerRules(lab), /dport 740[234]/);
+    assert.deepEqual(readdirSync(owned), []);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   processStartTime,
   readOwnedRecords,
   recordOwned,
+  trackMappingRequest,
 } from '../../src/library/leftovers.js';
 
 const state = mkdtempSync(join(tmpdir(), 'porthole-library-'));
@@ -122,6 +123,32 @@ describe('library: records of what a process owns', () => {
         .sort(),
       ['a', 'b'],
     );
+  });
+
+  it('a mapping request is recorded before it is sent, becomes the mapping, and follows a re-made one', () => {
+    const own = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'porthole-request-')) };
+    try {
+      const asked = trackMappingRequest({ gateway: '192.168.77.1', protocol: 'tcp', internalPort: 7001 }, own);
+      assert.deepEqual(
+        readOwnedRecords(own).map((r) => (r.kind === 'mapping-request' ? r.request.internalPort : r.kind)),
+        [7001],
+        'a kill before the answer leaves the request',
+      );
+      const owned = asked.made({ ...mapping, method: 'pcp', nonce: 'aa'.repeat(12) });
+      const kept = () => readOwnedRecords(own).map((r) => (r.kind === 'mapping' ? r.mapping.nonce : r.kind));
+      assert.deepEqual(kept(), ['aa'.repeat(12)], 'the one record is now the mapping');
+      // A PCP mapping re-made after a router restart carries a new nonce: without it, no delete.
+      owned.follow({ kind: 'remade', mapping: { ...mapping, method: 'pcp', nonce: 'bb'.repeat(12) } });
+      assert.deepEqual(kept(), ['bb'.repeat(12)]);
+      owned.done(false);
+      assert.equal(readOwnedRecords(own).length, 1, 'a failed removal keeps the record for cleanup');
+      owned.done(true);
+      assert.deepEqual(readOwnedRecords(own), []);
+      trackMappingRequest({ gateway: '192.168.77.1', protocol: 'udp', internalPort: 5353 }, own).abandon();
+      assert.deepEqual(readOwnedRecords(own), [], 'a refused request is forgotten');
+    } finally {
+      rmSync(own.XDG_STATE_HOME, { recursive: true, force: true });
+    }
   });
 });
 

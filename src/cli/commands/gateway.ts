@@ -1,4 +1,5 @@
 /** `porthole gateway`, `map`, `unmap` and `mappings`: router port mapping from the command line. */
+import { randomBytes } from 'node:crypto';
 import { PortholeError } from '../../errors/index.js';
 import type { GatewayInfo, Mapping, MappingMethod } from '../../gateway/index.js';
 
@@ -189,13 +190,38 @@ export const mapCommand: CommandSpec = {
       lifetimeSeconds,
       description: `porthole ${port}/${protocol}`,
     };
+    // With --keep, recorded with this process's pid before the router is asked: a SIGKILL at any
+    // moment leaves a record `porthole cleanup` acts on (scripts/crash-safety.ts found the gap after).
+    const leftovers = options.keep ? await import('../../library/leftovers.js') : undefined;
+    let asked: ReturnType<NonNullable<typeof leftovers>['trackMappingRequest']> | undefined;
+    const nonce = options.keep && family === 6 ? randomBytes(12).toString('hex') : undefined;
     const { mapping, client, tried } =
       family === 6
-        ? await mapPinhole(request, { signal, ...(via ? { via } : {}) })
-        : await mapWithBest(await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) }), request, {
+        ? await mapPinhole(nonce ? { ...request, nonce } : request, {
             signal,
             ...(via ? { via } : {}),
-          });
+            // A pinhole cannot be listed: recorded with the PCP nonce it is asked with, cleanup can delete it.
+            beforeAsking: (six) => {
+              asked ??= leftovers?.trackMappingRequest(
+                { gateway: six.address, family: 6, protocol, internalPort: port, ...(nonce ? { nonce } : {}) },
+                env,
+              );
+            },
+          }).catch((error: unknown) => {
+            asked?.abandon();
+            throw error;
+          })
+        : await (async () => {
+            const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) });
+            asked = leftovers?.trackMappingRequest({ gateway: gateway.address, protocol, internalPort: port }, env);
+            try {
+              return await mapWithBest(gateway, request, { signal, ...(via ? { via } : {}) });
+            } catch (error) {
+              asked?.abandon();
+              throw error;
+            }
+          })();
+    const owned = asked ? asked.made(mapping) : leftovers?.trackOwnedMapping(mapping, env);
     for (const line of tried) output.debug(`fell back: ${line}`);
     if (!options.keep) {
       recordMapping(mappingStatePath(env), mapping);
@@ -203,14 +229,11 @@ export const mapCommand: CommandSpec = {
     }
     output.notice(`${describeMapping(mapping)}\nkeeping it (renewing at half its lifetime); Ctrl-C removes it`);
     const events: unknown[] = [];
-    // Recorded with this process's pid: a SIGKILL leaves a record `porthole cleanup` acts on.
-    const { trackOwnedMapping } = await import('../../library/leftovers.js');
-    const owned = trackOwnedMapping(mapping, env);
     let removed = false;
     const last = await keepMapping(client, mapping, {
       signal,
       onEvent: (event) => {
-        owned.follow(event);
+        owned?.follow(event);
         if (event.kind === 'removed') removed = true;
         events.push({ at: new Date().toISOString(), ...event });
         const text =
@@ -220,7 +243,7 @@ export const mapCommand: CommandSpec = {
         output.notice('evidence' in event ? `${text} (${event.evidence})` : text);
       },
     });
-    owned.done(removed);
+    owned?.done(removed);
     return {
       exitCode: removed ? 0 : 1,
       json: { ...mappingJson(last), kept: true, removed, events },
