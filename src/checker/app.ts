@@ -19,6 +19,7 @@ import { metricsRoute } from './metricsRoute.js';
 import { answerPageCors } from './pageCors.js';
 import type { PageFamilies } from './pageFamilies.js';
 import { pageRoutes } from './pageRoutes.js';
+import { publicServer } from './publicServer.js';
 import type { CheckStore } from './store.js';
 
 /** Settings of a check service. */
@@ -97,6 +98,7 @@ export async function buildChecker(
     bodyLimit: options.bodyLimit,
     trustProxy: false,
     ajv: { customOptions: SERVICE_AJV_OPTIONS },
+    serverFactory: publicServer,
   });
   const callerOf = (request: FastifyRequest) =>
     callerAddress(request.socket.remoteAddress ?? '0.0.0.0', request.headers['x-forwarded-for'], options.trustProxy);

@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { callerAddress } from '../checker/callerAddress.js';
 import { type CheckBody, checkBodySchema, portSpecOf, proofKeyOf } from '../checker/checkBody.js';
 import { answerErrors, SERVICE_AJV_OPTIONS } from '../checker/httpErrors.js';
+import { publicServer } from '../checker/publicServer.js';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
@@ -90,6 +91,7 @@ export async function buildFront(options: FrontOptions, deps: FrontDependencies)
     bodyLimit: 16 * 1024,
     trustProxy: false,
     ajv: { customOptions: SERVICE_AJV_OPTIONS },
+    serverFactory: publicServer,
   });
   const trustProxy = settings.trustProxy ?? [];
   const allowTargets = settings.allowTargets ?? [];

@@ -22,6 +22,11 @@ export interface KeeperOptions extends AbortOptions {
   readonly onEvent?: (event: KeeperEvent) => void;
   /** A `wake` event here checks (renews) at once: expose sends it when its check from outside fails. */
   readonly wake?: EventTarget;
+  /**
+   * The router's restart and address announcements (announcements.ts) wake the keeper too: heard
+   * on 224.0.0.1:5350 by default, on 127.0.0.1:`port` in tests, not at all with `false`.
+   */
+  readonly announcements?: false | { readonly port: number };
 }
 
 /**
@@ -66,10 +71,26 @@ export function epochShowsRestart(previous: number, current: number, elapsedSeco
  * Renews until `signal` aborts, then removes the mapping and resolves with the last mapping.
  * Renewal failures are reported and retried; they never end the keeping.
  */
-export async function keepMapping(client: MappingClient, first: Mapping, options: KeeperOptions): Promise<Mapping> {
+export async function keepMapping(
+  client: MappingClient,
+  first: Mapping,
+  keeperOptions: KeeperOptions,
+): Promise<Mapping> {
   let mapping = first;
   let seenAt = performance.now();
-  const emit = (event: KeeperEvent) => options.onEvent?.(event);
+  const emit = (event: KeeperEvent) => keeperOptions.onEvent?.(event);
+  // Listening ends with the keeper; the announcements wake this keeper (and those sharing `wake`).
+  const listening = new AbortController();
+  const options: KeeperOptions = { ...keeperOptions, wake: keeperOptions.wake ?? new EventTarget() };
+  if (options.announcements !== false && first.family !== 6 && !first.gateway.includes(':')) {
+    const { listenForAnnouncements } = await import('./announcements.js');
+    await listenForAnnouncements(options.wake as EventTarget, {
+      gateway: first.gateway,
+      localAddress: first.internalAddress,
+      signal: listening.signal,
+      ...(options.announcements ? { port: options.announcements.port } : {}),
+    });
+  }
   try {
     while (!options.signal?.aborted) {
       const wait = renewAfterSeconds(mapping, options.checkIntervalSeconds);
@@ -117,6 +138,7 @@ export async function keepMapping(client: MappingClient, first: Mapping, options
       }
     }
   } finally {
+    listening.abort();
     // One removal path for every way out: abort, error, or a thrown renewal.
     try {
       await client.unmap(mapping);

@@ -99,6 +99,12 @@ export interface FakeRouter {
   reboot(): void;
   /** The ISP hands out a new address; mappings stay (they are on the router). */
   changeExternalIp(address: string): void;
+  /**
+   * What a router sends after a restart or an address change (a PCP ANNOUNCE and a NAT-PMP
+   * external address, RFC 6887 §14.1.3, RFC 6886 §3.2.1), from its NAT-PMP/PCP port to
+   * 127.0.0.1:`port` (the real ones go to 224.0.0.1:5350).
+   */
+  announce(port: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -465,6 +471,14 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
     },
     changeExternalIp(next) {
       external = next;
+    },
+    async announce(port) {
+      const messages = [
+        encodePcpResponse({ opcode: 0, result: 0, lifetime: 0, epoch: epoch() }),
+        encodeNatpmpExternalAddressResponse(0, epoch(), external),
+      ];
+      for (const message of messages)
+        await new Promise<void>((resolve) => udp.send(message, port, '127.0.0.1', () => resolve()));
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);

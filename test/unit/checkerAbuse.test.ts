@@ -305,3 +305,29 @@ describe('check service under abuse', () => {
     }
   });
 });
+
+describe('check service: slow clients', () => {
+  it('a client that never finishes its headers is closed after about 10 s, not held for Node’s 60 to 90 s', async () => {
+    const { connect } = await import('node:net');
+    const app = await buildChecker({ allowTargets: parseCidrList('127.0.0.0/8') });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    try {
+      const started = performance.now();
+      const closedAfter = await new Promise<number>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /v1/check HTTP/1.1\r\nHost: x\r\n'));
+        socket.on('data', () => {});
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(performance.now() - started));
+        // Bounded: far past the 10 s headers timeout, far below Node's default.
+        setTimeout(() => {
+          socket.destroy();
+          reject(new Error('still open after 20 s'));
+        }, 20_000).unref();
+      });
+      assert.ok(closedAfter >= 9_000 && closedAfter < 13_000, `closed after ${Math.round(closedAfter)} ms`);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sleep } from '../../src/deadline/index.js';
 import { PortholeError } from '../../src/errors/index.js';
 import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
 import {
@@ -355,6 +356,99 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
   });
 });
 
+/** A UDP port free on loopback now (bound, read, released). */
+async function freeUdpPort(): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+describe('fake router: a restart announced by the router wakes the keeper at once', { concurrency: true }, () => {
+  for (const method of ['natpmp', 'pcp', 'upnp'] as const) {
+    it(`${method}: re-made right after the announcement, not at the 30 s check`, { timeout: 20_000 }, async () => {
+      const router = await startFakeRouter();
+      const controller = new AbortController();
+      const port = await freeUdpPort();
+      try {
+        const client = clientOf(router, method);
+        const first = await client.map({
+          protocol: 'tcp',
+          internalPort: 7310,
+          external: 7310,
+          lifetimeSeconds: 3600,
+          description: `announce ${method}`,
+        });
+        const events: KeeperEvent[] = [];
+        const kept = keepMapping(client, first, {
+          signal: controller.signal,
+          announcements: { port },
+          onEvent: (event) => events.push(event),
+        });
+        // The keeper listens before its first sleep; give it that moment.
+        await sleep(100);
+        router.reboot();
+        assert.equal(router.mappings().length, 0);
+        const announced = performance.now();
+        await router.announce(port);
+        for (let i = 0; i < 200 && router.mappings().length === 0; i++) await sleep(10);
+        const ms = performance.now() - announced;
+        assert.equal(router.mappings()[0]?.externalPort, 7310, `re-made: ${events.map((e) => e.kind)}`);
+        assert.ok(ms < 2000, `re-made ${Math.round(ms)} ms after the announcement (the check interval is 30 s)`);
+        controller.abort();
+        await kept;
+        assert.deepEqual(router.mappings(), []);
+      } finally {
+        controller.abort();
+        await router.close();
+      }
+    });
+  }
+
+  it('only the gateway counts, and only what decodes as an announcement', async () => {
+    const { decodeAnnouncement, listenForAnnouncements } = await import('../../src/gateway/announcements.js');
+    const { encodePcpResponse, encodeNatpmpExternalAddressResponse } = await import('../support/routerWire.js');
+    assert.deepEqual(decodeAnnouncement(encodePcpResponse({ opcode: 0, result: 0, lifetime: 0, epoch: 5 })), {
+      protocol: 'pcp',
+      epoch: 5,
+    });
+    assert.deepEqual(decodeAnnouncement(encodeNatpmpExternalAddressResponse(0, 9, '198.51.100.23')), {
+      protocol: 'natpmp',
+      epoch: 9,
+      externalIp: '198.51.100.23',
+    });
+    assert.equal(decodeAnnouncement(encodePcpResponse({ opcode: 1, result: 0, lifetime: 0, epoch: 5 })), undefined);
+    assert.equal(decodeAnnouncement(Uint8Array.of(2, 0x80)), undefined);
+    const wake = new EventTarget();
+    let woken = 0;
+    wake.addEventListener('wake', () => woken++);
+    const controller = new AbortController();
+    const port = await freeUdpPort();
+    const { listening } = await listenForAnnouncements(wake, { gateway: '127.0.0.2', port, signal: controller.signal });
+    assert.equal(listening, true);
+    const { createSocket } = await import('node:dgram');
+    const send = (from: string) =>
+      new Promise<void>((resolve) => {
+        const socket = createSocket('udp4');
+        socket.bind(0, from, () =>
+          socket.send(encodePcpResponse({ opcode: 0, result: 0, lifetime: 0, epoch: 1 }), port, '127.0.0.1', () => {
+            socket.close();
+            resolve();
+          }),
+        );
+      });
+    await send('127.0.0.1');
+    await sleep(100);
+    assert.equal(woken, 0, 'another address is not the gateway');
+    await send('127.0.0.2');
+    for (let i = 0; i < 50 && woken === 0; i++) await sleep(10);
+    assert.equal(woken, 1);
+    controller.abort();
+  });
+});
+
 describe('fake router: the keeper renews, re-maps after a reboot, follows a new external address', {
   concurrency: true,
 }, () => {
@@ -390,6 +484,7 @@ describe('fake router: the keeper renews, re-maps after a reboot, follows a new 
           });
         const kept = keepMapping(client, first, {
           signal: controller.signal,
+          announcements: false,
           checkIntervalSeconds: 1,
           onEvent: (event) => {
             events.push(event);
