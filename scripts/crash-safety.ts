@@ -324,6 +324,39 @@ async function cleanup(lab: Lab, host: HostName, state: string) {
   }
 }
 
+/**
+ * One kill of a keeper (map --keep, expose --keep) in the LAN host: started with its own state,
+ * killed at the moment, then `porthole cleanup` as a user would run it; what each step left.
+ */
+async function killThenCleanUp(
+  lab: Lab,
+  baseline: Snapshot | undefined,
+  name: string,
+  args: readonly string[],
+  killAfterMs: number,
+) {
+  const state = stateDir(lab, name);
+  const pid = startPorthole(lab, 'lan', name, state, args);
+  const killed = await killAt(pid, killAfterMs);
+  const files = stateFiles(state);
+  const afterKill = leftoversOf(await snapshot(lab, baseline));
+  const nextRunFailed = await cleanup(lab, 'lan', state);
+  const afterNext = leftoversOf(await snapshot(lab, baseline));
+  return {
+    state,
+    outcome: {
+      killAfterMs,
+      killed,
+      stateParses: files.parses,
+      stateBad: files.bad,
+      afterKill,
+      nextRun: 'cleanup' as const,
+      nextRunFailed,
+      afterNext,
+    },
+  };
+}
+
 function mapPlan(lab: Lab): CommandPlan {
   const args = (variant: string) => ['map', String(PORT), '--lease', '60', '--via', variant, '--keep'];
   return {
@@ -338,28 +371,10 @@ function mapPlan(lab: Lab): CommandPlan {
       return ms;
     },
     run: async (index, variant, killAfterMs) => {
-      const state = stateDir(lab, `map-${index}`);
-      const pid = startPorthole(lab, 'lan', `map-${index}`, state, args(variant));
-      const killed = await killAt(pid, killAfterMs);
-      const files = stateFiles(state);
-      const afterKill = leftoversOf(await snapshot(lab, baseline));
-      const nextRunFailed = await cleanup(lab, 'lan', state);
-      const afterNext = leftoversOf(await snapshot(lab, baseline));
+      const { state, outcome } = await killThenCleanUp(lab, baseline, `map-${index}`, args(variant), killAfterMs);
       await porthole(lab, 'lan', state, ['unmap', String(PORT)]);
       const afterOldNext = leftoversOf(await snapshot(lab, baseline));
-      return {
-        command: 'map',
-        variant,
-        killAfterMs,
-        killed,
-        stateParses: files.parses,
-        stateBad: files.bad,
-        afterKill,
-        nextRun: 'cleanup',
-        nextRunFailed,
-        afterNext,
-        afterOldNext,
-      };
+      return { command: 'map', variant, ...outcome, afterOldNext };
     },
   };
 }
@@ -454,25 +469,8 @@ function exposePlan(lab: Lab): CommandPlan {
       return ms;
     },
     run: async (index, variant, killAfterMs) => {
-      const state = stateDir(lab, `expose-${index}`);
-      const pid = startPorthole(lab, 'lan', `expose-${index}`, state, args(variant));
-      const killed = await killAt(pid, killAfterMs);
-      const files = stateFiles(state);
-      const afterKill = leftoversOf(await snapshot(lab, baseline));
-      const nextRunFailed = await cleanup(lab, 'lan', state);
-      const afterNext = leftoversOf(await snapshot(lab, baseline));
-      return {
-        command: 'expose',
-        variant,
-        killAfterMs,
-        killed,
-        stateParses: files.parses,
-        stateBad: files.bad,
-        afterKill,
-        nextRun: 'cleanup',
-        nextRunFailed,
-        afterNext,
-      };
+      const { outcome } = await killThenCleanUp(lab, baseline, `expose-${index}`, args(variant), killAfterMs);
+      return { command: 'expose', variant, ...outcome };
     },
   };
 }
