@@ -11,6 +11,7 @@ import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
 import {
   connect,
+  fixCommands,
   labSkip,
   listen,
   porthole,
@@ -44,10 +45,6 @@ function failing(report: Report): string[] {
     .map((f) => `${f.id}=${f.cause}`)
     .sort();
 }
-
-/** Backticked commands in a fix, in order. */
-const commandsIn = (fix: string | null | undefined) =>
-  [...(fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
 
 describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () => {
   // The lab's DNS server: one name points at the public address, one at an address from before.
@@ -118,9 +115,9 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
       assert.equal(code, 1);
       assert.deepEqual(failing(report), ['firewall:7001/tcp=host-firewall', 'outside-in:7001/tcp=host-firewall']);
       const fix = report.findings.find((f) => f.id === 'firewall:7001/tcp')?.fix ?? '';
-      assert.deepEqual(commandsIn(fix), ['firewall 7001 --target nftables --apply']);
+      assert.deepEqual(fixCommands(fix), ['firewall 7001 --target nftables --apply']);
       // The fix, pasted: it must open the port although another table's chain drops it.
-      const applied = await porthole(lab, 'lan', (commandsIn(fix)[0] ?? '').split(' '));
+      const applied = await porthole(lab, 'lan', (fixCommands(fix)[0] ?? '').split(' '));
       assert.equal(applied.code, 0, applied.stdout + applied.stderr);
       try {
         const after = await doctor(lab);
@@ -169,7 +166,7 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
     const { code, report } = await doctor(lab);
     assert.equal(code, 1);
     assert.deepEqual(failing(report), ['mapping:7001/tcp=no-mapping', 'outside-in:7001/tcp=no-mapping']);
-    const fixes = commandsIn(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix);
+    const fixes = fixCommands(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.fix);
     assert.deepEqual(fixes, ['expose 7001/tcp', 'map 7001/tcp']);
     // Either works; without a checker given, expose maps and says it could not prove the road.
     for (const fix of fixes) {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type FleetLab, startFleetLab } from '../../lab/fleet.js';
 import { sleep } from '../../src/deadline/index.js';
-import { labSkip, listen, natpmpcMap, porthole, useLab } from './support.js';
+import { fixCommands, labSkip, listen, natpmpcMap, porthole, useLab } from './support.js';
 
 const PEER = fileURLToPath(new URL('./fixtures/fleetPeer.ts', import.meta.url));
 
@@ -363,7 +363,7 @@ describe('lab: the check service as a fleet of vantages over NATS', { skip: labS
     assert.equal(vantages?.status, 'warn', JSON.stringify(before.findings));
     assert.equal(vantages?.cause, 'upstream-filter');
     assert.match(vantages?.summary ?? '', /not from v3/);
-    const fixes = [...(vantages?.fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
+    const fixes = fixCommands(vantages?.fix);
     assert.deepEqual(fixes, ['unmap 7002/tcp', 'map 7002/tcp --external 17002']);
     for (const fix of fixes) {
       const ran = await porthole(env.lab, 'lan', fix.split(' '));

@@ -22,7 +22,7 @@ import {
   stopProcess,
 } from '../../lab/relay.js';
 import { sleep } from '../../src/deadline/index.js';
-import { connect, labSkip, listen, porthole, startPorthole, useLab } from './support.js';
+import { connect, fixCommands, labSkip, listen, porthole, startPorthole, useLab } from './support.js';
 
 const BANNER = 'lan-server-7001';
 const RELAY_PORT = 2222;
@@ -215,7 +215,7 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
     };
     const mapping = report.findings.find((f) => f.id === 'mapping:7001/tcp');
     assert.equal(mapping?.cause, 'router-refuses-mapping');
-    const fixes = [...(mapping?.fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
+    const fixes = fixCommands(mapping?.fix);
     const relayFix = fixes.find((fix) => fix.includes('--relay')) ?? '';
     assert.equal(relayFix, `expose 7001/tcp --relay ssh://${lab.addresses.internet}:22`);
     const pasted = await run(relayFix.split(' '));

@@ -159,6 +159,11 @@ export function porthole(lab: Lab, host: HostName, args: readonly string[], time
   });
 }
 
+/** The porthole commands a doctor's fix gives (backticked `porthole ...`), without `porthole`, in order: to paste in a test. */
+export function fixCommands(fix: string | null | undefined): string[] {
+  return [...(fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
+}
+
 /**
  * Starts a long-running porthole (`--keep`, `name keep`) in the background on `host`, with the
  * lab's own state and configuration as `porthole()` gives them (never root's ~/.local/state).

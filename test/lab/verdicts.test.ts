@@ -18,6 +18,7 @@ import { startUdpEcho } from '../../lab/relay.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
 import {
+  fixCommands,
   labSkip,
   listen,
   natpmpcMap,
@@ -43,10 +44,6 @@ async function doctor(lab: Lab, host: 'lan' | 'lan2', port: number, extra: strin
 }
 
 const find = (report: Report, id: string) => report.findings.find((f) => f.id === id);
-
-/** Backticked commands in a fix, in order. */
-const commandsIn = (fix: string | null | undefined) =>
-  [...(fix ?? '').matchAll(/`porthole ([^`]+)`/g)].map((m) => m[1] ?? '');
 
 describe('lab: verdicts in the home topology', { skip: labSkip() }, () => {
   const env = useLab({ topology: 'home', lowInternalPorts: true });
@@ -126,7 +123,7 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
     assert.equal(before.code, 1);
     const mapping = find(before.report, 'mapping:7101/tcp');
     assert.equal(mapping?.cause, 'mapping-wrong-port');
-    const fixes = commandsIn(mapping?.fix);
+    const fixes = fixCommands(mapping?.fix);
     assert.deepEqual(fixes, ['unmap --external 7101/tcp', 'map 7101/tcp']);
     for (const fix of fixes) {
       const ran = await porthole(lab, 'lan', fix.split(' '));
@@ -208,7 +205,7 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
       assert.equal(before.code, 1);
       const outside = find(before.report, 'outside-in:7401/tcp');
       assert.equal(outside?.cause, 'refused-on-path', JSON.stringify(outside));
-      const fixes = commandsIn(outside?.fix);
+      const fixes = fixCommands(outside?.fix);
       assert.deepEqual(fixes, ['unmap 7401/tcp', 'map 7401/tcp', 'unmap 7401/tcp', 'map 7401/tcp --external 17401']);
       // First the forward made again: here it does not help, and the doctor says so again.
       for (const fix of fixes.slice(0, 2)) {
@@ -245,7 +242,7 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
       const outside = find(report, 'outside-in:7402/udp');
       assert.equal(outside?.status, 'warn', JSON.stringify(outside));
       assert.equal(outside?.cause, 'not-proven');
-      const fixes = commandsIn(outside?.fix);
+      const fixes = fixCommands(outside?.fix);
       assert.deepEqual(fixes, [`check 7402/udp --listen --checker ${CHECKER}`]);
       // The fix says: stop the server first (porthole answers on its port itself).
       process.kill(server, 'SIGTERM');
