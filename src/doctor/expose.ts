@@ -202,22 +202,15 @@ async function runDirect(
       graceMs: 300,
     });
     for (const request of requestsOf(options.manifest.entries)) {
-      const asked = leftovers.trackMappingRequest({
-        gateway: router.address,
-        protocol: request.protocol,
-        internalPort: request.internalPort,
-      });
-      const { mapping, client } = await gateway
-        .mapWithBest(
+      const { mapping, client, owned } = await leftovers.askRecorded((beforeAsking) => {
+        beforeAsking({ gateway: router.address, protocol: request.protocol, internalPort: request.internalPort });
+        return gateway.mapWithBest(
           router,
           { ...request, lifetimeSeconds: options.lifetimeSeconds },
           { ...(options.signal ? { signal: options.signal } : {}), ...(options.via ? { via: options.via } : {}) },
-        )
-        .catch((error: unknown) => {
-          asked.abandon();
-          throw error;
-        });
-      made.push({ mapping, client, owned: asked.made(mapping) });
+        );
+      });
+      made.push({ mapping, client, owned });
       if (statePath) gateway.recordMapping(statePath, mapping);
     }
   } catch (error) {

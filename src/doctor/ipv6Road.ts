@@ -29,7 +29,7 @@ export async function runIpv6(
   ipv4Findings: DoctorReport['findings'] = [],
 ): Promise<ExposeResult> {
   const gateway = await import('../gateway/index.js');
-  const { trackMappingRequest, trackOwnedMapping } = await import('../library/leftovers.js');
+  const { askRecorded } = await import('../library/leftovers.js');
   const { randomBytes } = await import('node:crypto');
   const made: { mapping: Mapping; client: MappingClient; owned: OwnedMapping }[] = [];
   const signalOptions = options.signal ? { signal: options.signal } : {};
@@ -40,29 +40,23 @@ export async function runIpv6(
       // a record `porthole cleanup` acts on (before, a killed expose left its pinholes open for good;
       // then one killed between the router's answer and the record, found by scripts/crash-safety.ts).
       const nonce = randomBytes(12).toString('hex');
-      let asked: ReturnType<typeof trackMappingRequest> | undefined;
-      const { mapping, client } = await gateway
-        .mapPinhole(
+      const { mapping, client, owned } = await askRecorded((beforeAsking) =>
+        gateway.mapPinhole(
           { ...request, external: undefined, lifetimeSeconds: options.lifetimeSeconds, nonce },
           {
             ...signalOptions,
             ...(options.via && options.via !== 'natpmp' ? { via: options.via } : {}),
-            beforeAsking: (six) => {
-              asked ??= trackMappingRequest({
+            beforeAsking: (six) =>
+              beforeAsking({
                 gateway: six.address,
                 family: 6,
                 protocol: request.protocol,
                 internalPort: request.internalPort,
                 nonce,
-              });
-            },
+              }),
           },
-        )
-        .catch((error: unknown) => {
-          asked?.abandon();
-          throw error;
-        });
-      const owned: OwnedMapping = asked ? asked.made(mapping) : trackOwnedMapping(mapping);
+        ),
+      );
       made.push({ mapping, client, owned });
       if (options.statePath) gateway.recordMapping(options.statePath, mapping);
     }

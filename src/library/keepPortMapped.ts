@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { PortholeError } from '../errors/index.js';
 import { type KeeperEvent, keepMapping } from '../gateway/index.js';
-import { trackMappingRequest, trackOwnedMapping } from './leftovers.js';
+import { askRecorded } from './leftovers.js';
 import { type MapPortOptions, mapWithGateway, type PortMapping } from './mapPort.js';
 
 /** The events a {@link PortKeeper} emits. */
@@ -76,15 +76,13 @@ export class PortKeeper extends EventEmitter<PortKeeperEvents> {
  */
 export async function keepPortMapped(options: KeepPortMappedOptions): Promise<PortKeeper> {
   const env = options.env ?? process.env;
-  // Recorded before the router is asked: a kill before the answer is read still leaves a record.
-  let asked: ReturnType<typeof trackMappingRequest> | undefined;
-  const { mapping: first, client } = await mapWithGateway(options, (gateway, protocol) => {
-    asked = trackMappingRequest({ gateway: gateway.address, protocol, internalPort: options.port }, env);
-    return asked;
-  });
+  const {
+    mapping: first,
+    client,
+    owned,
+  } = await askRecorded((beforeAsking) => mapWithGateway(options, beforeAsking), env);
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const owned = asked ? asked.made(first) : trackOwnedMapping(first, env);
   return new PortKeeper(first, stop, async (keeper) => {
     let removeError: string | undefined;
     const onEvent = (event: KeeperEvent) => {

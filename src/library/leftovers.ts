@@ -178,3 +178,26 @@ export function trackMappingRequest(
     abandon: () => forgetOwned(id, env),
   };
 }
+
+/**
+ * Asks for a mapping with its request recorded first, the one way a keeper asks: `ask` calls
+ * `beforeAsking` with the request once it knows the gateway, just before the router is asked, so
+ * a process killed at any moment leaves a record `porthole cleanup` acts on. A failed ask forgets
+ * the record; a granted one turns it into the mapping's (one never recorded is recorded now).
+ */
+export async function askRecorded<T extends { readonly mapping: Mapping }>(
+  ask: (beforeAsking: (request: MappingRequestRecord) => void) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T & { readonly owned: OwnedMapping }> {
+  let asked: ReturnType<typeof trackMappingRequest> | undefined;
+  let granted: T;
+  try {
+    granted = await ask((request) => {
+      asked ??= trackMappingRequest(request, env);
+    });
+  } catch (error) {
+    asked?.abandon();
+    throw error;
+  }
+  return { ...granted, owned: asked ? asked.made(granted.mapping) : trackOwnedMapping(granted.mapping, env) };
+}

@@ -16,6 +16,7 @@ import {
   recordMapping,
 } from '../gateway/index.js';
 import type { Transport } from '../net/portSpec.js';
+import type { MappingRequestRecord } from './leftovers.js';
 
 /** A lease long enough to outlive a session, short enough that a forgotten mapping goes away (as `porthole map`). */
 const DEFAULT_LEASE_SECONDS = 3600;
@@ -58,12 +59,12 @@ function checkPort(port: unknown, what: string): void {
 
 /**
  * Discovers the gateway and maps with the best method it speaks; the client is kept for renewals.
- * `beforeAsking` runs once the gateway is known and before the router is asked (a keeper records
- * the request there, so a kill at any moment leaves a record); its `abandon` runs when the router refused.
+ * `beforeAsking` gets the request once the gateway is known and before the router is asked (a
+ * keeper records it there: library/leftovers.ts askRecorded).
  */
 export async function mapWithGateway(
   options: MapPortOptions,
-  beforeAsking?: (gateway: GatewayInfo, protocol: 'tcp' | 'udp') => { abandon(): void },
+  beforeAsking?: (request: MappingRequestRecord) => void,
 ): Promise<{ mapping: Mapping; client: MappingClient; gateway: GatewayInfo; tried: string[] }> {
   throwIfAborted(options.signal);
   checkPort(options.port, 'port');
@@ -81,7 +82,7 @@ export async function mapWithGateway(
     signal: options.signal,
     enough: enoughToMap(options.via),
   });
-  const asked = beforeAsking?.(gateway, protocol);
+  beforeAsking?.({ gateway: gateway.address, protocol, internalPort: options.port });
   const { mapping, client, tried } = await mapWithBest(
     gateway,
     {
@@ -92,10 +93,7 @@ export async function mapWithGateway(
       description: options.description ?? `porthole ${options.port}/${protocol}`,
     },
     { signal: options.signal, ...(options.via ? { via: options.via } : {}) },
-  ).catch((error: unknown) => {
-    asked?.abandon();
-    throw error;
-  });
+  );
   return { mapping, client, gateway, tried };
 }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { PortholeError } from '../../errors/index.js';
 import type { GatewayInfo, Mapping, MappingMethod } from '../../gateway/index.js';
+import type { MappingRequestRecord } from '../../library/leftovers.js';
 
 /** The gateway module (an XML parser among it) loads only when a gateway command runs. */
 const gatewayModule = () => import('../../gateway/index.js');
@@ -192,36 +193,30 @@ export const mapCommand: CommandSpec = {
     };
     // With --keep, recorded with this process's pid before the router is asked: a SIGKILL at any
     // moment leaves a record `porthole cleanup` acts on (scripts/crash-safety.ts found the gap after).
-    const leftovers = options.keep ? await import('../../library/leftovers.js') : undefined;
-    let asked: ReturnType<NonNullable<typeof leftovers>['trackMappingRequest']> | undefined;
     const nonce = options.keep && family === 6 ? randomBytes(12).toString('hex') : undefined;
-    const { mapping, client, tried } =
+    const ask = (beforeAsking: (record: MappingRequestRecord) => void) =>
       family === 6
-        ? await mapPinhole(nonce ? { ...request, nonce } : request, {
+        ? mapPinhole(nonce ? { ...request, nonce } : request, {
             signal,
             ...(via ? { via } : {}),
             // A pinhole cannot be listed: recorded with the PCP nonce it is asked with, cleanup can delete it.
-            beforeAsking: (six) => {
-              asked ??= leftovers?.trackMappingRequest(
-                { gateway: six.address, family: 6, protocol, internalPort: port, ...(nonce ? { nonce } : {}) },
-                env,
-              );
-            },
-          }).catch((error: unknown) => {
-            asked?.abandon();
-            throw error;
+            beforeAsking: (six) =>
+              beforeAsking({
+                gateway: six.address,
+                family: 6,
+                protocol,
+                internalPort: port,
+                ...(nonce ? { nonce } : {}),
+              }),
           })
-        : await (async () => {
-            const gateway = await discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) });
-            asked = leftovers?.trackMappingRequest({ gateway: gateway.address, protocol, internalPort: port }, env);
-            try {
-              return await mapWithBest(gateway, request, { signal, ...(via ? { via } : {}) });
-            } catch (error) {
-              asked?.abandon();
-              throw error;
-            }
-          })();
-    const owned = asked ? asked.made(mapping) : leftovers?.trackOwnedMapping(mapping, env);
+        : discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) }).then((gateway) => {
+            beforeAsking({ gateway: gateway.address, protocol, internalPort: port });
+            return mapWithBest(gateway, request, { signal, ...(via ? { via } : {}) });
+          });
+    const { askRecorded } = await import('../../library/leftovers.js');
+    const { mapping, client, tried, owned } = options.keep
+      ? await askRecorded(ask, env)
+      : { ...(await ask(() => {})), owned: undefined };
     for (const line of tried) output.debug(`fell back: ${line}`);
     if (!options.keep) {
       recordMapping(mappingStatePath(env), mapping);
