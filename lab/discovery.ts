@@ -175,7 +175,8 @@ export async function restartAvahi(lab: Lab, host: HostName, instance: AvahiInst
 export function labMulticastHost(lab: Lab, host: HostName): MulticastHost {
   return {
     readProc: async (path) => (await lab.exec(host, 'cat', [path])).stdout,
-    runner: (command, args, input) => lab.exec(host, command, args, input === undefined ? {} : { input }),
+    runner: (command, args, options) =>
+      lab.exec(host, command, args, options?.input === undefined ? {} : { input: options.input }),
   };
 }
 

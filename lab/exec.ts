@@ -1,7 +1,7 @@
 /** Thin process helpers for the lab: run a command to completion, or start a daemon. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { type RunOptions, type RunResult, run } from '../src/host/command.js';
+import { type RunOptions, type RunResult, run } from '../src/system/index.js';
 
 export { type RunOptions, type RunResult, run };
 

@@ -1,11 +1,11 @@
 /** Running the check service: store, retention, listening, and a clean stop. */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+
 import type { FastifyInstance } from 'fastify';
 import { type EgressListener, type EgressListenerOptions, startEgressListener } from '../egress/listener.js';
 import { PortholeError } from '../errors/index.js';
 import { type StunResponderOptions, startStunResponder } from '../nat/responder.js';
 import { bindError } from '../net/bindError.js';
+import { requiredFolder } from '../system/index.js';
 import { buildChecker, type CheckerOptions } from './app.js';
 import { openCheckStore } from './store.js';
 
@@ -23,9 +23,9 @@ export interface ServeOptions extends Partial<CheckerOptions> {
   readonly extend?: (app: FastifyInstance) => void | Promise<void>;
 }
 
-/** Where checks are recorded when --data is not given: the XDG data folder. */
+/** Where checks are recorded when --data is not given: porthole's data folder (src/system/folders.ts). */
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'porthole');
+  return requiredFolder('data', env);
 }
 
 /** Old checks are pruned this often. */

@@ -113,6 +113,18 @@ async function noticeLeftovers(output: Output, env: NodeJS.ProcessEnv): Promise<
   );
 }
 
+/**
+ * Says on stderr which of porthole's state files were found damaged and moved aside during the
+ * command: what they held (mappings, records cleanup needs) is not lost, but no longer read.
+ */
+async function noticeQuarantined(output: Output): Promise<void> {
+  const { takeQuarantinedStateFiles } = await import('../system/index.js');
+  for (const file of takeQuarantinedStateFiles())
+    output.notice(
+      `porthole's state file ${file.path} could not be read (${file.why}): moved aside to ${file.movedTo}, not overwritten. Look at it, and remove what it lists by hand (\`porthole mappings\`, the router's page) before deleting it.`,
+    );
+}
+
 /** The first word of argv that is not a flag (global flags take no value): the command's name. */
 function commandWord(argv: readonly string[]): string | undefined {
   for (const word of argv) {
@@ -222,6 +234,8 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       return exitCodeFor(output.error(usageError(error)));
     }
     return exitCodeFor(output.error(interrupted(error, environment.signal)));
+  } finally {
+    await noticeQuarantined(output);
   }
 }
 

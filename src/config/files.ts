@@ -5,10 +5,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Document } from 'yaml';
 import { PortholeError } from '../errors/index.js';
+import { portholeFolder, systemConfigFile } from '../system/index.js';
 import { type ConfigFile, configSchemaWith } from './schema.js';
 
 /** The files are small; a larger one is a mistake, not a configuration. */
@@ -26,21 +26,19 @@ export interface ConfigSource {
 }
 
 /**
- * The user's file: $XDG_CONFIG_HOME/porthole/config.yaml, else $HOME/.config/porthole/config.yaml.
+ * The user's file: config.yaml in porthole's configuration folder ($XDG_CONFIG_HOME/porthole, else
+ * ~/.config/porthole; %APPDATA%\\porthole on Windows; ~/Library/Application Support/porthole on macOS).
  * Both are read from `env`, not from the process: an environment without either (a test's `{}`)
  * has no user file, so the user's own settings never leak into it.
  */
 export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME !== '') return join(env.XDG_CONFIG_HOME, 'porthole', 'config.yaml');
-  if (env.HOME && env.HOME !== '') return join(env.HOME, '.config', 'porthole', 'config.yaml');
-  return env === process.env ? join(homedir(), '.config', 'porthole', 'config.yaml') : undefined;
+  const folder = portholeFolder('config', env);
+  return folder ? join(folder, 'config.yaml') : undefined;
 }
 
-/** The system file: /etc/porthole/config.yaml ($PORTHOLE_SYSTEM_CONFIG moves it, for packagers and tests). */
+/** The system file: /etc/porthole/config.yaml on Linux ($PORTHOLE_SYSTEM_CONFIG moves it, for packagers and tests). */
 export function systemConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PORTHOLE_SYSTEM_CONFIG && env.PORTHOLE_SYSTEM_CONFIG !== ''
-    ? env.PORTHOLE_SYSTEM_CONFIG
-    : '/etc/porthole/config.yaml';
+  return systemConfigFile(env);
 }
 
 /** The files in precedence order: $PORTHOLE_CONFIG (instead of the user's file) or the user's, then the system's. */

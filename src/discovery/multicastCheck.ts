@@ -8,15 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import type { AbortOptions } from '../deadline/index.js';
 import type { Evaluation } from '../firewall/evaluate.js';
-import {
-  type CommandRunner,
-  inspectPort,
-  type LiveRuleset,
-  localRunner,
-  readLiveRuleset,
-} from '../firewall/inspect.js';
+import { inspectPort, type LiveRuleset, readLiveRuleset } from '../firewall/inspect.js';
 import type { Manifest, ManifestEntry } from '../manifest/index.js';
 import { listInterfaces } from '../net/localNetwork.js';
+import { type CommandRunner, localRunner } from '../system/index.js';
 import { discoverAll } from './discover.js';
 import { type Membership, parseProcNetIgmp, parseProcNetIgmp6 } from './igmp.js';
 import type { DiscoveryAnswer, DiscoveryProtocol } from './types.js';

@@ -7,9 +7,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PortholeError } from '../errors/index.js';
+import { requiredFolder } from '../system/index.js';
 import type { AddressType } from './updateCodec.js';
 
 /** The last update of one record type. */
@@ -43,9 +43,9 @@ export interface NamesFile {
   readonly names: Readonly<Record<string, NameState>>;
 }
 
-/** Where the state lives: DIR/names.json, by default $XDG_STATE_HOME/porthole. */
+/** Where the state lives: DIR/names.json, by default porthole's state folder (src/system/folders.ts). */
 export function nameStatePath(dataDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = dataDir ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'porthole');
+  const dir = dataDir ?? requiredFolder('state', env);
   return join(dir, 'names.json');
 }
 

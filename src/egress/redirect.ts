@@ -6,8 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { PortholeError } from '../errors/index.js';
-import { run } from '../host/command.js';
 import type { PortRange, Transport } from '../net/portSpec.js';
+import { run } from '../system/index.js';
 
 const TABLE_PREFIX = 'porthole_egress_';
 

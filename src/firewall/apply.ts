@@ -10,7 +10,7 @@
  * which iptables commands would open them.
  */
 import { PortholeError } from '../errors/index.js';
-import { type CommandRunner, localRunner } from './inspect.js';
+import { type CommandRunner, localRunner } from '../system/index.js';
 import { nftComment, nftMatches, nftTableName, renderNftables } from './nftables.js';
 import type { RulePlan } from './types.js';
 
@@ -55,7 +55,7 @@ async function listRuleset(runner: CommandRunner): Promise<NftItem[]> {
 }
 
 async function commit(runner: CommandRunner, script: string): Promise<void> {
-  const result = await runner('nft', ['-f', '-'], script);
+  const result = await runner('nft', ['-f', '-'], { input: script });
   if (result.code !== 0) {
     const permission = /Operation not permitted/i.test(result.stderr);
     throw new PortholeError(permission ? 'E_PERMISSION' : 'E_FIREWALL_APPLY', {

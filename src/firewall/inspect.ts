@@ -5,24 +5,13 @@
  * firewall hop; `porthole firewall PORTS --inspect` shows it.
  */
 import { PortholeError } from '../errors/index.js';
-import { run } from '../host/command.js';
 import { type IpAddress, parseIp } from '../net/address.js';
 import { defaultGateways } from '../net/localNetwork.js';
+import { type CommandRunner, localRunner } from '../system/index.js';
 import { describePacket, type Evaluation, evaluatePacket, type Packet } from './evaluate.js';
 import { modelFromIptablesSave } from './iptablesModel.js';
 import { modelFromNftJson, ruleTexts } from './nftModel.js';
 import type { ModelTable } from './ruleModel.js';
-
-/** How the live rulesets are read; tests and the lab may run the commands elsewhere. */
-export type CommandRunner = (
-  command: string,
-  args: readonly string[],
-  input?: string,
-) => Promise<{ code: number | null; stdout: string; stderr: string }>;
-
-/** Runs commands on this host. */
-export const localRunner: CommandRunner = (command, args, input) =>
-  run(command, args, { timeoutMs: 10_000, ...(input === undefined ? {} : { input }) });
 
 /** What was read, and from where (evidence for the doctor). */
 export interface LiveRuleset {

@@ -3,9 +3,8 @@
  * `unmap` can remove them with the right protocol (PCP needs the nonce) and `mappings` can list
  * what NAT-PMP and PCP cannot. Written atomically (temporary file and rename).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { readStateFile, requiredFolder, writeStateFile } from '../system/index.js';
 import type { Mapping } from './types.js';
 
 /** A mapping with when it was made. */
@@ -13,26 +12,36 @@ export interface StoredMapping extends Mapping {
   readonly createdAt: string;
 }
 
-/** Where the state lives: $XDG_STATE_HOME/porthole/mappings.json. */
+/** Where the state lives: porthole's state folder (src/system/folders.ts), mappings.json. */
 export function mappingStatePath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'porthole', 'mappings.json');
+  return join(requiredFolder('state', env), 'mappings.json');
 }
 
-/** The stored mappings ([] when there is no state yet or it is unreadable). */
+/** A list of records, each with the fields a removal needs. */
+function isMappingList(value: unknown): value is StoredMapping[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (item) =>
+        typeof item === 'object' &&
+        item !== null &&
+        typeof (item as StoredMapping).gateway === 'string' &&
+        typeof (item as StoredMapping).externalPort === 'number' &&
+        typeof (item as StoredMapping).method === 'string',
+    )
+  );
+}
+
+/**
+ * The stored mappings ([] when there is no state yet). A damaged file is moved aside and
+ * reported, never read as empty and then overwritten (src/system/stateFile.ts).
+ */
 export function readMappingState(path: string): StoredMapping[] {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return Array.isArray(parsed) ? (parsed as StoredMapping[]) : [];
-  } catch {
-    return [];
-  }
+  return readStateFile(path, isMappingList, []);
 }
 
 function write(path: string, mappings: readonly StoredMapping[]): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(mappings, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, path);
+  writeStateFile(path, mappings);
 }
 
 function sameMapping(a: Mapping, b: Mapping): boolean {

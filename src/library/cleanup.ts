@@ -17,7 +17,7 @@ import {
   pinholeClientFor,
   removeMappings,
 } from '../gateway/index.js';
-import { run } from '../host/command.js';
+import { run } from '../system/index.js';
 import {
   deadOwnerRecords,
   forgetOwned,

@@ -7,10 +7,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Mapping } from '../gateway/types.js';
 import type { Transport } from '../net/portSpec.js';
+import { requiredFolder } from '../system/index.js';
 
 /**
  * A mapping asked of a router whose answer this process has not yet seen: the router may have made
@@ -39,11 +39,9 @@ export type LeftoverRecord = OwnedThing & {
   readonly createdAt: string;
 };
 
-/** Where records live: $XDG_STATE_HOME/porthole/owned/ (default ~/.local/state). */
+/** Where records live: porthole's state folder (src/system/folders.ts), owned/. */
 export function ownedRecordDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'porthole', 'owned');
+  return join(requiredFolder('state', env), 'owned');
 }
 
 /**

@@ -3,8 +3,9 @@
  * it reads ICMP time-exceeded through IP_RECVERR, which Node cannot). A hop in 100.64.0.0/10
  * is a carrier-grade NAT's inside; a private hop after the first is a second NAT router.
  */
-import { run } from '../host/command.js';
+
 import { type AddressClass, classifyAddress, isIpLiteral } from '../net/address.js';
+import { run } from '../system/index.js';
 
 /** One hop of the path. */
 export interface Hop {

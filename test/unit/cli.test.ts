@@ -3,31 +3,11 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../src/cli/program.js';
+import { runCliCaptured } from '../support/cli.js';
 
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const stdout = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  const status = await runCli(argv, { stdout, stderr, env: options.env ?? {} });
-  return { status, stdout: out, stderr: err };
-}
+const run = runCliCaptured;
 
 const ESC = '\u001b';
 

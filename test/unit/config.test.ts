@@ -3,25 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/program.js';
 import { configValues, resolveSetting, writeConfigValue } from '../../src/config/index.js';
+import { runCliCaptured } from '../support/cli.js';
 
-async function run(argv: string[], env: NodeJS.ProcessEnv) {
-  const stdout = Object.assign(new PassThrough(), { isTTY: false });
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  const status = await runCli(argv, { stdout, stderr, env });
-  return { status, stdout: out, stderr: err };
-}
+const run = (argv: string[], env: NodeJS.ProcessEnv) => runCliCaptured(argv, { env });
 
 let dir: string;
 let userFile: string;

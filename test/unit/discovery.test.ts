@@ -4,10 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { runCli } from '../../src/cli/program.js';
 import { discoverAll, typesByProtocol } from '../../src/discovery/discover.js';
 import { DnsSdRecords, resolveServices } from '../../src/discovery/dnssd.js';
 import { planSockets } from '../../src/discovery/interfaces.js';
@@ -36,6 +34,7 @@ import {
 import { PortholeError } from '../../src/errors/index.js';
 import { listInterfaces } from '../../src/net/localNetwork.js';
 import { ONVIF_FIXTURE_ENDPOINT, onvifProbeMatch, startOnvifResponder } from '../fixtures/discovery/onvifResponder.js';
+import { runCliJson } from '../support/cli.js';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const code = (error: unknown) => (error instanceof PortholeError ? error.code : undefined);
@@ -439,17 +438,7 @@ describe('discover() on loopback', () => {
 describe('porthole discover (the command)', () => {
   // The run stays inside the lab's LAN, which this machine has no interface in: nothing is sent.
   process.env.PORTHOLE_ONLY_GATEWAYS ??= '192.168.77.0/24';
-  async function cli(argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    stderr.resume();
-    const status = await runCli(argv, { stdout, stderr, env: {} });
-    return { status, json: out ? (JSON.parse(out) as Record<string, unknown>) : {} };
-  }
+  const cli = runCliJson;
 
   it('refuses an unknown protocol or interface as usage (exit 2) before sending anything', async () => {
     const protocol = await cli(['discover', '--protocol', 'netbios', '--json']);

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/program.js';
 import { parseTsigKeyFile } from '../../src/dns/index.js';
+import { runCliJson } from '../support/cli.js';
 import { type FakeDns, startFakeDns } from '../support/fakeDns.js';
 
 const SECRET = 'vybMpHO9JLZQtYgW/PolbXtiwa0tXbl2bR7ralKJZhs=';
@@ -17,18 +16,8 @@ const KEY_TEXT = `key "k" {\n\talgorithm hmac-sha256;\n\tsecret "${SECRET}";\n};
 const ZONE = 'dyn.example.net';
 
 async function run(argv: string[]): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  const status = await runCli([...argv, '--json'], { stdout, stderr, env: {} });
-  return { status, json: JSON.parse(out) as Record<string, unknown>, text: out + err };
+  const { status, json, stdout, stderr } = await runCliJson([...argv, '--json']);
+  return { status, json, text: stdout + stderr };
 }
 
 describe('porthole name', () => {

@@ -8,9 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { runCli } from '../../src/cli/program.js';
 import { PortholeError } from '../../src/errors/index.js';
 import {
   decodeHeartbeat,
@@ -33,6 +31,7 @@ import {
 import { limitKey, localLimiter } from '../../src/fleet/limits.js';
 import type { CheckOrder, VantageAnswer } from '../../src/fleet/types.js';
 import type { ProbeResult, ProbeState } from '../../src/probe/types.js';
+import { runCliCaptured } from '../support/cli.js';
 
 const frontKeys = generateKeyPairSync('ed25519');
 const NOW = 1_800_000_000_000;
@@ -249,17 +248,7 @@ describe('fleet: credentials, selectors, roster, limits', () => {
   });
 });
 
-async function cli(argv: string[]): Promise<{ status: number; stdout: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.resume();
-  const status = await runCli(argv, { stdout, stderr, env: {} });
-  return { status, stdout: out };
-}
+const cli = runCliCaptured;
 
 describe('fleet: keys and the serve flags', () => {
   it('makes the front key once (0600, with FILE.pub), reads it back, and refuses a non-Ed25519 key', () => {

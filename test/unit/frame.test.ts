@@ -1,37 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../src/cli/program.js';
 import { exitCodeFor, isPortholeError, PortholeError, toPortholeError } from '../../src/errors/index.js';
+import { runCliCaptured } from '../support/cli.js';
 
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Run> {
-  const stdout = Object.assign(new PassThrough(), { isTTY: false });
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  const status = await runCli(argv, {
-    stdout,
-    stderr,
-    env: options.env ?? {},
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return { status, stdout: out, stderr: err };
-}
+const run = runCliCaptured;
 
 /** A loopback server that accepts and never answers: a checker that hangs. */
 let silent: Server;

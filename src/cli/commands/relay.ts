@@ -2,9 +2,10 @@
  * `porthole relay serve` (the relay: an SSH server for many tenants) and `porthole relay open
  * PORT --relay URL` (a reverse tunnel to it, or to any sshd, kept until Ctrl-C).
  */
-import { homedir } from 'node:os';
+
 import { join } from 'node:path';
 import { PortholeError } from '../../errors/index.js';
+import { requiredFolder } from '../../system/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import { positiveInteger } from './probe.js';
 
@@ -22,7 +23,7 @@ export async function relayUrlOf(url: string, env: NodeJS.ProcessEnv): Promise<s
 /** porthole's data directory (as the check service's): $XDG_DATA_HOME/porthole. */
 export function dataDirOf(options: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): string {
   if (typeof options.data === 'string') return options.data;
-  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'porthole');
+  return requiredFolder('data', env);
 }
 
 /** `ADDR:PORT` (IPv6 in brackets), or E_USAGE naming the flag. */

@@ -1,4 +1,4 @@
-/** Running a system command (nft, iptables-save) to completion, with a deadline. */
+/** Running a system command (nft, iptables-save, PowerShell) to completion, with a deadline. */
 import { spawn } from 'node:child_process';
 import { withDeadline } from '../deadline/index.js';
 
@@ -64,3 +64,17 @@ export function run(command: string, args: readonly string[], options: RunOption
     }
   });
 }
+
+/**
+ * How porthole runs system commands, injected wherever their output is read: a test passes a
+ * runner that answers with recorded outputs, so a Windows or macOS host's logic runs on Linux.
+ */
+export type CommandRunner = (
+  command: string,
+  args: readonly string[],
+  options?: Pick<RunOptions, 'input' | 'signal' | 'timeoutMs'>,
+) => Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>;
+
+/** Runs commands on this machine (10 s each unless told otherwise). */
+export const localRunner: CommandRunner = (command, args, options = {}) =>
+  run(command, args, { timeoutMs: 10_000, ...options });
