@@ -14,14 +14,13 @@ import type { AbortOptions } from '../deadline/index.js';
 import type { MulticastFinding } from '../discovery/multicastCheck.js';
 import type { NameResolution } from '../egress/plan.js';
 import type { EgressResult } from '../egress/sweep.js';
-import type { PortAnswer } from '../firewall/inspect.js';
 import type { CombinedVerdict } from '../fleet/types.js';
 import type { GatewayInfo, SeenMapping } from '../gateway/index.js';
+import type { FirewallAnswer, Host, PortHostFacts, PortListener } from '../host/index.js';
 import type { Manifest } from '../manifest/types.js';
 import type { NatDiagnosis } from '../nat/diagnose.js';
 import type { Transport } from '../net/portSpec.js';
 import type { PeerIdentity } from '../probe/index.js';
-import { findListeners, type PortListener } from './listeners.js';
 
 /** A step's outcome: its value, or the error that stopped it, and its time. */
 export type Step<T> =
@@ -49,9 +48,9 @@ export interface PortFacts {
   readonly entry: string;
   readonly protocol: Transport;
   readonly port: number;
-  /** Sockets bound to the port here (undefined value: /proc unreadable). */
+  /** Sockets bound to the port here (undefined value: this system does not show them). */
   readonly listeners: Step<readonly PortListener[] | undefined>;
-  readonly firewall: Step<PortAnswer>;
+  readonly firewall: Step<FirewallAnswer>;
   /** The outside-in probe of the public address (on the mapped external port). */
   readonly outside: Step<OutsideValue>;
   readonly hairpin: Step<{ readonly state: string; readonly reason: string }>;
@@ -87,6 +86,10 @@ export interface DoctorOptions extends AbortOptions {
   readonly statePath?: string;
   /** A relay the user has (not used by the doctor; its fixes name it when no direct road can work). */
   readonly relayUrl?: string;
+  /** This machine (default: the adapter for the system this runs on). */
+  readonly host?: Host;
+  /** How the user named the ports (`7001`, a manifest's path), for the fixes' commands. */
+  readonly source?: string;
 }
 
 function errorOf(error: unknown): { code: string; message: string } {
@@ -159,15 +162,14 @@ function externalPortOf(
 export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
   const { signal } = options;
   const ports = exposedPorts(options.manifest);
-  // Phase 1.
-  const listenersP = Promise.all(ports.map((p) => step(() => findListeners(p.protocol, p.port))));
-  const firewallP = step(async () => {
-    const { defaultInterface, inspectPort, readLiveRuleset } = await import('../firewall/inspect.js');
-    const [ruleset, iface] = await Promise.all([readLiveRuleset(), defaultInterface()]);
-    return ports.map((p) =>
-      inspectPort(ruleset, { protocol: p.protocol, port: p.port, ...(iface ? { interface: iface } : {}) }),
-    );
-  });
+  const host = options.host ?? (await import('../host/index.js')).currentHost();
+  // Phase 1. The host is looked at once for every port (one PowerShell process on Windows).
+  const hostP = step(() =>
+    host.inspect(
+      ports.map((p) => ({ protocol: p.protocol, port: p.port })),
+      { ...(signal ? { signal } : {}), ...(options.source !== undefined ? { source: options.source } : {}) },
+    ),
+  );
   const gatewayP = step(async () => {
     const { discoverPrimaryGateway } = await import('../gateway/index.js');
     // A longer grace than `map` uses: the doctor wants every protocol the router speaks.
@@ -189,13 +191,15 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
           });
         })
       : Promise.resolve(skipped<NatDiagnosis>('no --stun server or checker to learn the public address from'));
-  const [listeners, firewall, gateway, mappings, nat] = await Promise.all([
-    listenersP,
-    firewallP,
-    gatewayP,
-    mappingsP,
-    natP,
-  ]);
+  const [inspection, gateway, mappings, nat] = await Promise.all([hostP, gatewayP, mappingsP, natP]);
+  const perPort = <T>(pick: (facts: PortHostFacts) => T) =>
+    ports.map((_, index): Step<T> => {
+      if (inspection.ok !== true) return inspection;
+      const facts = inspection.value.ports[index];
+      return facts ? { ok: true, value: pick(facts), ms: inspection.ms } : skipped('not run');
+    });
+  const listeners = perPort((facts) => facts.listeners);
+  const firewall = perPort((facts) => facts.firewall);
   const lanAddress = gateway.ok === true ? gateway.value.internalAddress : undefined;
   const publicIp = nat.ok === true ? nat.value.publicIp : gateway.ok === true ? gateway.value.externalIp : undefined;
 
@@ -206,6 +210,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
         ports,
         listeners,
         (p) => externalPortOf(mappings, lanAddress, p.protocol, p.port),
+        host,
         signal,
       )
     : Promise.resolve({
@@ -237,17 +242,12 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
     }),
   );
 
-  const inspect = (index: number): Step<PortAnswer> => {
-    if (firewall.ok !== true) return firewall;
-    const answer = firewall.value[index];
-    return answer ? { ok: true, ms: firewall.ms, value: answer } : skipped('not run');
-  };
   return {
     manifest: options.manifest.name,
     ports: ports.map((p, index) => ({
       ...p,
       listeners: listeners[index] ?? skipped('not run'),
-      firewall: inspect(index),
+      firewall: firewall[index] ?? skipped('not run'),
       outside: outside[index] ?? skipped('not run'),
       hairpin: hairpin[index] ?? skipped('not run'),
     })),
@@ -273,6 +273,7 @@ async function checkFromOutside(
   ports: readonly { entry: string; protocol: Transport; port: number }[],
   listeners: readonly Step<readonly PortListener[] | undefined>[],
   externalPort: (p: { protocol: Transport; port: number }) => number,
+  host: Host,
   signal: AbortSignal | undefined,
 ) {
   const { requestCheck } = await import('../checker/client.js');
@@ -298,7 +299,10 @@ async function checkFromOutside(
     // The checker holds its open connections until its answer is out: look for them here now.
     const internalOf = (r: { port: number; protocol: Transport }) =>
       asked.find((p) => p.externalPort === r.port && p.protocol === r.protocol)?.port ?? r.port;
-    const proven = response.ok === true ? await provePeers(response.value.results, internalOf) : undefined;
+    const proven =
+      response.ok === true
+        ? await provePeers(response.value.results, (local) => host.connections(local), internalOf)
+        : undefined;
     // A fleet front answers with what each vantage saw as well (src/fleet).
     const combined = response.ok === true ? (response.value as { combined?: CombinedVerdict }).combined : undefined;
     const steps = asked.map((p): Step<OutsideValue> => {

@@ -157,7 +157,8 @@ async function proveIpv6(
     family: 6,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const proven = await provePeers(response.results);
+  const host = options.host ?? (await import('../host/index.js')).currentHost();
+  const proven = await provePeers(response.results, (ports) => host.connections(ports));
   const ms = Math.round(performance.now() - started);
   return proven.results.map((result, index) => {
     const at = `[${response.target}]:${result.port}/${result.protocol}`;

@@ -5,6 +5,7 @@
  * firewall, the forward wrong or missing) plus carrier NAT and a router that refuses mapping
  * each have their own cause; the outside-in finding names the one that explains it.
  */
+import type { HostFix } from '../host/index.js';
 import type { Facts, PortFacts, SeenMapping, Step } from './facts.js';
 
 /** A finding's status, per the contract. */
@@ -81,14 +82,16 @@ function listenerFinding(p: PortFacts): Finding {
   }
   const describe = sockets.map(
     (s) =>
-      `${s.address}:${s.port}/${s.protocol}${s.process ? ` held by ${s.process.name} (pid ${s.process.pid})` : ''}`,
+      `${s.address}:${s.port}/${s.protocol}${s.process ? ` held by ${s.process.name} (pid ${s.process.pid}${s.process.path ? `, ${s.process.path}` : ''})` : ''}`,
   );
   if (sockets.length === 0) {
     return finding(
       id,
       'fail',
       `nothing listens on ${label(p)} on this host`,
-      [`no ${p.protocol === 'tcp' ? 'LISTEN' : 'bound'} socket for port ${p.port} in /proc/net/${p.protocol}{,6}`],
+      [
+        `no ${p.protocol === 'tcp' ? 'listening' : 'bound'} ${p.protocol.toUpperCase()} socket for port ${p.port} on this host`,
+      ],
       p.listeners.ms,
       {
         cause: 'not-listening',
@@ -118,36 +121,27 @@ function listenerFinding(p: PortFacts): Finding {
   );
 }
 
-function firewallFinding(p: PortFacts, source: string): Finding {
+/** A host fix as the checklist prints it: the sentence, the exact lines in backticks, where to click. */
+export function hostFixText(fix: HostFix): string {
+  const where = fix.elevated
+    ? fix.shell === 'powershell'
+      ? ' (in PowerShell run as administrator)'
+      : ' (as root)'
+    : '';
+  const lines = fix.commands.map((line) => `\`${line}\``).join(', then ');
+  const byHand = fix.settings ? `${lines ? '. Or by hand' : ''}: ${fix.settings}` : '';
+  return `${fix.text}${lines ? `: ${lines}${where}` : ''}${byHand}.`;
+}
+
+function firewallFinding(p: PortFacts): Finding {
   const id = `firewall:${label(p)}`;
   if (p.firewall.ok !== true) return notRun(id, p.firewall, `host firewall for ${label(p)}`);
   const answer = p.firewall.value;
-  const evidence = [
-    `packet: ${answer.packet}`,
-    ...answer.trail,
-    ...(answer.decidedBy ? [`decided by: ${JSON.stringify(answer.decidedBy)}`] : []),
-    ...(answer.certain ? [] : [`uncertain: ${answer.uncertainRules.join('; ')}`]),
-  ];
-  if (answer.verdict === 'accept') {
-    return finding(
-      id,
-      answer.certain ? 'ok' : 'warn',
-      `the host firewall accepts ${label(p)}${answer.certain ? '' : ' (some rules could not be judged)'}`,
-      evidence,
-      p.firewall.ms,
-    );
-  }
-  return finding(
-    id,
-    'fail',
-    `the host firewall ${answer.verdict === 'drop' ? 'drops' : 'rejects'} ${label(p)} from the internet`,
-    evidence,
-    p.firewall.ms,
-    {
-      cause: 'host-firewall',
-      fix: `Open it: \`porthole firewall ${source} --target nftables --apply\` (or, for that port alone: nft insert rule <table> <input chain> ${p.protocol} dport ${p.port} accept).`,
-    },
-  );
+  const fix = answer.fix ? { fix: hostFixText(answer.fix) } : {};
+  if (answer.verdict === 'accept')
+    return finding(id, answer.certain ? 'ok' : 'warn', answer.summary, answer.evidence, p.firewall.ms, fix);
+  if (answer.verdict === 'unknown') return finding(id, 'warn', answer.summary, answer.evidence, p.firewall.ms, fix);
+  return finding(id, 'fail', answer.summary, answer.evidence, p.firewall.ms, { cause: 'host-firewall', ...fix });
 }
 
 function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgnat: boolean): Finding {
@@ -622,7 +616,7 @@ export function judge(facts: Facts, source: string): DoctorReport {
   let reachable = facts.ports.length > 0;
   for (const p of facts.ports) {
     const listener = listenerFinding(p);
-    const firewall = firewallFinding(p, source);
+    const firewall = firewallFinding(p);
     const mapping = mappingFinding(p, facts, lan, cgnat);
     const outside = outsideFinding(p, [...(cgnat ? [nat] : []), listener, firewall, mapping], facts);
     const hairpin = hairpinFinding(p);

@@ -8,6 +8,15 @@ import { ufwBackend } from './ufw.js';
 import { windowsBackend } from './windows.js';
 
 export { type ApplyResult, applyNftables, type RemoveResult, removeNftables } from './apply.js';
+export {
+  defaultInterface,
+  inspectPort,
+  type LiveRuleset,
+  type PortAnswer,
+  type PortQuestion as FirewallPortQuestion,
+  readLiveRuleset,
+} from './inspect.js';
+export { nftTableName } from './nftables.js';
 export { type NameResolver, planRules, type Resolutions, resolveManifestNames, systemResolver } from './plan.js';
 export { PIPE_READERS, type PipedOutput, pipedFile } from './stdout.js';
 export {

@@ -1,7 +1,7 @@
 /** Public face of src/probe: connect probes, cooperative UDP probes, proof of identity. */
 
 export { type ProofListeners, startProofListeners } from './listener.js';
-export { type PeerIdentity, provePeers } from './peerProof.js';
+export { type PeerIdentity, provePeers, type ReadConnections, type SocketPeer } from './peerProof.js';
 export { decodeTcpProof, encodeTcpProbe, MAX_TCP_LINE, newNonce, newProofKey, proofMatches } from './proofCodec.js';
 export { probeEntry, probePorts, type ScanOptions } from './scan.js';
 export { probeTcp, type TcpProbeOptions } from './tcp.js';

@@ -4,11 +4,21 @@
  * another device that runs the same server). The checker reports its end of each open connection
  * (`source`) and holds the connection until its answer is out; this host then looks for exactly
  * that peer among its own sockets on the port. Seen: the port reaches this machine. Not seen: not
- * proven, and the evidence says so. Linux only (/proc/net); elsewhere identity stays unproven.
+ * proven, and the evidence says so. The sockets come from the host (src/host: /proc/net on Linux,
+ * Get-NetTCPConnection on Windows, lsof on macOS); where it cannot show them, identity stays unproven.
  */
 import { formatIp, parseIp, unmapIpv4 } from '../net/address.js';
-import { PROC_TCP_LISTEN, type ProcSocket, readProcSockets } from '../net/procNet.js';
 import type { ProbeResult } from './types.js';
+
+/** A TCP connection among this host's sockets, as the host reports it. */
+export interface SocketPeer {
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** Reads this host's TCP connections on some local ports (undefined: this system does not show them). */
+export type ReadConnections = (localPorts: readonly number[]) => Promise<readonly SocketPeer[] | undefined>;
 
 /** What the peer check concluded for one result. */
 export type PeerIdentity =
@@ -34,10 +44,9 @@ function canonical(address: string): string {
   }
 }
 
-/** Whether a row of this host's sockets is the prober's connection to `localPort`. Pure. */
-export function isPeerRow(row: ProcSocket, localPort: number, source: { address: string; port: number }): boolean {
+/** Whether a connection of this host is the prober's connection to `localPort`. Pure. */
+export function isPeerRow(row: SocketPeer, localPort: number, source: { address: string; port: number }): boolean {
   return (
-    row.state !== PROC_TCP_LISTEN &&
     row.localPort === localPort &&
     row.remotePort === source.port &&
     canonical(row.remoteAddress) === canonical(source.address)
@@ -48,7 +57,7 @@ export function isPeerRow(row: ProcSocket, localPort: number, source: { address:
 export function judgePeer(
   result: ProbeResult,
   localPort: number,
-  rows: readonly ProcSocket[] | undefined,
+  rows: readonly SocketPeer[] | undefined,
 ): PeerIdentity {
   if (result.protocol !== 'tcp' || result.state !== 'open') return { seen: null, evidence: 'not an open TCP port' };
   if (result.verified === true) return { seen: null, evidence: 'already proven by porthole’s listener' };
@@ -72,10 +81,11 @@ export function judgePeer(
  */
 export async function provePeers(
   results: readonly ProbeResult[],
+  connections: ReadConnections,
   localPortOf: (result: ProbeResult) => number = (result) => result.port,
 ): Promise<{ results: ProbeResult[]; identities: PeerIdentity[] }> {
-  const needed = results.some((r) => r.protocol === 'tcp' && r.state === 'open' && r.verified !== true && r.source);
-  const rows = needed ? await readProcSockets('tcp') : undefined;
+  const wanted = results.filter((r) => r.protocol === 'tcp' && r.state === 'open' && r.verified !== true && r.source);
+  const rows = wanted.length > 0 ? await connections([...new Set(wanted.map(localPortOf))]) : undefined;
   const identities = results.map((result) => judgePeer(result, localPortOf(result), rows));
   return {
     identities,

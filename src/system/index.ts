@@ -1,4 +1,4 @@
 /** Public face of src/system: running system commands, porthole's folders, and its state files. */
 export { type CommandRunner, localRunner, type RunOptions, type RunResult, run } from './command.js';
 export { type FolderKind, portholeFolder, requiredFolder, systemConfigFile } from './folders.js';
-export { type QuarantinedFile, takeQuarantinedStateFiles, readStateFile, writeStateFile } from './stateFile.js';
+export { type QuarantinedFile, readStateFile, takeQuarantinedStateFiles, writeStateFile } from './stateFile.js';

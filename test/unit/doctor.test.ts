@@ -9,8 +9,8 @@ import { diagnosisPasses, doctorHuman } from '../../src/cli/commands/doctor.js';
 import { Output } from '../../src/cli/output.js';
 import type { Facts, PortFacts, Step } from '../../src/doctor/facts.js';
 import { judge } from '../../src/doctor/judge.js';
-import { parseProcNet } from '../../src/doctor/listeners.js';
-import { decodeProcAddress } from '../../src/net/procNet.js';
+import { parseProcNet } from '../../src/host/linuxListeners.js';
+import { decodeProcAddress } from '../../src/host/linuxProcNet.js';
 
 const ok = <T>(value: T): Step<T> => ({ ok: true, value, ms: 1 });
 const LAN = '192.168.1.10';
@@ -27,17 +27,14 @@ function port(overrides: Partial<PortFacts> = {}): PortFacts {
     entry: 'web',
     protocol: 'tcp',
     port: 7001,
-    listeners: ok([{ protocol: 'tcp', address: '0.0.0.0', port: 7001, inode: 1, process: { pid: 9, name: 'server' } }]),
+    listeners: ok([{ protocol: 'tcp', address: '0.0.0.0', port: 7001, process: { pid: 9, name: 'server' } }]),
     firewall: ok({
+      firewall: 'nftables',
       verdict: 'accept',
-      decidedBy: undefined,
       certain: true,
-      uncertainRules: [],
-      trail: [],
-      protocol: 'tcp',
-      port: 7001,
-      packet: 'inbound tcp/7001',
-      sources: [],
+      reason: 'allowed',
+      summary: 'the host firewall accepts 7001/tcp',
+      evidence: ['packet: inbound tcp/7001'],
     }),
     outside: ok({
       externalPort: 7001,

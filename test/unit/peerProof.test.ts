@@ -9,9 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { requestCheck } from '../../src/checker/client.js';
 import { buildChecker } from '../../src/checker/index.js';
+import { createLinuxHost } from '../../src/host/index.js';
+import { parseProcSockets } from '../../src/host/linuxProcNet.js';
 import { parseCidrList } from '../../src/net/address.js';
-import { parseProcSockets } from '../../src/net/procNet.js';
 import { judgePeer, provePeers } from '../../src/probe/peerProof.js';
+
+/** This machine's sockets, read as the doctor reads them (/proc/net). */
+const linux = createLinuxHost();
+const connections = (ports: readonly number[]) => linux.connections(ports);
 
 const open = { port: 7001, protocol: 'tcp' as const, state: 'open' as const, reason: 'syn-ack', ms: 1, verified: null };
 
@@ -87,7 +92,7 @@ describe('peer proof: a real check on loopback', () => {
     const [result] = response.results;
     assert.equal(result?.state, 'open');
     assert.ok(result?.source, 'the checker reports the source of its probe');
-    const proven = await provePeers(response.results);
+    const proven = await provePeers(response.results, connections);
     assert.equal(proven.identities[0]?.seen, true, proven.identities[0]?.evidence);
     assert.equal(proven.results[0]?.verified, true);
     assert.equal(proven.results[0]?.verifiedBy, 'connection');
@@ -100,7 +105,7 @@ describe('peer proof: a real check on loopback', () => {
       const port = (dual.address() as { port: number }).port;
       const response = await requestCheck(checker, String(port), undefined);
       assert.equal(response.results[0]?.state, 'open');
-      const proven = await provePeers(response.results);
+      const proven = await provePeers(response.results, connections);
       assert.equal(proven.identities[0]?.seen, true, proven.identities[0]?.evidence);
     } finally {
       dual.close();
@@ -109,7 +114,7 @@ describe('peer proof: a real check on loopback', () => {
 
   it('the same answer checked against another local port is not proof', async () => {
     const response = await requestCheck(checker, String(serverPort), undefined);
-    const proven = await provePeers(response.results, () => serverPort + 1);
+    const proven = await provePeers(response.results, connections, () => serverPort + 1);
     assert.equal(proven.identities[0]?.seen, false);
     assert.equal(proven.results[0]?.verified, null);
   });

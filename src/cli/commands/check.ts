@@ -69,6 +69,7 @@ export const checkCommand: CommandSpec = {
     } finally {
       await listeners?.close();
     }
+    const host = (await import('../../host/index.js')).currentHost();
     const responses = answers.flatMap((a) => ('response' in a ? [{ family: a.family, response: a.response }] : []));
     const errors = answers.flatMap((a) =>
       'error' in a ? [{ family: a.family, checker: a.origin, code: a.error.code, message: a.error.message }] : [],
@@ -80,7 +81,7 @@ export const checkCommand: CommandSpec = {
     const results = (
       await Promise.all(
         responses.map(async ({ family, response: answer }) => {
-          const proven = await provePeers(answer.results);
+          const proven = await provePeers(answer.results, (ports) => host.connections(ports));
           return proven.results.map((result, index) => ({
             ...result,
             family,

@@ -5,8 +5,7 @@
  * undefined there, never a guess.
  */
 import { readFile } from 'node:fs/promises';
-import { formatIp } from './address.js';
-import type { Transport } from './portSpec.js';
+import { formatIp, type Transport } from '../net/index.js';
 
 /** One row of a /proc/net socket table. */
 export interface ProcSocket {
