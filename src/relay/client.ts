@@ -256,11 +256,24 @@ export async function openRelay(options: OpenRelayOptions): Promise<RelayTunnel>
         channel.destroy();
       };
       local.on('error', done);
-      local.on('close', done);
       channel.on('error', done);
-      // The pipe ends the local socket once the channel's last bytes are written; destroying it
-      // at the channel's close could drop them. Bounded wait for the local server to close.
-      channel.on('close', () => setTimeout(done, DRAIN_AFTER_CLOSE_MS).unref());
+      // Each end may still hold the other's last bytes when it closes: the local server's answer
+      // waits in the channel for the relay's window (a relay pacing a tenant reads slowly: 1 MiB
+      // of a 3 MiB answer was cut off when the local socket's close destroyed the channel), and
+      // the channel's last bytes wait in the local socket. Both closed ends it at once; one
+      // closed waits, bounded, for the other to finish.
+      let localClosed = false;
+      let channelClosed = false;
+      local.on('close', (hadError) => {
+        localClosed = true;
+        if (hadError || channelClosed) done();
+        else setTimeout(done, DRAIN_AFTER_CLOSE_MS).unref();
+      });
+      channel.on('close', () => {
+        channelClosed = true;
+        if (localClosed) done();
+        else setTimeout(done, DRAIN_AFTER_CLOSE_MS).unref();
+      });
       if (options.proxyProtocol) {
         local.write(
           encodeProxyHeader(options.proxyProtocol, {
