@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startScratchNamespace } from '../lab/lab.js';
-import { requestCheck } from '../src/checker/client.js';
+import { requestCheck } from '../src/checkerClient/index.js';
 import { createLinuxHost } from '../src/host/index.js';
 import { probeTcp, provePeers } from '../src/probe/index.js';
 import { freePort } from '../test/support/ports.js';

@@ -4,7 +4,9 @@
  * person runs for part of the same answer: `upnpc -l` (the router's mappings),
  * `turnutils_natdiscovery` (NAT behaviour) and `nmap -sT` from outside (is the port open).
  */
+
 import { startLab } from '../lab/lab.js';
+import { startLabChecker } from '../lab/porthole.js';
 import { PLAN } from '../lab/topology.js';
 import { median, ms, ratio } from './measure.js';
 
@@ -22,24 +24,7 @@ export async function benchDoctor(): Promise<string> {
   }
   try {
     const state = { XDG_STATE_HOME: `${lab.state.dir}/state` };
-    await lab.startBackgroundUntil(
-      'internet',
-      'checker',
-      process.execPath,
-      [
-        BIN,
-        'serve',
-        '--listen',
-        `${PLAN.internetHost}:8080`,
-        '--allow-targets',
-        PLAN.internetSubnet,
-        '--data',
-        `${lab.state.dir}/checker-data`,
-        '--log-level',
-        'silent',
-      ],
-      'listening on',
-    );
+    await startLabChecker(lab, { from: 'built' });
     lab.startBackground('lan', 'server', 'socat', ['TCP-LISTEN:7001,fork,reuseaddr', 'SYSTEM:echo media-server']);
     await lab.exec('lan', process.execPath, [BIN, 'map', '7001'], { env: state });
     const args = [

@@ -2,11 +2,13 @@
  * `npm run lab -- up home | down [ID] | list | exec HOST -- COMMAND...`: the lab by hand.
  * A lab started here stays up until `down`; its state lives in /run/porthole-lab.
  */
+
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { Output } from '../src/cli/output.js';
 import { exitCodeFor, PortholeError } from '../src/errors/index.js';
 import { parsePortSpec } from '../src/net/portSpec.js';
+import { LabError } from './errors.js';
 import { assertLabAvailable, isStale, type LabState, listLabStates, startLab, teardown } from './lab.js';
 import { type HostName, type InboundPolicy, TOPOLOGIES, type TopologyName } from './topology.js';
 
@@ -40,7 +42,7 @@ function pickLab(id: string | undefined): LabState {
   if (!found) {
     const known = labs.map((lab) => lab.id).join(', ') || 'none';
     const detail = id ? `no lab "${id}" (up: ${known})` : `${labs.length} labs are up (${known}); name one with --lab`;
-    throw new PortholeError('E_LAB_NOT_FOUND', { detail });
+    throw new LabError('E_LAB_NOT_FOUND', { detail });
   }
   return found;
 }
@@ -118,7 +120,7 @@ program
     assertLabAvailable();
     const lab = pickLab(options.lab);
     const ns = lab.namespaces[host as HostName];
-    if (!ns) throw new PortholeError('E_LAB_NOT_FOUND', { detail: `${lab.topology} lab has no host "${host}"` });
+    if (!ns) throw new LabError('E_LAB_NOT_FOUND', { detail: `${lab.topology} lab has no host "${host}"` });
     const [program, ...args] = command;
     const result = spawnSync('ip', ['netns', 'exec', ns, program ?? 'sh', ...args], { stdio: 'inherit' });
     process.exitCode = result.status ?? 1;
@@ -127,7 +129,10 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (!(error instanceof CommanderError)) process.exitCode = exitCodeFor(output.error(error));
+  if (error instanceof LabError) {
+    process.stderr.write(`error ${error.code}: ${error.message}\nhint: ${error.hint}\n`);
+    process.exitCode = error.exitCode;
+  } else if (!(error instanceof CommanderError)) process.exitCode = exitCodeFor(output.error(error));
   else if (!['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code))
     process.exitCode = 2;
 }

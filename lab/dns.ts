@@ -4,10 +4,11 @@
  * RFC 2136 updates signed with a key `tsig-keygen` made. Each keeps its config, zone and log in
  * the lab's folder; the lab's teardown kills them with the namespace.
  */
+
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../src/deadline/index.js';
-import { PortholeError } from '../src/errors/index.js';
+import { LabError } from './errors.js';
 import { runChecked } from './exec.js';
 import type { Lab } from './lab.js';
 import { PLAN } from './topology.js';
@@ -65,7 +66,7 @@ async function waitForAnswer(lab: Lab, name: string, address: string, port: numb
     if (dig.code === 0 && dig.stdout.trim().length > 0) return;
     await sleep(100);
   }
-  throw new PortholeError('E_LAB_DAEMON', {
+  throw new LabError('E_LAB_DAEMON', {
     detail: `${name} did not answer; its log:\n${lab.log(name).slice(-3000)}`,
   });
 }

@@ -16,6 +16,28 @@ export async function runChecked(command: string, args: readonly string[], optio
   return result.stdout;
 }
 
+/**
+ * A veth pair with each end created directly inside its namespace, so no name can collide with
+ * another run's (the one way the lab, the fleet's vantages and the soak's hosts make links).
+ */
+export async function veth(nsA: string, nameA: string, nsB: string, nameB: string): Promise<void> {
+  await runChecked('ip', [
+    'link',
+    'add',
+    'name',
+    nameA,
+    'netns',
+    nsA,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    nameB,
+    'netns',
+    nsB,
+  ]);
+}
+
 /** Runs a command synchronously, ignoring failure; for teardown, which must also work in 'exit' handlers. */
 export function runSyncQuiet(command: string, args: readonly string[]): string {
   try {

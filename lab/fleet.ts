@@ -9,14 +9,17 @@
  *   v2 192.0.2.2    ─┼─ internet (203.0.113.254: nats-server, front) ── router ── lan
  *   v3 198.18.0.2   ─┘  (upstream filter in v3: tcp 25, 7002 to 203.0.113.1 dropped)
  */
+
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createUser } from '@nats-io/nkeys';
 import { sleep } from '../src/deadline/index.js';
-import { type RunOptions, type RunResult, run, runChecked, runSyncQuiet, startDaemon } from './exec.js';
+import { processAlive } from '../src/system/index.js';
+import { type RunOptions, type RunResult, run, runChecked, runSyncQuiet, startDaemon, veth } from './exec.js';
 import type { Lab } from './lab.js';
+import { PORTHOLE_SOURCE } from './porthole.js';
+import { killAndWait } from './processes.js';
 
 /** One vantage namespace. */
 export interface FleetVantageHost {
@@ -71,7 +74,7 @@ const NATS_PORT = 4222;
 const FRONT_PORT = 8080;
 const INTERNET_HOST = '203.0.113.254';
 const HOME_PUBLIC = '203.0.113.1';
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const CLI = PORTHOLE_SOURCE;
 
 /** The three vantages: name, region, subnet (/24, .1 on the internet side, .2 the vantage). */
 const VANTAGES = [
@@ -116,25 +119,6 @@ ${Object.entries(options.vantagePasswords)
   }
 }
 `;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function killAndWait(pid: number | undefined): Promise<void> {
-  if (pid === undefined) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
 }
 
 /** A lab CA and a certificate for nats-server's address signed by it (EC P-256, valid a day). */
@@ -250,21 +234,7 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
       const outside = `fv${index + 1}`;
       await runChecked('ip', ['netns', 'add', host.namespace]);
       await runChecked('ip', ['-n', host.namespace, 'link', 'set', 'lo', 'up']);
-      await runChecked('ip', [
-        'link',
-        'add',
-        'name',
-        outside,
-        'netns',
-        internet,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        host.namespace,
-      ]);
+      await veth(internet, outside, host.namespace, 'eth0');
       await runChecked('ip', ['-n', internet, 'addr', 'add', `${host.gateway}/24`, 'dev', outside]);
       await runChecked('ip', ['-n', internet, 'link', 'set', outside, 'up']);
       await runChecked('ip', ['-n', host.namespace, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0']);
@@ -297,7 +267,7 @@ export async function startFleetLab(lab: Lab): Promise<FleetLab> {
     // Bounded: 300 x 50 ms; node with tsx on a busy 2-core machine takes a few seconds.
     for (let i = 0; i < 300; i++) {
       if (ready.test(logOf(name))) return;
-      if (!isAlive(pid)) break;
+      if (!processAlive(pid)) break;
       await sleep(50);
     }
     throw new Error(`${what} did not become ready:\n${logOf(name).slice(-3000)}`);

@@ -8,12 +8,16 @@
  * during start, and on process exit or interrupt. State is written to STATE_DIR so a lab
  * started by hand (`npm run lab -- up home`) can be used and removed later.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../src/deadline/index.js';
 import { PortholeError } from '../src/errors/index.js';
-import { type RunOptions, type RunResult, run, runChecked, runSyncQuiet, startDaemon } from './exec.js';
+import { processAlive } from '../src/system/index.js';
+import { LabError } from './errors.js';
+import { type RunOptions, type RunResult, run, runChecked, runSyncQuiet, startDaemon, veth } from './exec.js';
+import { killAndWait } from './processes.js';
 import { carrierRuleset, IFACE, LAB_TABLE, MINIUPNPD_CHAINS, miniupnpdConfig, routerRuleset } from './routerConfig.js';
 import {
   addressesOf,
@@ -65,7 +69,8 @@ export function labUnavailableReason(): string | undefined {
 export function assertLabAvailable(): void {
   const reason = labUnavailableReason();
   if (!reason) return;
-  throw new PortholeError(reason.includes('root') ? 'E_PERMISSION' : 'E_LAB_UNSUPPORTED', { detail: reason });
+  if (reason.includes('root')) throw new PortholeError('E_PERMISSION', { detail: reason });
+  throw new LabError('E_LAB_UNSUPPORTED', { detail: reason });
 }
 
 /** A running lab. */
@@ -88,7 +93,7 @@ export class Lab {
   /** The namespace name of a host; throws E_LAB_NOT_FOUND for a host this topology lacks. */
   namespace(host: HostName): string {
     const name = this.state.namespaces[host];
-    if (!name) throw new PortholeError('E_LAB_NOT_FOUND', { detail: `${this.state.topology} has no host "${host}"` });
+    if (!name) throw new LabError('E_LAB_NOT_FOUND', { detail: `${this.state.topology} has no host "${host}"` });
     return name;
   }
 
@@ -100,7 +105,7 @@ export class Lab {
   /** Starts a background program in a host's namespace; it is killed when the lab stops. */
   startBackground(host: HostName, name: string, command: string, args: readonly string[]): number {
     const child = startDaemon('ip', ['netns', 'exec', this.namespace(host), command, ...args], this.logPath(name));
-    if (child.pid === undefined) throw new PortholeError('E_LAB_DAEMON', { detail: `${command} did not start` });
+    if (child.pid === undefined) throw new LabError('E_LAB_DAEMON', { detail: `${command} did not start` });
     return child.pid;
   }
 
@@ -120,7 +125,7 @@ export class Lab {
       if (this.log(name).includes(ready)) return pid;
       await sleep(100);
     }
-    throw new PortholeError('E_LAB_DAEMON', { detail: `${name} did not say "${ready}":\n${this.log(name)}` });
+    throw new LabError('E_LAB_DAEMON', { detail: `${name} did not say "${ready}":\n${this.log(name)}` });
   }
 
   /** Path of a daemon's log file. */
@@ -252,24 +257,6 @@ function readPid(path: string): number | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function killAndWait(pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
-}
-
 /** Options for startLab beyond the topology's switches. */
 export interface StartOptions {
   /** Leave the lab up after this process exits (`npm run lab -- up`). */
@@ -312,11 +299,6 @@ export async function startLab(labOptions: LabOptions, startOptions: StartOption
 
 async function ip(args: string[]): Promise<void> {
   await runChecked('ip', args);
-}
-
-/** A veth pair with each end created directly inside its namespace, so no name can collide. */
-async function veth(nsA: string, nameA: string, nsB: string, nameB: string): Promise<void> {
-  await ip(['link', 'add', 'name', nameA, 'netns', nsA, 'type', 'veth', 'peer', 'name', nameB, 'netns', nsB]);
 }
 
 async function upWithAddress(ns: string, iface: string, cidr: string): Promise<void> {
@@ -470,11 +452,11 @@ async function waitFor(lab: Lab, name: string, pid: number, ready: () => Promise
   const deadline = performance.now() + READY_DEADLINE_MS;
   while (performance.now() < deadline) {
     if (await ready()) return;
-    if (!isAlive(pid)) break;
+    if (!processAlive(pid)) break;
     await sleep(READY_POLL_MS);
   }
-  const why = isAlive(pid) ? `not ready after ${READY_DEADLINE_MS} ms` : 'exited';
-  throw new PortholeError('E_LAB_DAEMON', { detail: `${name} ${why}; its log:\n${lab.log(name).slice(-4000)}` });
+  const why = processAlive(pid) ? `not ready after ${READY_DEADLINE_MS} ms` : 'exited';
+  throw new LabError('E_LAB_DAEMON', { detail: `${name} ${why}; its log:\n${lab.log(name).slice(-4000)}` });
 }
 
 async function startCoturn(lab: Lab): Promise<void> {

@@ -4,15 +4,16 @@
  * nginx with `proxy_protocol` (a LAN server that logs the visitor's real address), a UDP echo,
  * and `porthole relay open` running in the background as a user would leave it.
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sleep } from '../src/deadline/index.js';
+import { processAlive } from '../src/system/index.js';
 import type { Lab } from './lab.js';
+import { PORTHOLE_SOURCE, startPortholeUntil } from './porthole.js';
 import type { HostName } from './topology.js';
 
 /** The porthole command line, run with tsx as the tests do. */
-export const PORTHOLE_CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 /** An SSH key pair made with ssh-keygen in the lab folder. */
 export interface LabKey {
@@ -101,14 +102,11 @@ export async function startPortholeRelay(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tenants = join(dir, 'tenants.yaml');
   writeFileSync(tenants, tenantsYaml);
-  return lab.startBackgroundUntil(
+  return startPortholeUntil(
+    lab,
     'internet',
     name,
-    process.execPath,
     [
-      '--import',
-      'tsx',
-      PORTHOLE_CLI,
       'relay',
       'serve',
       '--listen',
@@ -225,7 +223,7 @@ export async function startRelayOpen(
   const pid = lab.startBackground(host, name, process.execPath, [
     '--import',
     'tsx',
-    PORTHOLE_CLI,
+    PORTHOLE_SOURCE,
     'relay',
     'open',
     ...args,
@@ -237,20 +235,10 @@ export async function startRelayOpen(
       .split('\n')
       .find((text) => text.startsWith('{"event":"open"'));
     if (line) return { pid, opened: JSON.parse(line) as Record<string, unknown>, log: () => lab.log(name) };
-    if (!isAlive(pid)) throw new Error(`porthole relay open exited:\n${lab.log(name)}`);
+    if (!processAlive(pid)) throw new Error(`porthole relay open exited:\n${lab.log(name)}`);
     await sleep(100);
   }
   throw new Error(`porthole relay open did not open within 20 s:\n${lab.log(name)}`);
-}
-
-/** Whether a process is still running. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Sends SIGTERM and waits (bounded: 5 s) for the process to exit; SIGKILL after that. */
@@ -260,6 +248,6 @@ export async function stopProcess(pid: number): Promise<void> {
   } catch {
     return;
   }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && processAlive(pid); i++) await sleep(50);
+  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }

@@ -3,9 +3,10 @@
  * on the lab's internet (a load generator with many addresses, as many callers behind one proxy),
  * and a change of the router's WAN address, as an ISP hands a home a new one.
  */
+
 import { join } from 'node:path';
-import { PortholeError } from '../src/errors/index.js';
-import { runChecked, runSyncQuiet, startDaemon } from './exec.js';
+import { LabError } from './errors.js';
+import { runChecked, runSyncQuiet, startDaemon, veth } from './exec.js';
 import type { Lab } from './lab.js';
 import { IFACE } from './routerConfig.js';
 import { PLAN } from './topology.js';
@@ -56,21 +57,7 @@ export async function startInternetHost(lab: Lab, name: string, addresses: reado
     await runChecked('ip', ['netns', 'add', namespace]);
     await runChecked('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
     const port = `${name.slice(0, 8)}0`;
-    await runChecked('ip', [
-      'link',
-      'add',
-      'name',
-      port,
-      'netns',
-      internet,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      IFACE.host,
-      'netns',
-      namespace,
-    ]);
+    await veth(internet, port, namespace, IFACE.host);
     await runChecked('ip', ['-n', internet, 'link', 'set', port, 'master', IFACE.internetBridge, 'up']);
     for (const address of addresses) {
       await runChecked('ip', ['-n', namespace, 'addr', 'add', `${address}/${PLAN.internetPrefix}`, 'dev', IFACE.host]);
@@ -89,7 +76,7 @@ export async function startInternetHost(lab: Lab, name: string, addresses: reado
         ['netns', 'exec', namespace, command, ...args],
         join(lab.state.dir, `${logName}.log`),
       );
-      if (child.pid === undefined) throw new PortholeError('E_LAB_DAEMON', { detail: `${command} did not start` });
+      if (child.pid === undefined) throw new LabError('E_LAB_DAEMON', { detail: `${command} did not start` });
       return child.pid;
     },
     stop,

@@ -16,17 +16,18 @@
  * IPv6 pinhole rules), porthole's nftables tables and inserted rules in the LAN and internet hosts,
  * and listening sockets there (against a baseline taken before the runs).
  */
+
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { type Lab, startLab } from '../lab/lab.js';
+import { PORTHOLE_SOURCE } from '../lab/porthole.js';
 import { type HostName, PLAN } from '../lab/topology.js';
 import { sleep } from '../src/deadline/index.js';
 import { machineLine, writeReliabilitySection } from './write-reliability.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const CLI = PORTHOLE_SOURCE;
 const PORT = 7001;
 /** The lab's LAN on both families: gateway discovery may probe only these (never this machine's router). */
 const LAB_GATEWAYS = '192.168.77.0/24,2001:db8:77::/64';

@@ -5,13 +5,14 @@
  * checklist, breaks the host firewall and shows the doctor naming it, then tears everything down.
  * Traffic stays inside the lab's network namespaces.
  */
+
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { labUnavailableReason, startLab } from '../lab/lab.js';
+import { PORTHOLE_SOURCE, startLabChecker } from '../lab/porthole.js';
 import { PLAN } from '../lab/topology.js';
 import { sleep } from '../src/deadline/index.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const CLI = PORTHOLE_SOURCE;
 const PORT = '7001';
 const bold = (text: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\u001b[1m${text}\u001b[22m` : text);
 
@@ -60,26 +61,7 @@ try {
   };
 
   step(`A check service on the internet host (${checker}), as a vendor would run it`);
-  await lab.startBackgroundUntil(
-    'internet',
-    'checker',
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      CLI,
-      'serve',
-      '--listen',
-      `${PLAN.internetHost}:8080`,
-      '--allow-targets',
-      PLAN.internetSubnet,
-      '--data',
-      `${lab.state.dir}/checker-data`,
-      '--log-level',
-      'silent',
-    ],
-    'listening on',
-  );
+  await startLabChecker(lab);
   process.stdout.write(`checker up; STUN (coturn) on ${PLAN.internetHost}:3478\n`);
 
   step('Set up once: the checker and STUN server in the configuration file');

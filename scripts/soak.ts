@@ -18,19 +18,21 @@
  * Every loop is bounded in count and time; the lab (and the load host) are torn down on every way
  * out, Ctrl-C included (lab/lab.ts and lab/soak.ts hook exit and the signals).
  */
+
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Lab, startLab } from '../lab/lab.js';
+import { PORTHOLE_SOURCE, startLabChecker } from '../lab/porthole.js';
 import { changeWanAddress, type InternetHost, startInternetHost } from '../lab/soak.js';
 import { PLAN } from '../lab/topology.js';
 import { sleep } from '../src/deadline/index.js';
 import type { LoadConfig } from './soakLoad.js';
 import { machineLine, writeReliabilitySection } from './write-reliability.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const CLI = PORTHOLE_SOURCE;
 const PROBE = fileURLToPath(new URL('./soakProbe.ts', import.meta.url));
 const LOAD = fileURLToPath(new URL('./soakLoad.ts', import.meta.url));
 const PORT = 7001;
@@ -102,27 +104,7 @@ async function waitForLog(lab: Lab, name: string, pattern: RegExp, seconds: numb
 
 /** `porthole serve` on the internet host, waited for (bounded: 10 s). */
 function startServe(lab: Lab, name: string, port: number, extra: readonly string[]): Promise<number> {
-  return lab.startBackgroundUntil(
-    'internet',
-    name,
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      CLI,
-      'serve',
-      '--listen',
-      `${PLAN.internetHost}:${port}`,
-      '--allow-targets',
-      PLAN.internetSubnet,
-      '--data',
-      join(lab.state.dir, `${name}-data`),
-      '--log-level',
-      'silent',
-      ...extra,
-    ],
-    'listening on',
-  );
+  return startLabChecker(lab, { name, port, extra });
 }
 
 /** Something done to the router, and when (ms since the epoch). */

@@ -17,19 +17,36 @@ export {
 } from './errors/index.js';
 export type { FirewallTarget, RenderedFile, RulePlan } from './firewall/index.js';
 export { type DiscoveryOptions, discoverGateways, type GatewayInfo, type MappingMethod } from './gateway/index.js';
-export { type CheckReachableOptions, checkReachable, type Reachability } from './library/checkReachable.js';
-export { type CleanupItem, type CleanupReport, cleanupLeftovers } from './library/cleanup.js';
-export { type DiagnoseOptions, type Diagnosis, diagnose } from './library/diagnose.js';
 export {
+  type CheckReachableOptions,
+  type CleanupItem,
+  type CleanupReport,
+  checkReachable,
+  cleanupLeftovers,
+  type DiagnoseOptions,
+  type Diagnosis,
+  diagnose,
+  type ExposeOptions,
+  type ExposeResult,
+  expose,
+  type FirewallPlan,
   type KeepPortMappedOptions,
   keepPortMapped,
+  type MapPortOptions,
+  mapPort,
+  type PlanFirewallOptions,
   PortKeeper,
   type PortKeeperEvents,
-} from './library/keepPortMapped.js';
-export { type MapPortOptions, mapPort, type PortMapping, unmapPort } from './library/mapPort.js';
-export { type FirewallPlan, type PlanFirewallOptions, planFirewall } from './library/planFirewall.js';
+  type PortMapping,
+  type ProgressEvent,
+  planFirewall,
+  type Reachability,
+  RunSession,
+  type SessionOptions,
+  unmapPort,
+} from './library/index.js';
 export type { Manifest } from './manifest/index.js';
 /** The NAT diagnosis's pure verdict (`judge` in porthole/nat). */
 export { judge as judgeNat } from './nat/index.js';
 export { type PortRange, parsePortSpec, type Transport } from './net/index.js';
-export type { ProbeResult, ProbeState } from './probe/index.js';
+export { isReachable, type ProbeResult, type ProbeState, type Reach, reachOf } from './probe/index.js';

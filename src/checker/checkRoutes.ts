@@ -7,12 +7,10 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyPluginAsync } from 'fastify';
 import { PortholeError } from '../errors/index.js';
-import { cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
-import { countPorts, parsePortSpec, portEntries } from '../net/portSpec.js';
-import { createProbeHold } from '../probe/hold.js';
-import { probePorts } from '../probe/scan.js';
-import type { CheckerRouteOptions } from './app.js';
-import { type CheckBody, checkBodySchema, portSpecOf, proofKeyOf } from './checkBody.js';
+import { cidrContains, countPorts, isPublicUnicast, parseIp, parsePortSpec, portEntries } from '../net/index.js';
+import { createProbeHold, probePorts } from '../probe/index.js';
+import { type CheckBody, checkBodySchema, portSpecOf, proofKeyOf } from '../service/index.js';
+import type { CheckerRouteOptions } from './types.js';
 
 /**
  * How long open probe connections stay up after the answer is sent: the caller reads its own

@@ -9,7 +9,7 @@
  * ("7001, 5655") are tested beside the common ones. Words are for people who are not network
  * engineers; the machine-readable state stays in `data-state` / `data-reason`.
  */
-import { BROWSER_REFUSED_PORTS, COMMON_EGRESS_PORTS } from '../egress/browserPorts.js';
+import { BROWSER_REFUSED_PORTS, COMMON_EGRESS_PORTS } from '../egress/index.js';
 
 /** The page's Content-Security-Policy: scripts only from here, fetches to the egress address. */
 export function egressPageCsp(egressAddress: string): string {

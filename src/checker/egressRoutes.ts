@@ -5,9 +5,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PortholeError } from '../errors/index.js';
-import { formatPortSpec } from '../net/portSpec.js';
-import type { EgressDescription } from './app.js';
+import { formatPortSpec } from '../net/index.js';
 import { egressPageCsp, egressPageHtml, egressPageScript } from './egressPage.js';
+import type { EgressDescription } from './types.js';
 
 /** Registers GET /v1/egress, GET /egress and GET /assets/egress.js. */
 export const egressRoutes: FastifyPluginAsync<{ egress?: EgressDescription | undefined }> = async (app, { egress }) => {

@@ -9,7 +9,7 @@
  * page is opened at an origin the service does not list, it checks the family the browser used
  * and says the other was not checked, and why.
  */
-import { EXPLANATIONS, FOUR_CAUSES, REASON_WORDS } from './explain.js';
+import { EXPLANATIONS, FOUR_CAUSES, REASON_WORDS } from '../probe/index.js';
 import type { PageFamilies } from './pageFamilies.js';
 
 /** The Content-Security-Policy for the pages: nothing from anywhere else. */

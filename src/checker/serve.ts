@@ -1,10 +1,10 @@
 /** Running the check service: store, retention, listening, and a clean stop. */
 
 import type { FastifyInstance } from 'fastify';
-import { type EgressListener, type EgressListenerOptions, startEgressListener } from '../egress/listener.js';
+import { type EgressListener, type EgressListenerOptions, startEgressListener } from '../egress/index.js';
 import { PortholeError } from '../errors/index.js';
-import { type StunResponderOptions, startStunResponder } from '../nat/responder.js';
-import { bindError } from '../net/bindError.js';
+import { type StunResponderOptions, startStunResponder } from '../nat/index.js';
+import { bindError } from '../net/index.js';
 import { requiredFolder } from '../system/index.js';
 import { buildChecker, type CheckerOptions } from './app.js';
 import { openCheckStore } from './store.js';

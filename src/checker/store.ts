@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ProbeResult } from '../probe/types.js';
+import type { ProbeResult } from '../probe/index.js';
 
 /** One check as recorded. */
 export interface CheckRecord {

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { resolveSetting } from '../config/index.js';
 import { type AbortOptions, withDeadline } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import type { ProbeResult } from '../probe/types.js';
+import type { ProbeResult } from '../probe/index.js';
 import { CHECKER_CONNECT_TIMEOUT_MS, portOf, unreachableHint, watchConnect } from './connectWatch.js';
 import { requestOverFamily } from './familyRequest.js';
 
@@ -34,16 +34,14 @@ export function checkerUrl(option: unknown, env: NodeJS.ProcessEnv): URL {
   if (!resolved) throw new PortholeError('E_NO_CHECKER');
   const text = String(Array.isArray(resolved.value) ? resolved.value[0] : resolved.value);
   const from = resolved.from === 'flag' ? '--checker' : resolved.from;
-  try {
-    const url = new URL(text);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-    return url;
-  } catch {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     throw new PortholeError('E_CHECKER_URL', {
       detail: `"${text}" (from ${from}) is not an http(s) URL`,
       data: { checker: text, from },
     });
   }
+  return url;
 }
 
 /** The checker URL when one is named (flag, environment or configuration), else undefined: for commands where it is optional. */

@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { settleOnce } from '../deadline/index.js';
+import { PortholeError } from '../errors/index.js';
 
 /** A checker answers with small JSON documents; anything larger is not one. */
 const MAX_BODY_BYTES = 1 << 20;
@@ -41,7 +42,10 @@ export function requestOverFamily(
           let size = 0;
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            if (size > MAX_BODY_BYTES) done(new Error(`the answer is larger than ${MAX_BODY_BYTES} bytes`));
+            if (size > MAX_BODY_BYTES)
+              done(
+                new PortholeError('E_CHECKER_REFUSED', { detail: `the answer is larger than ${MAX_BODY_BYTES} bytes` }),
+              );
             else chunks.push(chunk);
           });
           response.on('end', () =>

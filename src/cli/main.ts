@@ -4,7 +4,7 @@
 const argv = process.argv.slice(2);
 // `porthole --version` answers without loading the frame: scripts call it to probe for porthole.
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  const { packageVersion } = await import('./version.js');
+  const { packageVersion } = await import('../system/index.js');
   process.stdout.write(`${packageVersion()}\n`);
   process.exit(0);
 }

@@ -6,10 +6,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { withConfiguredOptions } from '../config/index.js';
 import { exitCodeFor, isPortholeError, PortholeError } from '../errors/index.js';
+import { packageVersion } from '../system/index.js';
 import { commandDeadlineSeconds, underDeadline } from './commandDeadline.js';
 import type { CommandOutcome, CommandSpec } from './commandSpec.js';
 import { Output, type OutputOptions } from './output.js';
-import { packageVersion } from './version.js';
 
 /** What runCli needs from the process; tests pass their own. */
 export interface CliEnvironment {
@@ -98,7 +98,7 @@ const TOUCHES_LEFTOVERS = new Set(['map', 'unmap', 'mappings', 'doctor', 'expose
  * run left behind, and the fix: a SIGKILL or a crash gives a process no chance to clean up.
  */
 async function noticeLeftovers(output: Output, env: NodeJS.ProcessEnv): Promise<void> {
-  const { deadOwnerRecords } = await import('../library/leftovers.js');
+  const { deadOwnerRecords } = await import('../library/index.js');
   const dead = deadOwnerRecords(env);
   if (dead.length === 0) return;
   const what = dead.map((record) =>

@@ -67,11 +67,19 @@ export function writableConfigPath(env: NodeJS.ProcessEnv = process.env): string
 }
 
 function readText(path: string): string {
+  const invalid = (reason: string, cause?: unknown) =>
+    new PortholeError('E_CONFIG_INVALID', { detail: `${path}: ${reason}`, cause });
+  let size: number;
   try {
-    if (statSync(path).size > MAX_BYTES) throw new Error(`larger than ${MAX_BYTES} bytes`);
+    size = statSync(path).size;
+  } catch (error) {
+    throw invalid((error as Error).message, error);
+  }
+  if (size > MAX_BYTES) throw invalid(`larger than ${MAX_BYTES} bytes`);
+  try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new PortholeError('E_CONFIG_INVALID', { detail: `${path}: ${(error as Error).message}`, cause: error });
+    throw invalid((error as Error).message, error);
   }
 }
 

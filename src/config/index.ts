@@ -10,6 +10,7 @@ export {
   writeConfigValue,
 } from './files.js';
 export { CONFIG_KEYS, type ConfigKey, configKey, valueFromText } from './keys.js';
+export { positiveInteger } from './numbers.js';
 export {
   type ConfigLayers,
   configValues,

@@ -4,7 +4,7 @@
  * or the deadline all go through one cleanup path that closes every socket.
  */
 import { type AbortOptions, abortReason, throwIfAborted } from '../deadline/index.js';
-import { listInterfaces, type NetworkInterface } from '../net/localNetwork.js';
+import { listInterfaces, type NetworkInterface } from '../net/index.js';
 import { planSockets } from './interfaces.js';
 import { PROBE_SCHEDULE_MS, type Session, type SessionQuery, startSession } from './session.js';
 import { SSDP_ALL, SSDP_MX_MS } from './ssdpCodec.js';

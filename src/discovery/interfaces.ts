@@ -5,8 +5,8 @@
  * machine's own network.
  */
 import { PortholeError } from '../errors/index.js';
-import { cidrContains, parseCidrList, parseIp } from '../net/address.js';
-import type { NetworkInterface } from '../net/localNetwork.js';
+import type { NetworkInterface } from '../net/index.js';
+import { cidrContains, parseCidrList, parseIp } from '../net/index.js';
 
 /** One socket to open: an interface, a family, and the local address to bind. */
 export interface SocketPlan {

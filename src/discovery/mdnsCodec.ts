@@ -6,7 +6,7 @@
  */
 import dnsPacket from 'dns-packet';
 import { PortholeError } from '../errors/index.js';
-import { formatIp, isIpLiteral, parseIp } from '../net/address.js';
+import { formatIp, isIpLiteral, parseIp } from '../net/index.js';
 
 /** mDNS's groups and port (RFC 6762 section 3). */
 export const MDNS_ADDRESS = '224.0.0.251';

@@ -7,10 +7,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AbortOptions } from '../deadline/index.js';
-import type { Evaluation } from '../firewall/evaluate.js';
-import { inspectPort, type LiveRuleset, readLiveRuleset } from '../firewall/inspect.js';
+import type { Evaluation } from '../firewall/index.js';
+import { inspectPort, type LiveRuleset, readLiveRuleset } from '../firewall/index.js';
 import type { Manifest, ManifestEntry } from '../manifest/index.js';
-import { listInterfaces } from '../net/localNetwork.js';
+import { listInterfaces } from '../net/index.js';
 import { type CommandRunner, localRunner } from '../system/index.js';
 import { discoverAll } from './discover.js';
 import { type Membership, parseProcNetIgmp, parseProcNetIgmp6 } from './igmp.js';

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPortholeError, PortholeError } from '../errors/index.js';
-import { type Cidr, formatIp, isIpLiteral, parseIp } from '../net/address.js';
+import { type Cidr, formatIp, isIpLiteral, parseIp } from '../net/index.js';
 import { isInZone, normalizeName } from './dnsName.js';
 import type { Dyndns2Answer } from './dyndns2.js';
 import { readTsigKeyFile } from './keyFile.js';
@@ -196,7 +196,7 @@ export async function nameServiceFromFiles(files: NameServiceFiles): Promise<(ap
   const server = parseDnsServer(files.server, '--dns-server');
   const key = await readTsigKeyFile(files.keyFile);
   const users = await readUsersFile(files.usersFile, zone);
-  const { callerAddress } = await import('../checker/index.js');
+  const { callerAddress } = await import('../net/index.js');
   return (app) =>
     registerNameService(app, {
       zone,

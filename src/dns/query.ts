@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import * as dnsPacket from 'dns-packet';
 import { PortholeError } from '../errors/index.js';
-import { formatIp, isIpLiteral, parseIp } from '../net/address.js';
+import { formatIp, isIpLiteral, parseIp } from '../net/index.js';
 import { isInZone, malformed } from './dnsName.js';
 import { rcodeError } from './rfc2136.js';
 import { type DnsExchangeOptions, type DnsServer, dnsExchange, formatServer } from './transport.js';

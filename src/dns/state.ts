@@ -58,15 +58,15 @@ export function readNameState(path: string): NamesFile {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { salt: randomBytes(16).toString('hex'), names: {} };
     throw new PortholeError('E_DNS_STATE', { detail: `${path}: ${(error as Error).message}`, cause: error });
   }
+  let parsed: Partial<NamesFile>;
   try {
-    const parsed = JSON.parse(text) as NamesFile;
-    if (typeof parsed.salt !== 'string' || typeof parsed.names !== 'object' || parsed.names === null) {
-      throw new Error('not a names state file');
-    }
-    return parsed;
+    parsed = JSON.parse(text) as Partial<NamesFile>;
   } catch (error) {
     throw new PortholeError('E_DNS_STATE', { detail: `${path}: ${(error as Error).message}`, cause: error });
   }
+  if (typeof parsed.salt !== 'string' || typeof parsed.names !== 'object' || parsed.names === null)
+    throw new PortholeError('E_DNS_STATE', { detail: `${path}: not a names state file` });
+  return parsed as NamesFile;
 }
 
 /** Writes the state: temporary file (0600) in the same folder, then rename over the old one. */

@@ -8,7 +8,7 @@
 import { createSocket } from 'node:dgram';
 import { type AbortOptions, abortReason, settleOnce, withDeadline } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { isIpLiteral } from '../net/address.js';
+import { isIpLiteral } from '../net/index.js';
 import { MAX_DNS_MESSAGE } from './updateCodec.js';
 
 /** A DNS server: address and port. */

@@ -5,7 +5,7 @@
  */
 import { type AbortOptions, sleep, throwIfAborted } from '../deadline/index.js';
 import { type ErrorCode, isPortholeError, PortholeError } from '../errors/index.js';
-import { formatIp, parseIp } from '../net/address.js';
+import { formatIp, parseIp } from '../net/index.js';
 import { normalizeName } from './dnsName.js';
 import { DYNDNS2_ANSWERS, DYNDNS2_BACKOFF_MS, type Dyndns2Account, dyndns2Error, requestDyndns2 } from './dyndns2.js';
 import { findZone, queryAuthoritative } from './query.js';

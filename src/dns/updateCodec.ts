@@ -5,7 +5,7 @@
  * compress names, so UPDATE has this small codec; queries use dns-packet (query.ts).
  */
 import { PortholeError } from '../errors/index.js';
-import { formatIp, parseIp } from '../net/address.js';
+import { formatIp, parseIp } from '../net/index.js';
 import { MessageWriter, malformed, readName } from './dnsName.js';
 
 /** DNS opcode of an UPDATE (RFC 2136 §1.3). */

@@ -9,18 +9,18 @@
  * Nothing here judges: judge.ts turns these facts into findings, purely. Every step records
  * how long it took, and a step that fails records its error instead of stopping the others.
  */
-import type { CheckResponse } from '../checker/client.js';
+import type { CheckResponse } from '../checkerClient/index.js';
 import type { AbortOptions } from '../deadline/index.js';
-import type { MulticastFinding } from '../discovery/multicastCheck.js';
-import type { NameResolution } from '../egress/plan.js';
-import type { EgressResult } from '../egress/sweep.js';
-import type { CombinedVerdict } from '../fleet/types.js';
+import type { MulticastFinding } from '../discovery/index.js';
+import type { EgressResult, NameResolution } from '../egress/index.js';
+import type { CombinedVerdict } from '../fleet/index.js';
 import type { GatewayInfo, SeenMapping } from '../gateway/index.js';
-import type { FirewallAnswer, Host, PortHostFacts, PortListener } from '../host/index.js';
-import type { Manifest } from '../manifest/types.js';
-import type { NatDiagnosis } from '../nat/diagnose.js';
-import type { Transport } from '../net/portSpec.js';
+import type { FirewallAnswer, HostInspection, PortHostFacts, PortListener } from '../host/index.js';
+import type { Manifest } from '../manifest/index.js';
+import type { NatDiagnosis } from '../nat/index.js';
+import type { Transport } from '../net/index.js';
 import type { PeerIdentity } from '../probe/index.js';
+import type { FactSources, StepName } from './sources.js';
 
 /** A step's outcome: its value, or the error that stopped it, and its time. */
 export type Step<T> =
@@ -41,6 +41,8 @@ export interface OutsideValue {
   readonly ownListener: boolean;
   /** Whether the checker's connection was seen among this host's sockets (a real server's port). */
   readonly identity: PeerIdentity;
+  /** Why porthole could not answer on the port itself when nothing listened (E_PERMISSION below 1024...). */
+  readonly proofListener?: string;
 }
 
 /** What was found about one port of the manifest. */
@@ -86,10 +88,13 @@ export interface DoctorOptions extends AbortOptions {
   readonly statePath?: string;
   /** A relay the user has (not used by the doctor; its fixes name it when no direct road can work). */
   readonly relayUrl?: string;
-  /** This machine (default: the adapter for the system this runs on). */
-  readonly host?: Host;
   /** How the user named the ports (`7001`, a manifest's path), for the fixes' commands. */
   readonly source?: string;
+  /**
+   * Confirm porthole's NAT-PMP/PCP records with the router by renewing them (default true; the
+   * renewal is said in the report's changes). Expose, which holds its mappings live, turns it off.
+   */
+  readonly confirmMappings?: boolean;
 }
 
 function errorOf(error: unknown): { code: string; message: string } {
@@ -134,10 +139,10 @@ export function exposedPorts(manifest: Manifest): { entry: string; protocol: Tra
 async function gatherMappings(
   gateway: GatewayInfo,
   statePath: string | undefined,
-  options: AbortOptions,
+  options: AbortOptions & { confirm: boolean },
 ): Promise<SeenMapping[]> {
   const { seeMappings } = await import('../gateway/index.js');
-  return seeMappings(gateway, { ...options, statePath, confirm: true });
+  return seeMappings(gateway, { ...options, statePath });
 }
 
 /** The external port a mapping for this host's port uses (the port itself when none is known). */
@@ -158,40 +163,83 @@ function externalPortOf(
   return mine?.externalPort ?? port;
 }
 
-/** Gathers every fact; never throws for what it finds, only when aborted. */
-export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
+/** Runs one step of the plan, said as it starts and ends (the page shows each hop as it is checked). */
+function tracked<T>(sources: FactSources, name: StepName, label: string, work: () => Promise<T>): Promise<Step<T>> {
+  sources.step({ kind: 'step', step: name, state: 'started', label });
+  return step(work).then((result) => {
+    sources.step({
+      kind: 'step',
+      step: name,
+      state: result.ok === true ? 'done' : 'failed',
+      label: result.ok === false ? `${label}: ${result.error.code}` : label,
+      ms: result.ms,
+    });
+    return result;
+  });
+}
+
+/** A step that will not run, said once. */
+function notRunning<T>(sources: FactSources, name: StepName, why: string): Step<T> {
+  sources.step({ kind: 'step', step: name, state: 'skipped', label: why });
+  return skipped(why);
+}
+
+/** Says what confirming the mappings changed on the router (NAT-PMP and PCP renewals). */
+function sayRenewals(sources: FactSources, mappings: Step<readonly SeenMapping[]>): void {
+  if (mappings.ok !== true) return;
+  for (const seen of mappings.value.filter((m) => m.confirmedBy === 'renewal')) {
+    const method = seen.source.includes('PCP') ? 'PCP' : 'NAT-PMP';
+    sources.changed({
+      on: 'router',
+      what: `renewed porthole's ${method} mapping of ${seen.externalPort}/${seen.protocol} -> ${seen.internalAddress}:${seen.internalPort}`,
+      why: `${method} has no way to read a mapping: renewing it is the only question the router answers`,
+      ...(seen.lost ? { found: `the router had lost it (${seen.lost}); the renewal made it again` } : {}),
+    });
+  }
+}
+
+/**
+ * Gathers every fact; never throws for what it finds, only when aborted. The run's sources give
+ * the host and the gateway (discovered once for the whole run) and hear the steps and changes.
+ */
+export async function gatherFacts(options: DoctorOptions, sources: FactSources): Promise<Facts> {
   const { signal } = options;
   const ports = exposedPorts(options.manifest);
-  const host = options.host ?? (await import('../host/index.js')).currentHost();
+  const { host } = sources;
   // Phase 1. The host is looked at once for every port (one PowerShell process on Windows).
-  const hostP = step(() =>
-    host.inspect(
-      ports.map((p) => ({ protocol: p.protocol, port: p.port })),
-      { ...(signal ? { signal } : {}), ...(options.source !== undefined ? { source: options.source } : {}) },
-    ),
-  );
-  const gatewayP = step(async () => {
-    const { discoverPrimaryGateway } = await import('../gateway/index.js');
-    // A longer grace than `map` uses: the doctor wants every protocol the router speaks.
-    return discoverPrimaryGateway({ ...(signal ? { signal } : {}), graceMs: 300 });
-  });
+  const hostP =
+    ports.length > 0
+      ? tracked(sources, 'host', 'something listening, and the host firewall', () =>
+          host.inspect(
+            ports.map((p) => ({ protocol: p.protocol, port: p.port })),
+            { ...(signal ? { signal } : {}), ...(options.source !== undefined ? { source: options.source } : {}) },
+          ),
+        )
+      : Promise.resolve(notRunning<HostInspection>(sources, 'host', 'no ports asked'));
+  const gatewayP = tracked(sources, 'gateway', 'the router, and what it speaks', () => sources.gateway());
   const mappingsP = gatewayP.then((gateway) =>
     gateway.ok === true
-      ? step(() => gatherMappings(gateway.value, options.statePath, { signal }))
-      : Promise.resolve(skipped<SeenMapping[]>('no gateway')),
+      ? tracked(sources, 'mappings', "the router's mappings", () =>
+          gatherMappings(gateway.value, options.statePath, { signal, confirm: options.confirmMappings !== false }),
+        )
+      : Promise.resolve(notRunning<SeenMapping[]>(sources, 'mappings', 'no gateway')),
   );
   const natP =
     options.stun || options.checker
-      ? step(async () => {
-          const { diagnoseNat } = await import('../nat/diagnose.js');
+      ? tracked(sources, 'nat', 'the public address, and carrier-grade or double NAT', async () => {
+          const { diagnoseNat } = await import('../nat/index.js');
           return diagnoseNat({
             signal,
+            gateways: () => sources.gateways(),
             ...(options.stun ? { stun: options.stun } : {}),
             ...(options.checker ? { checker: options.checker } : {}),
           });
         })
-      : Promise.resolve(skipped<NatDiagnosis>('no --stun server or checker to learn the public address from'));
+      : Promise.resolve(
+          notRunning<NatDiagnosis>(sources, 'nat', 'no --stun server or checker to learn the public address from'),
+        );
   const [inspection, gateway, mappings, nat] = await Promise.all([hostP, gatewayP, mappingsP, natP]);
+  sayRenewals(sources, mappings);
   const perPort = <T>(pick: (facts: PortHostFacts) => T) =>
     ports.map((_, index): Step<T> => {
       if (inspection.ok !== true) return inspection;
@@ -210,7 +258,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
         ports,
         listeners,
         (p) => externalPortOf(mappings, lanAddress, p.protocol, p.port),
-        host,
+        sources,
         signal,
       )
     : Promise.resolve({
@@ -218,11 +266,15 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
         combined: undefined,
       });
   const nameP = options.name
-    ? step(async () => (await import('../egress/plan.js')).resolveName(options.name ?? ''))
+    ? tracked(sources, 'name', `the DNS name ${options.name}`, async () =>
+        (await import('../egress/index.js')).resolveName(options.name ?? ''),
+      )
     : Promise.resolve(skipped<NameResolution>('no --name given'));
-  const egressP = gatherEgress(options);
+  const egressP = gatherEgress(options, sources);
   const multicastP = options.manifest.entries.some((entry) => entry.direction === 'multicast')
-    ? step(async () => (await import('../discovery/multicastCheck.js')).checkMulticast(options.manifest, { signal }))
+    ? tracked(sources, 'multicast', 'LAN discovery (multicast) entries', async () =>
+        (await import('../discovery/index.js')).checkMulticast(options.manifest, { signal }),
+      )
     : Promise.resolve(skipped<readonly MulticastFinding[]>('the manifest has no multicast entries'));
   const [outsideAll, name, egress, multicast] = await Promise.all([outsideP, nameP, egressP, multicastP]);
   const { steps: outside, combined: vantages } = outsideAll;
@@ -234,8 +286,8 @@ export async function gatherFacts(options: DoctorOptions): Promise<Facts> {
       if (!publicIp || p.protocol !== 'tcp' || !seen || seen.ok !== true || seen.value.result.state !== 'open') {
         return Promise.resolve(skipped<{ state: string; reason: string }>('the port is not open from outside'));
       }
-      return step(async () => {
-        const { probeTcp } = await import('../probe/tcp.js');
+      return tracked(sources, 'hairpin', `the public address from inside (${p.port}/${p.protocol})`, async () => {
+        const { probeTcp } = await import('../probe/index.js');
         const result = await probeTcp(publicIp, seen.value.externalPort, { timeoutMs: 1000, signal });
         return { state: result.state, reason: result.reason };
       });
@@ -273,10 +325,11 @@ async function checkFromOutside(
   ports: readonly { entry: string; protocol: Transport; port: number }[],
   listeners: readonly Step<readonly PortListener[] | undefined>[],
   externalPort: (p: { protocol: Transport; port: number }) => number,
-  host: Host,
+  sources: FactSources,
   signal: AbortSignal | undefined,
 ) {
-  const { requestCheck } = await import('../checker/client.js');
+  const { host } = sources;
+  const { requestCheck } = await import('../checkerClient/index.js');
   const { newProofKey, provePeers, startProofListeners } = await import('../probe/index.js');
   const free = ports.filter((_, index) => {
     const seen = listeners[index];
@@ -285,17 +338,25 @@ async function checkFromOutside(
   const key = newProofKey();
   const own = new Set<string>();
   let proof: Awaited<ReturnType<typeof startProofListeners>> | undefined;
+  // Why porthole could not answer on a free port itself (a port below 1024 without root): kept as
+  // evidence, since the check then tests the path without proof.
+  let proofError: string | undefined;
   if (free.length > 0) {
     proof = await startProofListeners(
       free.map((p) => ({ protocol: p.protocol, port: p.port })),
       key,
-    ).catch(() => undefined);
+    ).catch((error: unknown) => {
+      proofError = `porthole could not answer on ${free.map((p) => `${p.port}/${p.protocol}`).join(', ')} itself (${errorOf(error).code}: ${errorOf(error).message})`;
+      return undefined;
+    });
     for (const bound of proof?.bound ?? []) own.add(`${bound.port}/${bound.protocol}`);
   }
   try {
     const asked = ports.map((p) => ({ ...p, externalPort: externalPort(p) }));
     const spec = asked.map((p) => `${p.externalPort}/${p.protocol}`).join(',');
-    const response = await step(() => requestCheck(checker, spec, own.size > 0 ? key : undefined, { signal }));
+    const response = await tracked(sources, 'outside-in', `a check from outside (${checker.origin})`, () =>
+      requestCheck(checker, spec, own.size > 0 ? key : undefined, { signal }),
+    );
     // The checker holds its open connections until its answer is out: look for them here now.
     const internalOf = (r: { port: number; protocol: Transport }) =>
       asked.find((p) => p.externalPort === r.port && p.protocol === r.protocol)?.port ?? r.port;
@@ -325,6 +386,7 @@ async function checkFromOutside(
           target: response.value.target,
           ownListener: own.has(`${p.port}/${p.protocol}`),
           identity,
+          ...(proofError ? { proofListener: proofError } : {}),
         },
       };
     });
@@ -335,18 +397,22 @@ async function checkFromOutside(
 }
 
 /** The manifest's outbound needs, when it has some and the checker runs an egress listener. */
-async function gatherEgress(options: DoctorOptions): Promise<Facts['egress']> {
+async function gatherEgress(options: DoctorOptions, sources: FactSources): Promise<Facts['egress']> {
   const outbound = options.manifest.entries.filter((entry) => entry.direction === 'outbound');
   if (outbound.length === 0) return skipped('the manifest names no outbound needs');
-  return step(async () => {
-    const { egressServiceOf, needsService, planForManifest } = await import('../egress/plan.js');
-    const { sweepEgress } = await import('../egress/sweep.js');
-    // Entries without hosts need the checker's listener; without one they are left out.
+  return tracked(sources, 'egress', "the manifest's outbound needs", async () => {
+    const { egressServiceOf, needsService, planForManifest } = await import('../egress/index.js');
+    const { sweepEgress } = await import('../egress/index.js');
+    // Entries without hosts need the checker's listener; without one they are untested, and why.
+    let problem: string | undefined = options.checker ? undefined : 'no checker named to test against';
     const service =
       needsService(outbound) && options.checker
-        ? await egressServiceOf(options.checker, options).catch(() => undefined)
+        ? await egressServiceOf(options.checker, options).catch((error: unknown) => {
+            problem = `the checker's egress listener could not be used (${errorOf(error).code}: ${errorOf(error).message})`;
+            return undefined;
+          })
         : undefined;
-    const plan = await planForManifest(outbound, service);
+    const plan = await planForManifest(outbound, service, problem);
     const report = await sweepEgress(plan.targets, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(service?.publicKey ? { publicKey: service.publicKey } : {}),

@@ -1,15 +1,25 @@
-/** The doctor: gather the facts (I/O, concurrent), then judge them (pure). */
+/** The doctor: gather the facts (I/O, concurrent, through the run's sources), then judge them (pure). */
 import { type DoctorOptions, gatherFacts } from './facts.js';
 import { type DoctorReport, judge } from './judge.js';
+import type { FactSources } from './sources.js';
 
-export type { DoctorOptions, Facts, PortFacts, Step } from './facts.js';
-export { exposedPorts } from './facts.js';
+export type { DoctorOptions, Facts, OutsideValue, PortFacts, SeenMapping, Step } from './facts.js';
+export { exposedPorts, skipped, step } from './facts.js';
 export type { Cause, DoctorReport, Finding, FindingStatus } from './judge.js';
-export { judge } from './judge.js';
+export { hostFixText, judge } from './judge.js';
+export type { Change, FactSources, StepEvent, StepName } from './sources.js';
 
-/** Runs the whole diagnosis. `source` is the FILE|PORTS argument as the user wrote it. */
-export async function runDoctor(options: DoctorOptions, source: string): Promise<DoctorReport & { ms: number }> {
+/**
+ * Runs the whole diagnosis in a run: the facts through its sources, then the judgement. The
+ * report lists what the diagnosis had to change (`changes`), never silently.
+ */
+export async function runDoctor(
+  options: DoctorOptions,
+  sources: FactSources & { readonly changes: readonly import('./sources.js').Change[] },
+): Promise<DoctorReport & { ms: number }> {
   const started = performance.now();
-  const facts = await gatherFacts(options);
-  return { ...judge(facts, source), ms: Math.round(performance.now() - started) };
+  const before = sources.changes.length;
+  const facts = await gatherFacts(options, sources);
+  const report = judge(facts, options.source ?? '', sources.changes.slice(before));
+  return { ...report, ms: Math.round(performance.now() - started) };
 }

@@ -6,7 +6,9 @@
  * each have their own cause; the outside-in finding names the one that explains it.
  */
 import type { HostFix } from '../host/index.js';
+import { reachOf } from '../probe/index.js';
 import type { Facts, PortFacts, SeenMapping, Step } from './facts.js';
+import type { Change } from './sources.js';
 
 /** A finding's status, per the contract. */
 export type FindingStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -27,7 +29,8 @@ export type Cause =
   | 'upstream-filter'
   | 'dns-unresolved'
   | 'dns-mismatch'
-  | 'egress-blocked';
+  | 'egress-blocked'
+  | 'mapping-lost';
 
 /** One finding of the report. */
 export interface Finding {
@@ -40,6 +43,8 @@ export interface Finding {
   readonly cause: Cause | null;
   /** Time the check took, milliseconds (a step shared by ports is counted for each). */
   readonly ms: number;
+  /** What this check had to change on the router or host to answer (then the finding is never plain ok). */
+  readonly changed?: string;
 }
 
 /** The doctor's verdict. */
@@ -49,6 +54,8 @@ export interface DoctorReport {
   readonly publicAddress: string | null;
   readonly lanAddress: string | null;
   readonly findings: readonly Finding[];
+  /** What the diagnosis changed on the router or the host, and why (empty: it only looked). */
+  readonly changes: readonly Change[];
 }
 
 function finding(
@@ -164,7 +171,30 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
     `${m.externalPort}/${m.protocol} → ${m.internalAddress}:${m.internalPort} (${m.source}${m.description ? `, "${m.description}"` : ''}${m.live === false ? `; STALE: ${m.note ?? 'the router does not have it'}` : m.note ? `; ${m.note}` : ''})`;
   const live = list.filter((m) => m.live !== false);
   const mine = live.find((m) => m.protocol === p.protocol && m.internalAddress === lan && m.internalPort === p.port);
-  if (mine) return finding(id, 'ok', `the router maps ${describe(mine)}`, list.map(describe), facts.mappings.ms);
+  if (mine?.lost) {
+    // Confirming a PCP/NAT-PMP mapping renews it: after a router restart that makes it again. The
+    // port works now, but the user must learn the router forgets, or it is closed after the next restart.
+    return {
+      ...finding(
+        id,
+        'warn',
+        `the router had lost porthole's mapping of ${label(p)} (${mine.lost}); renewed now, it will be lost again at the next restart`,
+        list.map(describe),
+        facts.mappings.ms,
+        {
+          cause: 'mapping-lost',
+          fix: `Keep it mapped, so it is made again whenever the router forgets it: \`porthole map ${p.port}/${p.protocol} --keep\` (or \`porthole expose ${p.port}/${p.protocol} --keep\`) while the server runs.`,
+        },
+      ),
+      changed: `renewed the mapping to ask the router about it (${mine.source}): that made it again`,
+    };
+  }
+  if (mine) {
+    const found = finding(id, 'ok', `the router maps ${describe(mine)}`, list.map(describe), facts.mappings.ms);
+    return mine.confirmedBy === 'renewal'
+      ? { ...found, changed: `renewed the mapping's lease to confirm it (${mine.source}): the only way to ask` }
+      : found;
+  }
   const onPort = live.find((m) => m.protocol === p.protocol && m.externalPort === p.port);
   if (onPort && onPort.internalAddress !== lan) {
     return finding(
@@ -193,7 +223,7 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
     );
   }
   const outside = p.outside.ok === true ? p.outside.value : undefined;
-  if (outside?.result.state === 'open' && outside.result.verified === true) {
+  if (outside && reachOf(outside.result) === 'proven') {
     return finding(
       id,
       'ok',
@@ -274,8 +304,10 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
   const at = `${target}:${externalPort}/${p.protocol}`;
   const evidence = [
     `checker ${facts.checker ?? ''} probed ${at}: ${result.state} (${result.reason}, ${result.ms} ms)${result.verified === true ? ', proof verified' : ''}`,
+    ...(p.outside.value.proofListener ? [p.outside.value.proofListener] : []),
   ];
-  if (result.state === 'open' && result.verified === true) {
+  const reach = reachOf(result);
+  if (reach === 'proven') {
     return finding(
       id,
       'ok',
@@ -286,7 +318,7 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
       p.outside.ms,
     );
   }
-  if (result.state === 'open' && result.verified === null) {
+  if (reach === 'open-unproven') {
     const notHere = p.outside.value.identity.seen === false;
     return finding(
       id,
@@ -302,7 +334,7 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
       },
     );
   }
-  if (result.state === 'open') {
+  if (reach === 'not-this-host') {
     return finding(
       id,
       'fail',
@@ -579,6 +611,19 @@ function egressFinding(facts: Facts): Finding | undefined {
     ...names.map((n) => (n.error ? `DNS ${n.name}: ${n.error.message}` : `DNS ${n.name} → ${n.addresses.join(', ')}`)),
     ...results.map((r) => `${r.entry ?? ''} ${r.name ?? r.host}:${r.port}/${r.protocol} ${r.state} (${r.reason})`),
   ];
+  const untested = results.filter((r) => r.state === 'untested');
+  if (failedNames.length === 0 && bad.length === 0 && untested.length > 0) {
+    return finding(
+      'egress',
+      'warn',
+      `not proven: ${untested.length} of the manifest's outbound needs could not be tested (${[...new Set(untested.map((r) => r.reason))].join('; ')})`,
+      evidence,
+      facts.egress.ms,
+      {
+        fix: 'Name a checker that runs the egress listener (`porthole serve --egress-ports ...`) with --checker, or give the entries their hosts in the manifest.',
+      },
+    );
+  }
   if (failedNames.length === 0 && bad.length === 0) {
     return finding(
       'egress',
@@ -599,7 +644,7 @@ function egressFinding(facts: Facts): Finding | undefined {
 }
 
 /** Judges the facts. `source` is how the user named the ports (for the fixes' commands). */
-export function judge(facts: Facts, source: string): DoctorReport {
+export function judge(facts: Facts, source: string, changes: readonly Change[] = []): DoctorReport {
   const lan = facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined;
   const nat = natFinding(facts, source);
   const cgnat = nat.cause === 'cgnat';
@@ -636,5 +681,5 @@ export function judge(facts: Facts, source: string): DoctorReport {
   findings.push(...multicastFindings(facts));
   if (name) findings.push(name);
   if (egress) findings.push(egress);
-  return { reachable, publicAddress: publicIp ?? null, lanAddress: lan ?? null, findings };
+  return { reachable, publicAddress: publicIp ?? null, lanAddress: lan ?? null, findings, changes };
 }

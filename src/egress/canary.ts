@@ -7,8 +7,8 @@
  * answered, not the host: the port is `intercepted` (`answers-for-anyone`). Pure: no sockets.
  */
 import { isIP, isIPv6 } from 'node:net';
-import { cidrContains, formatIp, parseCidr, parseIp } from '../net/address.js';
-import type { EgressResult, SweepTarget } from './sweep.js';
+import { cidrContains, formatIp, parseCidr, parseIp } from '../net/index.js';
+import type { EgressResult, SweepTarget } from './types.js';
 
 /** Why a handshake is not believed: the canary on the same port was answered too. */
 export const ANSWERS_FOR_ANYONE = 'answers-for-anyone';

@@ -5,8 +5,11 @@ export {
   type EgressPlan,
   type EgressService,
   egressServiceOf,
+  type NameResolution,
+  needsService,
   planForManifest,
   planForPorts,
+  resolveName,
 } from './plan.js';
 export { removeStaleRedirects } from './redirect.js';
 export {

@@ -8,8 +8,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { PortholeError } from '../errors/index.js';
-import { bindError } from '../net/bindError.js';
-import { type PortRange, portEntries } from '../net/portSpec.js';
+import { bindError, type PortRange, portEntries } from '../net/index.js';
 import {
   decodeEgressHello,
   decodeEgressUdpHello,

@@ -7,12 +7,11 @@
 import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { getServers, lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { requestEgressInfo } from '../checker/client.js';
+import { requestEgressInfo } from '../checkerClient/index.js';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import type { ManifestEntry } from '../manifest/types.js';
-import { formatIp } from '../net/address.js';
-import { type PortEntry, type PortRange, parsePortSpec, portEntries } from '../net/portSpec.js';
+import type { ManifestEntry } from '../manifest/index.js';
+import { formatIp, type PortEntry, type PortRange, parsePortSpec, portEntries } from '../net/index.js';
 import type { EgressResult, SweepTarget } from './sweep.js';
 
 /** Longest a name may take to resolve. */
@@ -262,6 +261,8 @@ function unresolved(resolution: NameResolution, entry: string, ports: readonly P
 export async function planForManifest(
   entries: readonly ManifestEntry[],
   service: EgressService | undefined,
+  /** Why there is no service, when one was needed: its entries are then untested, for that reason. */
+  serviceProblem?: string,
 ): Promise<EgressPlan> {
   const targets: SweepTarget[] = [];
   const untested: EgressResult[] = [];
@@ -273,7 +274,21 @@ export async function planForManifest(
   const canaryLookup = firstName ? resolveName(canaryName(firstName.text)) : Promise.resolve(undefined);
   for (const entry of outbound.filter((item) => !isResolverNeed(item))) {
     if (entry.peers.length === 0) {
-      if (!service) continue; // The caller checks that a service was named when one is needed.
+      if (!service) {
+        // Said, not dropped: without the checker's listener these ports cannot be tested.
+        if (serviceProblem)
+          for (const port of portEntries(entry.ports))
+            untested.push({
+              host: '',
+              entry: entry.name,
+              ...port,
+              state: 'untested',
+              reason: serviceProblem,
+              ms: 0,
+              attempts: 0,
+            });
+        continue;
+      }
       const planned = againstService(service, entry.ports, entry.name);
       if (planned.target.entries.length > 0) targets.push(planned.target);
       untested.push(...planned.untested);

@@ -4,10 +4,11 @@
  * and removing are one `nft` transaction each. The table is named after the process, so a
  * later run can remove what a crashed one left behind.
  */
+
 import { execFileSync } from 'node:child_process';
 import { PortholeError } from '../errors/index.js';
-import type { PortRange, Transport } from '../net/portSpec.js';
-import { run } from '../system/index.js';
+import type { PortRange, Transport } from '../net/index.js';
+import { processAlive, run } from '../system/index.js';
 
 const TABLE_PREFIX = 'porthole_egress_';
 
@@ -68,21 +69,12 @@ export interface AppliedRedirect {
   remove(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Deletes redirect tables whose process is gone (a crash or a SIGKILL leaves them behind). */
 export async function removeStaleRedirects(): Promise<string[]> {
   const listed = await run('nft', ['list', 'tables']);
   const stale: string[] = [];
   for (const match of listed.stdout.matchAll(new RegExp(`^table (ip6?) (${TABLE_PREFIX}(\\d+))$`, 'gm'))) {
-    if (isAlive(Number(match[3]))) continue;
+    if (processAlive(Number(match[3]))) continue;
     await run('nft', ['delete', 'table', match[1] ?? 'ip', match[2] ?? '']);
     stale.push(match[2] ?? '');
   }

@@ -1,5 +1,5 @@
 /** Renders docs/errors.md from the registry, so the doc cannot drift from the code. */
-import { type ErrorEntry, errorCodes, errorRegistry } from './registry.js';
+import { type ErrorEntry, errorSections } from './registry.js';
 
 const EXIT_STATUS = { usage: 2, operational: 3 } as const;
 
@@ -9,11 +9,17 @@ function cell(text: string): string {
 
 /** The full text of docs/errors.md. */
 export function renderErrorsDoc(): string {
-  const rows = errorCodes.map((code) => {
-    const entry: ErrorEntry = errorRegistry[code];
-    const http = entry.httpStatus ?? '';
-    return `| \`${code}\` | ${EXIT_STATUS[entry.kind]} | ${http} | ${cell(entry.message)} | ${cell(entry.hint)} |`;
-  });
+  const sections = errorSections.flatMap((section) => [
+    `## ${section.title}`,
+    '',
+    '| code | exit | HTTP | meaning | how to fix |',
+    '| --- | --- | --- | --- | --- |',
+    ...Object.entries(section.codes).map(([code, entry]: [string, ErrorEntry]) => {
+      const http = entry.httpStatus ?? '';
+      return `| \`${code}\` | ${EXIT_STATUS[entry.kind]} | ${http} | ${cell(entry.message)} | ${cell(entry.hint)} |`;
+    }),
+    '',
+  ]);
   return [
     '# porthole error codes',
     '',
@@ -32,9 +38,6 @@ export function renderErrorsDoc(): string {
     'This file is generated from `src/errors/registry.ts` by `npm run errors:docs`; a test fails',
     'when the two differ.',
     '',
-    '| code | exit | HTTP | meaning | how to fix |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows,
-    '',
+    ...sections,
   ].join('\n');
 }

@@ -20,8 +20,13 @@ export interface ErrorEntry {
   readonly httpStatus?: number;
 }
 
-/** The registry. Codes are stable: never rename one, add a new one instead. */
-export const errorRegistry = {
+/*
+ * The registry, in sections by the module whose conditions they are (docs/errors.md follows them).
+ * Codes are stable: never rename one, add a new one instead.
+ */
+
+/** The command line and every module. */
+const commandLine = {
   E_USAGE: {
     kind: 'usage',
     message: 'The command line could not be understood',
@@ -42,6 +47,31 @@ export const errorRegistry = {
     message: 'This command is not available yet in this version of porthole',
     hint: 'Check `porthole --help` for the commands this version implements.',
   },
+  E_TIMEOUT: {
+    kind: 'operational',
+    message: 'The operation did not finish before its deadline',
+    hint: 'Check that the peer is reachable, or raise the timeout with --timeout.',
+  },
+  E_ABORTED: {
+    kind: 'operational',
+    message: 'The operation was cancelled',
+    hint: 'Nothing to fix: the operation was interrupted on request.',
+  },
+  E_PERMISSION: {
+    kind: 'operational',
+    message: 'This operation needs more privileges',
+    hint: 'Run it as root (sudo), or with CAP_NET_ADMIN for network namespaces and firewall changes.',
+  },
+  E_INTERNAL: {
+    kind: 'operational',
+    message: 'porthole hit an unexpected internal error',
+    hint: 'Run again with --verbose and report the output as a bug.',
+    httpStatus: 500,
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Ports and addresses (src/net). */
+const net = {
   E_PORT_SPEC: {
     kind: 'usage',
     message: 'Invalid port specification',
@@ -58,6 +88,20 @@ export const errorRegistry = {
     message: 'Invalid CIDR range',
     hint: 'Write a range as ADDRESS/PREFIX, e.g. 203.0.113.0/24 or 2001:db8::/32; separate several with commas.',
   },
+  E_ADDRESS_UNSUPPORTED: {
+    kind: 'usage',
+    message: 'This address cannot be used here',
+    hint: 'Give a global address without a zone id (%eth0): link-local addresses reach only the local link, and IPv4-mapped IPv6 (::ffff:a.b.c.d) should be written as the IPv4 address.',
+  },
+  E_NO_IPV6: {
+    kind: 'operational',
+    message: 'This host has no global IPv6 address or no IPv6 default route',
+    hint: 'IPv6 needs a routed prefix from the provider: check `ip -6 addr show scope global` and `ip -6 route show default`; without it, use IPv4 (a port mapping) or a relay.',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Ports tables (src/manifest). */
+const manifest = {
   E_MANIFEST_READ: {
     kind: 'usage',
     message: 'The manifest file could not be read',
@@ -73,6 +117,24 @@ export const errorRegistry = {
     message: 'The manifest does not describe a valid ports table',
     hint: 'Fix each field listed (file:line:column: field: what was expected); `porthole manifest validate FILE` rechecks.',
   },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** The configuration file (src/config). */
+const config = {
+  E_CONFIG_INVALID: {
+    kind: 'usage',
+    message: 'The configuration file is not valid',
+    hint: 'Fix the key at the place named (`porthole config path` shows the files); secrets go in files named by `…File` keys.',
+  },
+  E_CONFIG_KEY: {
+    kind: 'usage',
+    message: 'Unknown configuration key',
+    hint: 'Run `porthole config show` for the keys porthole knows.',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Host firewall rules (src/firewall, src/host). */
+const firewall = {
   E_FIREWALL_TARGET: {
     kind: 'usage',
     message: 'No such firewall target',
@@ -88,6 +150,10 @@ export const errorRegistry = {
     message: 'The firewall refused the change',
     hint: 'Read the message from nft; nothing was changed (the change is one atomic transaction).',
   },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Probes (src/probe). */
+const probe = {
   E_PROBE: {
     kind: 'operational',
     message: 'A probe could not be sent from this host',
@@ -98,6 +164,10 @@ export const errorRegistry = {
     message: 'A port porthole should listen on is already in use',
     hint: 'A server already listens there: run without --listen to check that server, or stop it first.',
   },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** The check service and its client (src/checker, src/checkerClient). */
+const checker = {
   E_CHECK_REQUEST: {
     kind: 'usage',
     message: 'The check request is malformed',
@@ -127,16 +197,10 @@ export const errorRegistry = {
     message: 'No checker was named',
     hint: 'Pass --checker URL or set PORTHOLE_CHECKER; run `porthole serve` on a host outside your network (there is no built-in public checker).',
   },
-  E_NO_EGRESS_LISTENER: {
-    kind: 'operational',
-    message: 'This check service runs no egress listener',
-    hint: 'Start the service with `porthole serve --egress-address ADDR --egress-ports 1-65535`, or test against a host running one with --target.',
-    httpStatus: 404,
-  },
-  E_NO_EGRESS_TARGET: {
+  E_CHECKER_URL: {
     kind: 'usage',
-    message: 'Nothing to test outbound connections against',
-    hint: 'Pass --checker URL (a porthole service with an egress listener) or --target HOST; manifest entries with hosts: need neither.',
+    message: 'The checker URL is not valid',
+    hint: 'Give the check service as an http(s) URL, e.g. --checker http://checker.example.net:8080.',
   },
   E_CHECKER_UNREACHABLE: {
     kind: 'operational',
@@ -148,6 +212,21 @@ export const errorRegistry = {
     message: 'The checker refused the check',
     hint: "Read the checker's reason in the message; its own hint follows.",
   },
+  E_NO_EGRESS_LISTENER: {
+    kind: 'operational',
+    message: 'This check service runs no egress listener',
+    hint: 'Start the service with `porthole serve --egress-address ADDR --egress-ports 1-65535`, or test against a host running one with --target.',
+    httpStatus: 404,
+  },
+  E_NO_EGRESS_TARGET: {
+    kind: 'usage',
+    message: 'Nothing to test outbound connections against',
+    hint: 'Pass --checker URL (a porthole service with an egress listener) or --target HOST; manifest entries with hosts: need neither.',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Router mapping (src/gateway): discovery, UPnP IGD, NAT-PMP, PCP, IPv6 pinholes. */
+const gateway = {
   E_MALFORMED_PACKET: {
     kind: 'operational',
     message: 'A packet from the network could not be decoded',
@@ -157,6 +236,11 @@ export const errorRegistry = {
     kind: 'operational',
     message: "The router's XML was refused",
     hint: 'porthole refuses DOCTYPEs, entities and bodies over 256 KiB; a router sending them is misbehaving or hostile.',
+  },
+  E_NO_GATEWAY: {
+    kind: 'operational',
+    message: 'No default gateway was found',
+    hint: 'Check that this host has a default route (`ip route show default`).',
   },
   E_GATEWAY_URL: {
     kind: 'operational',
@@ -183,74 +267,38 @@ export const errorRegistry = {
     message: 'No router on this network offers port mapping',
     hint: 'Turn on UPnP IGD, NAT-PMP or PCP on the router, or forward the port by hand (porthole doctor prints the values).',
   },
+  E_GATEWAY_MOVED: {
+    kind: 'operational',
+    message: "The mapping was made on another router than this host's gateway now",
+    hint: "This host moved to another network (or its router was replaced): remove the mapping on that router's own page, or wait for its lease to end. porthole asks only the gateway of this host's default route.",
+  },
+  E_PINHOLE_REFUSED: {
+    kind: 'operational',
+    message: 'The router refused to open an IPv6 pinhole',
+    hint: 'The router says why in the message: miniupnpd-based routers refuse internal ports below 1024 (606) and any request for an address other than the sender (606); 702/703 mean its IPv6 firewall or inbound pinholes are switched off in its settings.',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** NAT diagnosis (src/nat). */
+const nat = {
   E_STUN_NO_ANSWER: {
     kind: 'operational',
     message: 'The STUN server did not answer',
     hint: 'Check --stun HOST[:PORT] (default port 3478) and that UDP to it is allowed out of this network.',
   },
-  E_TIMEOUT: {
-    kind: 'operational',
-    message: 'The operation did not finish before its deadline',
-    hint: 'Check that the peer is reachable, or raise the timeout with --timeout.',
-  },
-  E_ABORTED: {
-    kind: 'operational',
-    message: 'The operation was cancelled',
-    hint: 'Nothing to fix: the operation was interrupted on request.',
-  },
-  E_NO_GATEWAY: {
-    kind: 'operational',
-    message: 'No default gateway was found',
-    hint: 'Check that this host has a default route (`ip route show default`).',
-  },
-  E_PERMISSION: {
-    kind: 'operational',
-    message: 'This operation needs more privileges',
-    hint: 'Run it as root (sudo), or with CAP_NET_ADMIN for network namespaces and firewall changes.',
-  },
-  E_LAB_UNSUPPORTED: {
-    kind: 'operational',
-    message: 'The network lab cannot run on this machine',
-    hint: 'The lab needs Linux, root, `ip netns` and the lab packages; run `bash .ci/run` once to install them.',
-  },
-  E_LAB_DAEMON: {
-    kind: 'operational',
-    message: 'A lab daemon did not become ready',
-    hint: "Read the daemon's log printed with the error; check that its package is installed.",
-  },
-  E_LAB_NOT_FOUND: {
-    kind: 'usage',
-    message: 'No such lab or lab host',
-    hint: 'Run `npm run lab -- list` to see the labs that are up and their hosts.',
-  },
-  E_INTERNAL: {
-    kind: 'operational',
-    message: 'porthole hit an unexpected internal error',
-    hint: 'Run again with --verbose and report the output as a bug.',
-    httpStatus: 500,
-  },
-  // Library, configuration and leftovers (issue 13).
-  E_CHECKER_URL: {
-    kind: 'usage',
-    message: 'The checker URL is not valid',
-    hint: 'Give the check service as an http(s) URL, e.g. --checker http://checker.example.net:8080.',
-  },
-  E_CONFIG_INVALID: {
-    kind: 'usage',
-    message: 'The configuration file is not valid',
-    hint: 'Fix the key at the place named (`porthole config path` shows the files); secrets go in files named by `…File` keys.',
-  },
-  E_CONFIG_KEY: {
-    kind: 'usage',
-    message: 'Unknown configuration key',
-    hint: 'Run `porthole config show` for the keys porthole knows.',
-  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** The run session and what it leaves (src/library). */
+const library = {
   E_CLEANUP_FAILED: {
     kind: 'operational',
     message: 'Something a porthole process left behind could not be removed',
     hint: 'Its record is kept: fix the cause named (router unreachable, no permission) and run `porthole cleanup` again.',
   },
-  // DNS names (src/dns): RFC 2136 + TSIG updates, dyndns2 client and the name service's endpoint.
+} as const satisfies Record<string, ErrorEntry>;
+
+/** DNS names (src/dns): RFC 2136 + TSIG updates, the dyndns2 client and the name service's endpoint. */
+const dns = {
   E_DNS_NAME: {
     kind: 'usage',
     message: 'Not a valid DNS name',
@@ -426,7 +474,10 @@ export const errorRegistry = {
     message: 'The name service users file could not be used',
     hint: 'Write it as JSON {"users": [{"user", "password", "names", "trusted"}]} with passwords from `porthole name hash-password --password-file F`, names inside --dns-zone, and chmod 600.',
   },
-  // The check service as a fleet over NATS (src/fleet).
+} as const satisfies Record<string, ErrorEntry>;
+
+/** The check service as a fleet over NATS (src/fleet). */
+const fleet = {
   E_FLEET_ROLE: {
     kind: 'usage',
     message: '--nats needs a role: --front or --vantage NAME',
@@ -479,7 +530,10 @@ export const errorRegistry = {
     message: 'The checker is not a fleet front',
     hint: 'Drop --vantage for a single checker, or point --checker at a front (`porthole serve --nats URL --front`).',
   },
-  // Relay: reverse tunnels over SSH (src/relay, `porthole relay`).
+} as const satisfies Record<string, ErrorEntry>;
+
+/** Relay: reverse tunnels over SSH (src/relay). */
+const relay = {
   E_RELAY_URL: {
     kind: 'usage',
     message: 'The relay URL could not be understood',
@@ -530,34 +584,6 @@ export const errorRegistry = {
     message: 'The relay tenants file is not valid',
     hint: 'Each tenant needs a name, a key (authorized_keys line) or token, and ports (list) or pool (e.g. 20000-20999); see docs/relay.md.',
   },
-  // LAN discovery (src/discovery): SSDP, mDNS/DNS-SD, WS-Discovery and the multicast checks.
-  E_DISCOVERY_MALFORMED: {
-    kind: 'operational',
-    message: 'A discovery datagram was refused',
-    hint: 'Nothing to fix here: a device sent a malformed, oversized or hostile SSDP, mDNS or WS-Discovery message, which porthole ignores (shown with --verbose).',
-  },
-  E_DISCOVERY_INTERFACE: {
-    kind: 'usage',
-    message: 'No such network interface',
-    hint: 'Name an interface this host has (`ip -br link`), or leave --interface out to use every one.',
-  },
-  // IPv6 and UDP, end to end (issue 16): pinholes, address checks, UDP service probes.
-  E_NO_IPV6: {
-    kind: 'operational',
-    message: 'This host has no global IPv6 address or no IPv6 default route',
-    hint: 'IPv6 needs a routed prefix from the provider: check `ip -6 addr show scope global` and `ip -6 route show default`; without it, use IPv4 (a port mapping) or a relay.',
-  },
-  E_PINHOLE_REFUSED: {
-    kind: 'operational',
-    message: 'The router refused to open an IPv6 pinhole',
-    hint: 'The router says why in the message: miniupnpd-based routers refuse internal ports below 1024 (606) and any request for an address other than the sender (606); 702/703 mean its IPv6 firewall or inbound pinholes are switched off in its settings.',
-  },
-  E_ADDRESS_UNSUPPORTED: {
-    kind: 'usage',
-    message: 'This address cannot be used here',
-    hint: 'Give a global address without a zone id (%eth0): link-local addresses reach only the local link, and IPv4-mapped IPv6 (::ffff:a.b.c.d) should be written as the IPv4 address.',
-  },
-  // fuzzing: new decoders (issue 19): the relay's framings threw plain errors without a code.
   E_RELAY_MALFORMED: {
     kind: 'operational',
     message: 'A relay header or frame could not be decoded',
@@ -568,6 +594,62 @@ export const errorRegistry = {
     message: "The relay's own host key file cannot be read",
     hint: "It is ssh_host_ed25519_key in the relay's --data folder: restore it from a backup, or move it away so that a new one is made (clients then see a changed host key and must be given the new fingerprint).",
   },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** LAN discovery (src/discovery): SSDP, mDNS/DNS-SD, WS-Discovery and the multicast checks. */
+const discovery = {
+  E_DISCOVERY_MALFORMED: {
+    kind: 'operational',
+    message: 'A discovery datagram was refused',
+    hint: 'Nothing to fix here: a device sent a malformed, oversized or hostile SSDP, mDNS or WS-Discovery message, which porthole ignores (shown with --verbose).',
+  },
+  E_DISCOVERY_INTERFACE: {
+    kind: 'usage',
+    message: 'No such network interface',
+    hint: 'Name an interface this host has (`ip -br link`), or leave --interface out to use every one.',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** The sections, in the order docs/errors.md lists them. */
+export const errorSections = [
+  { title: 'The command line and every module', codes: commandLine },
+  { title: 'Ports and addresses (src/net)', codes: net },
+  { title: 'Ports tables (src/manifest)', codes: manifest },
+  { title: 'The configuration file (src/config)', codes: config },
+  { title: 'Host firewall rules (src/firewall, src/host)', codes: firewall },
+  { title: 'Probes (src/probe)', codes: probe },
+  { title: 'The check service and its client (src/checker, src/checkerClient)', codes: checker },
+  { title: 'Router mapping (src/gateway): discovery, UPnP IGD, NAT-PMP, PCP, IPv6 pinholes', codes: gateway },
+  { title: 'NAT diagnosis (src/nat)', codes: nat },
+  { title: 'The run session and what it leaves (src/library)', codes: library },
+  {
+    title: "DNS names (src/dns): RFC 2136 + TSIG updates, the dyndns2 client and the name service's endpoint",
+    codes: dns,
+  },
+  { title: 'The check service as a fleet over NATS (src/fleet)', codes: fleet },
+  { title: 'Relay: reverse tunnels over SSH (src/relay)', codes: relay },
+  {
+    title: 'LAN discovery (src/discovery): SSDP, mDNS/DNS-SD, WS-Discovery and the multicast checks',
+    codes: discovery,
+  },
+] as const;
+
+/** The registry: every code, its message, hint, kind and HTTP status. */
+export const errorRegistry = {
+  ...commandLine,
+  ...net,
+  ...manifest,
+  ...config,
+  ...firewall,
+  ...probe,
+  ...checker,
+  ...gateway,
+  ...nat,
+  ...library,
+  ...dns,
+  ...fleet,
+  ...relay,
+  ...discovery,
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

@@ -4,7 +4,7 @@
  * semantics, which iptables shares). Conditions the model cannot judge make the answer
  * uncertain, and the rules responsible are named.
  */
-import { cidrContains, formatIp, type IpAddress } from '../net/address.js';
+import { cidrContains, formatIp, type IpAddress } from '../net/index.js';
 import type { Condition, ModelChain, ModelRule, ModelTable } from './ruleModel.js';
 
 /** The packet in question: a new inbound (or outbound) connection attempt. */

@@ -37,3 +37,4 @@ export const backends: Readonly<Record<FirewallTarget, FirewallBackend>> = {
   windows: windowsBackend,
   pf: pfBackend,
 };
+export type { Evaluation } from './evaluate.js';

@@ -5,8 +5,7 @@
  * firewall hop; `porthole firewall PORTS --inspect` shows it.
  */
 import { PortholeError } from '../errors/index.js';
-import { type IpAddress, parseIp } from '../net/address.js';
-import { defaultGateways } from '../net/localNetwork.js';
+import { defaultGateways, type IpAddress, parseIp } from '../net/index.js';
 import { type CommandRunner, localRunner } from '../system/index.js';
 import { describePacket, type Evaluation, evaluatePacket, type Packet } from './evaluate.js';
 import { modelFromIptablesSave } from './iptablesModel.js';

@@ -2,7 +2,7 @@
  * iptables-save output translated into the rule model: used for tables managed by
  * iptables-nft (whose extensions nft's JSON leaves opaque) and for iptables-legacy.
  */
-import { parseCidr } from '../net/address.js';
+import { parseCidr } from '../net/index.js';
 import type { Condition, ModelChain, ModelRule, ModelTable, Verdict } from './ruleModel.js';
 import type { PortSpan } from './types.js';
 

@@ -3,7 +3,7 @@
  * does not know become `unknown` conditions, which make an answer uncertain rather than wrong.
  * Rule texts come from `nft -a list ruleset`, matched by handle.
  */
-import { parseCidr } from '../net/address.js';
+import { parseCidr } from '../net/index.js';
 import type { Condition, ModelChain, ModelRule, ModelTable, Verdict } from './ruleModel.js';
 import type { PortSpan } from './types.js';
 

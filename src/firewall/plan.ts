@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns/promises';
 import { type AbortOptions, withDeadline } from '../deadline/index.js';
 import type { Manifest, ManifestEntry } from '../manifest/index.js';
-import { formatIp, parseIp } from '../net/address.js';
+import { formatIp, parseIp } from '../net/index.js';
 import type { PlannedRule, RemoteAddress, RulePlan } from './types.js';
 
 /** Resolves a DNS name to its addresses; tests pass their own. */

@@ -4,7 +4,7 @@
  * iptables-save are both translated into it (inspectNftables.ts, inspectIptables.ts), and
  * one evaluator walks it (evaluate.ts).
  */
-import type { Cidr } from '../net/address.js';
+import type { Cidr } from '../net/index.js';
 import type { PortSpan } from './types.js';
 
 /** One test a rule makes on a packet. `negate` inverts it (`!=`, `!`). */

@@ -1,5 +1,5 @@
 /** The contracts of src/firewall: a plan of rules derived from a manifest, and the backends that render it. */
-import type { Transport } from '../net/portSpec.js';
+import type { Transport } from '../net/index.js';
 
 /** The firewalls porthole writes rules for. */
 export type FirewallTarget = 'nftables' | 'iptables' | 'ufw' | 'firewalld' | 'windows' | 'pf';

@@ -5,7 +5,7 @@
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { PortholeError } from '../errors/index.js';
-import type { ProbeResult } from '../probe/types.js';
+import type { ProbeResult } from '../probe/index.js';
 import type { CheckOrder, VantageHeartbeat, VantageIdentity, VantageReply } from './types.js';
 
 /** Largest fleet message accepted: an order for 64 ports or a result for them is a few KB. */

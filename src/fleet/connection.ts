@@ -10,7 +10,7 @@ import {
 } from '@nats-io/transport-node';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { isIpLiteral } from '../net/address.js';
+import { isIpLiteral } from '../net/index.js';
 import { parseNatsCredentials } from './auth.js';
 
 /** How to reach NATS. */

@@ -11,15 +11,28 @@ import { randomUUID } from 'node:crypto';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { callerAddress } from '../checker/callerAddress.js';
-import { type CheckBody, checkBodySchema, portSpecOf, proofKeyOf } from '../checker/checkBody.js';
-import { answerErrors, SERVICE_AJV_OPTIONS } from '../checker/httpErrors.js';
-import { publicServer } from '../checker/publicServer.js';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
-import { bindError } from '../net/bindError.js';
-import { countPorts, formatPortSpec, parsePortSpec } from '../net/portSpec.js';
+import {
+  bindError,
+  type Cidr,
+  callerAddress,
+  cidrContains,
+  countPorts,
+  formatPortSpec,
+  isPublicUnicast,
+  parseIp,
+  parsePortSpec,
+} from '../net/index.js';
+import {
+  answerErrors,
+  type CheckBody,
+  checkBodySchema,
+  portSpecOf,
+  proofKeyOf,
+  publicServer,
+  SERVICE_AJV_OPTIONS,
+} from '../service/index.js';
 import { decodeHeartbeat, encodeSignedOrder } from './codec.js';
 import { connectFleet, type NatsSettings } from './connection.js';
 import { gather } from './gather.js';

@@ -3,12 +3,16 @@
  * do not, which did not answer, and whether they disagree (a filter upstream of some vantages,
  * a geo-block). The doctor can report the disagreement as a finding from this alone.
  */
-import type { ProbeResult } from '../probe/types.js';
+import { answeredFromOutside, type ProbeResult, reachOf } from '../probe/index.js';
 import type { CombinedReachability, CombinedVerdict, PortVerdict, VantageAnswer } from './types.js';
 
-/** A result counts as reachable when the port answered and, if a proof was asked, it was ours. */
+/**
+ * A vantage got through when the port answered there and, if a proof was asked, it was ours (the
+ * one verdict rule: src/probe/verdict.ts). Whether it was this host that answered, when no proof
+ * was asked, is the identity question the doctor answers by connection, not the fleet.
+ */
 function reachable(result: ProbeResult): boolean {
-  return result.state === 'open' && result.verified !== false;
+  return answeredFromOutside(reachOf(result));
 }
 
 function reachabilityOf(from: number, notFrom: number): CombinedReachability {

@@ -42,7 +42,7 @@ async function beforeTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     return await Promise.race([
       promise,
       new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(new PortholeError('E_TIMEOUT', { detail: `no answer in ${ms} ms` })), ms);
       }),
     ]);
   } finally {

@@ -1,5 +1,5 @@
 /** The fleet's contracts: what a front asks a vantage, what comes back, and what a client sees. */
-import type { ProbeResult } from '../probe/types.js';
+import type { ProbeResult } from '../probe/index.js';
 
 /** A check order as the front signs it: probe `target` on `ports`, nothing else. */
 export interface CheckOrder {

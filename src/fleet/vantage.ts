@@ -9,10 +9,16 @@ import type { KeyObject } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { type Cidr, cidrContains, isPublicUnicast, parseIp } from '../net/address.js';
-import { countPorts, parsePortSpec, portEntries } from '../net/portSpec.js';
-import { createProbeHold } from '../probe/hold.js';
-import { probePorts } from '../probe/scan.js';
+import {
+  type Cidr,
+  cidrContains,
+  countPorts,
+  isPublicUnicast,
+  parseIp,
+  parsePortSpec,
+  portEntries,
+} from '../net/index.js';
+import { createProbeHold, probePorts } from '../probe/index.js';
 import { decodeSignedOrder, encodeHeartbeat, encodeReply } from './codec.js';
 import { connectFleet, type NatsSettings } from './connection.js';
 import {

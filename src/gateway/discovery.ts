@@ -7,8 +7,7 @@
  */
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { cidrContains, parseCidrList, parseIp } from '../net/address.js';
-import { defaultGateways } from '../net/localNetwork.js';
+import { cidrContains, defaultGateways, parseCidrList, parseIp } from '../net/index.js';
 import { localAddressToward } from './candidates.js';
 import { runGatewayRound } from './gatewayRound.js';
 import { type IgdDescription, parseIgdDescription } from './igdDescription.js';
@@ -46,6 +45,10 @@ export interface GatewayInfo {
   readonly ms: number;
   /** Undecodable or refused answers, for --verbose. */
   readonly warnings: readonly string[];
+  /** The NAT-PMP/PCP port it answered on, when not the standard 5351 (tests' loopback routers). */
+  readonly natpmpPort?: number;
+  /** Which URLs of it may be fetched, when discovery was told (tests on loopback); production uses the gateway-only rule. */
+  readonly policy?: AddressPolicy;
 }
 
 /** Options for discovery. */
@@ -172,6 +175,8 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
     ...(upnp ? { upnp } : {}),
     ms: Math.round(performance.now() - started),
     warnings: heard.warnings,
+    ...(natpmpPort !== NATPMP_PORT ? { natpmpPort } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { type AbortOptions, settleOnce, withDeadline } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { classifyAddress, isIpLiteral } from '../net/address.js';
+import { classifyAddress, isIpLiteral } from '../net/index.js';
 import { MAX_XML_BYTES } from './xml.js';
 
 /** How long one HTTP exchange with a router may take. */

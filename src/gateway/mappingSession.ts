@@ -18,10 +18,13 @@ export const METHOD_PREFERENCE: readonly MappingMethod[] = ['pcp', 'natpmp', 'up
 export function clientFor(gateway: GatewayInfo, method: MappingMethod): MappingClient | undefined {
   if (!gateway.protocols.includes(method)) return undefined;
   const base = { gateway: gateway.address, internalAddress: gateway.internalAddress };
-  if (method === 'natpmp') return createNatpmpClient(base);
-  if (method === 'pcp') return createPcpClient(base);
+  const port = gateway.natpmpPort ? { port: gateway.natpmpPort } : {};
+  if (method === 'natpmp') return createNatpmpClient({ ...base, ...port });
+  if (method === 'pcp') return createPcpClient({ ...base, ...port });
   const service = gateway.upnp?.description?.services[0];
-  return service ? createUpnpClient({ ...base, service }) : undefined;
+  return service
+    ? createUpnpClient({ ...base, service, ...(gateway.policy ? { policy: gateway.policy } : {}) })
+    : undefined;
 }
 
 /** The clients of a gateway in the order to try them. */

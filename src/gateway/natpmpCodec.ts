@@ -3,7 +3,7 @@
  * Layout: version 0, opcode (response = 128 + request), result code, seconds since epoch.
  */
 import { PortholeError } from '../errors/index.js';
-import type { Transport } from '../net/portSpec.js';
+import type { Transport } from '../net/index.js';
 
 /** NAT-PMP's version byte. */
 export const NATPMP_VERSION = 0;

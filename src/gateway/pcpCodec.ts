@@ -3,8 +3,8 @@
  * IPv4-mapped IPv6). Requests are 24 bytes of header plus 36 for MAP; responses the same.
  */
 import { PortholeError } from '../errors/index.js';
-import { formatIp, type IpAddress, parseIp, unmapIpv4 } from '../net/address.js';
-import type { Transport } from '../net/portSpec.js';
+import type { Transport } from '../net/index.js';
+import { formatIp, type IpAddress, parseIp, unmapIpv4 } from '../net/index.js';
 
 /** PCP's version. A NAT-PMP-only server answers it with NAT-PMP "unsupported version". */
 export const PCP_VERSION = 2;

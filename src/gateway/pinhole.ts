@@ -101,17 +101,20 @@ export async function mapPinhole(
     via?: MappingMethod;
     /** Runs once the gateway is known, before it is asked (a keeper records its request there). */
     beforeAsking?: (gateway: PinholeGateway) => void;
+    /** How the gateway is found (a run session discovers it once per run); default: discover here. */
+    discover?: (options: Pick<PinholeDiscoveryOptions, 'stopAtPcp'>) => Promise<PinholeGateway>;
   } = {},
 ): Promise<{ gateway: PinholeGateway; mapping: Mapping; client: MappingClient; tried: string[] }> {
-  const { via, beforeAsking, ...discovery } = options;
+  const { via, beforeAsking, discover: given, ...discovery } = options;
+  const discover = given ?? ((wanted) => discoverPinholeGateway({ ...discovery, ...wanted }));
   const quick = via === undefined || via === 'pcp';
-  const gateway = await discoverPinholeGateway({ ...discovery, stopAtPcp: quick });
+  const gateway = await discover({ stopAtPcp: quick });
   beforeAsking?.(gateway);
   try {
     return { gateway, ...(await openPinhole(gateway, request, { ...discovery, ...(via ? { via } : {}) })) };
   } catch (error) {
     if (via !== undefined || gateway.upnp !== undefined || options.signal?.aborted) throw error;
-    const full = await discoverPinholeGateway(discovery);
+    const full = await discover({ stopAtPcp: false });
     if (!full.protocols.includes('upnp')) throw error;
     const opened = await openPinhole(full, request, { ...discovery, via: 'upnp' });
     return { gateway: full, ...opened, tried: [`pcp: ${(error as Error).message}`, ...opened.tried] };
@@ -157,7 +160,8 @@ export async function closePinholes(
   for (const record of records) {
     const client = pinholeClientFor({ ...gateway, protocols: [record.method] }, record.method);
     try {
-      if (!client) throw new Error(`the gateway no longer speaks ${record.method}`);
+      if (!client)
+        throw new PortholeError('E_NO_MAPPING_PROTOCOL', { detail: `the gateway no longer speaks ${record.method}` });
       await client.unmap(record, query);
       removed.push(record);
     } catch (error) {

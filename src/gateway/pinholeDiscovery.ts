@@ -6,9 +6,15 @@
  */
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { cidrContains, classifyAddress, isIpLiteral, parseCidr } from '../net/address.js';
-import { defaultGateways, listInterfaces } from '../net/localNetwork.js';
-import { unusableTargetReason } from '../net/targetAddress.js';
+import {
+  cidrContains,
+  classifyAddress,
+  defaultGateways,
+  isIpLiteral,
+  listInterfaces,
+  parseCidr,
+  unusableTargetReason,
+} from '../net/index.js';
 import { localAddressToward } from './candidates.js';
 import { assertGatewayAllowed } from './discovery.js';
 import { runGatewayRound, withoutZone } from './gatewayRound.js';

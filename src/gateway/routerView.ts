@@ -5,6 +5,7 @@
  * read and remove mappings through here, so they agree on what exists.
  */
 import type { AbortOptions } from '../deadline/index.js';
+import { PortholeError } from '../errors/index.js';
 import type { GatewayInfo } from './discovery.js';
 import { epochShowsRestart } from './keeper.js';
 import { clientFor } from './mappingSession.js';
@@ -25,6 +26,13 @@ export interface SeenMapping extends MappingEntry {
   readonly expiresAt?: string;
   /** What the confirmation found, for evidence. */
   readonly note?: string;
+  /**
+   * `renewal`: confirmed by renewing it (NAT-PMP and PCP cannot be read otherwise): a write to the
+   * router, which whoever asked must say.
+   */
+  readonly confirmedBy?: 'renewal';
+  /** The router had lost the mapping and the renewal made it again; how that was seen (the epoch). */
+  readonly lost?: string;
 }
 
 /** Options for seeing mappings. */
@@ -75,15 +83,20 @@ async function confirmByRenewal(
       renewed.epoch !== undefined &&
       Number.isFinite(elapsed) &&
       epochShowsRestart(stored.epoch, renewed.epoch, elapsed);
+    const lost = restarted
+      ? `it restarted about ${Math.round(renewed.epoch ?? 0)} s ago: ${name} epoch ${renewed.epoch} s, below the ${stored.epoch} s it had when porthole made the mapping ${Math.round(elapsed)} s ago`
+      : undefined;
     return {
       live: true,
       externalPort: renewed.externalPort,
       lifetime: renewed.lifetime,
       source: `the router (${name} renewal)`,
+      confirmedBy: 'renewal',
       ...(renewed.lifetime > 0 ? { expiresAt: new Date(Date.now() + renewed.lifetime * 1000).toISOString() } : {}),
-      ...(restarted
+      ...(lost
         ? {
-            note: `the router restarted since porthole made it (epoch ${stored.epoch} → ${renewed.epoch}) and had forgotten it: this renewal made it again`,
+            lost,
+            note: `the router had lost it (${lost}): this renewal made it again`,
           }
         : {}),
     };
@@ -167,7 +180,8 @@ export async function removeMappings(gateway: GatewayInfo, query: RemovalQuery):
       continue;
     }
     try {
-      if (!client) throw new Error(`the gateway no longer speaks ${stored.method}`);
+      if (!client)
+        throw new PortholeError('E_NO_MAPPING_PROTOCOL', { detail: `the gateway no longer speaks ${stored.method}` });
       await client.unmap(stored, signalOptions);
       report.removed.push(stored);
     } catch (error) {

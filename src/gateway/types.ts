@@ -1,6 +1,6 @@
 /** The contracts of src/gateway: one mapping interface over UPnP IGD, NAT-PMP and PCP. */
 import type { AbortOptions } from '../deadline/index.js';
-import type { Transport } from '../net/portSpec.js';
+import type { Transport } from '../net/index.js';
 
 /** The protocols routers speak for port mapping. */
 export type MappingMethod = 'upnp' | 'natpmp' | 'pcp';

@@ -148,6 +148,7 @@ export function createLinuxHost(options: HostOptions = {}): Host {
       return rows?.filter((row) => row.state !== PROC_TCP_LISTEN && wanted.has(row.localPort));
     },
     firewall: {
+      container: (manifest) => `inet ${nftTableName(manifest)}`,
       async applyRules(plan) {
         const applied = await applyNftables(plan, runner);
         return {

@@ -154,6 +154,8 @@ export interface FirewallCommands {
 
 /** The host firewall: opened for a plan's rules, and closed again, by porthole's own container. */
 export interface HostFirewall {
+  /** What holds porthole's rules for a manifest (named before applying, so the run can record it first). */
+  container(manifest: string): string;
   /**
    * Adds the plan's inbound rules in porthole's container (all or nothing). Without elevation it
    * rejects with E_PERMISSION whose `data.commands` are the exact lines to run in an elevated prompt.

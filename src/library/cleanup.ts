@@ -4,15 +4,13 @@
  * be removed keeps its record and is reported, so a later run can try again.
  */
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
-import { toPortholeError } from '../errors/index.js';
-import { removeNftables } from '../firewall/index.js';
+import { PortholeError, toPortholeError } from '../errors/index.js';
 import {
   clientFor,
-  type DiscoveryOptions,
-  discoverPinholeGateway,
-  discoverPrimaryGateway,
+  forgetMappings,
   type GatewayInfo,
   type Mapping,
+  mappingStatePath,
   type PinholeGateway,
   pinholeClientFor,
   removeMappings,
@@ -26,6 +24,7 @@ import {
   ownerAlive,
   readOwnedRecords,
 } from './leftovers.js';
+import { RunSession, type SessionOptions } from './session.js';
 
 /** The egress listener's redirect tables are `porthole_egress_<pid>` (src/egress/redirect.ts). */
 const REDIRECT_TABLE = /^table (ip6?) (porthole_egress_(\d+))$/gm;
@@ -49,11 +48,8 @@ export interface CleanupReport {
   readonly skipped: readonly string[];
 }
 
-/** Options for cleanupLeftovers. */
-export interface CleanupOptions extends AbortOptions {
-  readonly env?: NodeJS.ProcessEnv;
-  readonly discovery?: Omit<DiscoveryOptions, 'signal'>;
-}
+/** Options for cleanupLeftovers: the session's (environment, gateway discovery overrides, host). */
+export type CleanupOptions = Omit<SessionOptions, 'purpose'>;
 
 function describeMapping(m: Mapping): string {
   if (m.family === 6) return `pinhole [${m.internalAddress}]:${m.internalPort}/${m.protocol} (${m.method})`;
@@ -73,16 +69,23 @@ function failure(error: unknown): { code: string; message: string } {
 }
 
 /** Removes one recorded mapping (or IPv6 pinhole) through the gateway's own client (the one that made it). */
-async function removeMapping(mapping: Mapping, gateways: Gateways, options: AbortOptions) {
-  const gateway = mapping.family === 6 ? await gateways.six() : await gateways.four();
-  if (gateway.address !== mapping.gateway)
-    throw new Error(`the mapping is on ${mapping.gateway}; this host's gateway now is ${gateway.address}`);
+async function removeMapping(mapping: Mapping, session: RunSession) {
+  const gateway = mapping.family === 6 ? await session.pinholeGateway() : await session.gateway();
+  if (gateway.address !== mapping.gateway) throw gatewayMoved('the mapping is', mapping.gateway, gateway.address);
   const client =
     mapping.family === 6
       ? pinholeClientFor(gateway as PinholeGateway, mapping.method)
       : clientFor(gateway as GatewayInfo, mapping.method);
-  if (!client) throw new Error(`${gateway.address} no longer speaks ${mapping.method}`);
-  await client.unmap(mapping, options);
+  if (!client)
+    throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
+      detail: `${gateway.address} no longer speaks ${mapping.method}`,
+    });
+  await client.unmap(mapping, session.abort);
+}
+
+/** The record names another router than this host's gateway now: porthole asks only its own. */
+function gatewayMoved(what: string, recorded: string, now: string): PortholeError {
+  return new PortholeError('E_GATEWAY_MOVED', { detail: `${what} on ${recorded}; this host's gateway now is ${now}` });
 }
 
 /**
@@ -93,12 +96,12 @@ async function removeMapping(mapping: Mapping, gateways: Gateways, options: Abor
  */
 async function removeRequested(
   record: LeftoverRecord & { kind: 'mapping-request' },
-  gateways: Gateways,
+  session: RunSession,
   live: readonly LeftoverRecord[],
-  options: AbortOptions,
 ): Promise<Mapping[]> {
   const { request } = record;
-  if (request.family === 6) return removeRequestedPinhole(request, await gateways.six(), options);
+  const options = session.abort;
+  if (request.family === 6) return removeRequestedPinhole(request, await session.pinholeGateway(), options);
   const held = live.some(
     (other) =>
       other.kind === 'mapping' &&
@@ -107,18 +110,23 @@ async function removeRequested(
       other.mapping.internalPort === request.internalPort,
   );
   if (held)
-    throw new Error(`a running porthole process holds a mapping of ${request.internalPort}/${request.protocol}`);
-  const gateway = await gateways.four();
-  if (gateway.address !== request.gateway)
-    throw new Error(`the request went to ${request.gateway}; this host's gateway now is ${gateway.address}`);
+    throw new PortholeError('E_CLEANUP_FAILED', {
+      detail: `a running porthole process holds a mapping of ${request.internalPort}/${request.protocol}: the router's entry may be that one`,
+    });
+  const gateway = await session.gateway();
+  if (gateway.address !== request.gateway) throw gatewayMoved('the request went', request.gateway, gateway.address);
   const query = { protocol: request.protocol, internalPort: request.internalPort, ...options };
   if (clientFor(gateway, 'upnp')) {
     const report = await removeMappings(gateway, query);
-    if (report.failed.length > 0) throw new Error(report.failed.map((f) => f.why).join('; '));
+    if (report.failed.length > 0)
+      throw new PortholeError('E_CLEANUP_FAILED', { detail: report.failed.map((f) => f.why).join('; ') });
     return report.removed;
   }
   const natpmp = clientFor(gateway, 'natpmp');
-  if (!natpmp) throw new Error(`${gateway.address} lists no mappings and speaks no NAT-PMP: it cannot be asked`);
+  if (!natpmp)
+    throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
+      detail: `${gateway.address} lists no mappings and speaks no NAT-PMP: it cannot be asked`,
+    });
   const mapping: Mapping = {
     method: 'natpmp',
     gateway: gateway.address,
@@ -143,10 +151,12 @@ async function removeRequestedPinhole(
   gateway: PinholeGateway,
   options: AbortOptions,
 ): Promise<Mapping[]> {
-  if (gateway.address !== request.gateway)
-    throw new Error(`the request went to ${request.gateway}; this host's IPv6 gateway now is ${gateway.address}`);
+  if (gateway.address !== request.gateway) throw gatewayMoved('the request went', request.gateway, gateway.address);
   const client = pinholeClientFor(gateway, 'pcp');
-  if (!request.nonce || !client) throw new Error(`${gateway.address}: a pinhole asked without PCP cannot be found`);
+  if (!request.nonce || !client)
+    throw new PortholeError('E_CLEANUP_FAILED', {
+      detail: `${gateway.address}: a pinhole asked without PCP cannot be found (IGDv2 deletes by the UniqueID its answer carried, never seen)`,
+    });
   const mapping: Mapping = {
     method: 'pcp',
     family: 6,
@@ -167,12 +177,6 @@ async function removeRequestedPinhole(
     if ((error as { code?: string }).code === 'E_GATEWAY_REFUSED') return [];
     throw error;
   }
-}
-
-/** The gateways, each discovered once and only when a record needs it. */
-interface Gateways {
-  four(): Promise<GatewayInfo>;
-  six(): Promise<PinholeGateway>;
 }
 
 /** Finds egress redirect tables of dead processes and deletes them. */
@@ -211,27 +215,28 @@ async function removeRedirects(
  */
 export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<CleanupReport> {
   throwIfAborted(options.signal);
-  const env = options.env ?? process.env;
+  // The gateways are discovered once, when a record needs them, waiting for every protocol's answer:
+  // on a busy router UPnP's comes last, and without it a UPnP mapping "cannot be removed" (found by
+  // scripts/crash-safety.ts: cleanup failed after a killed `expose --via upnp`).
+  const session = new RunSession({ ...options, purpose: 'inventory' });
+  const env = session.env;
   const removed: CleanupItem[] = [];
   const failed: CleanupItem[] = [];
   const skipped: string[] = [];
-  const signalOnly = { signal: options.signal };
-  let four: Promise<GatewayInfo> | undefined;
-  let six: Promise<PinholeGateway> | undefined;
-  const gateways: Gateways = {
-    four: () => {
-      // Every protocol's answer (up to 1 s), not 100 ms after the first, as `unmap` does: on a busy
-      // router UPnP's answer comes last, and without it a UPnP mapping "cannot be removed" (found by
-      // scripts/crash-safety.ts: cleanup failed after a killed `expose --via upnp`).
-      four ??= discoverPrimaryGateway({ graceMs: 1000, ...options.discovery, signal: options.signal });
-      return four;
-    },
-    six: () => {
-      six ??= discoverPinholeGateway({ signal: options.signal });
-      return six;
-    },
-  };
   const live = readOwnedRecords(env).filter((record) => ownerAlive(record));
+  // What is removed leaves porthole's list of mappings too: a record left there would be renewed
+  // (made again) by the next `porthole mappings`, which confirms NAT-PMP/PCP records by renewing them.
+  const statePath = mappingStatePath(env);
+  const forgetState = (gone: readonly Mapping[]) =>
+    forgetMappings(statePath, (stored) =>
+      gone.some(
+        (m) =>
+          stored.gateway === m.gateway &&
+          stored.protocol === m.protocol &&
+          stored.internalPort === m.internalPort &&
+          (stored.family ?? 4) === (m.family ?? 4),
+      ),
+    );
   for (const record of deadOwnerRecords(env)) {
     const item = {
       kind: record.kind === 'firewall' ? record.kind : ('mapping' as const),
@@ -240,14 +245,16 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
     };
     try {
       if (record.kind === 'mapping') {
-        await removeMapping(record.mapping, gateways, signalOnly);
+        await removeMapping(record.mapping, session);
+        forgetState([record.mapping]);
         removed.push(item);
       } else if (record.kind === 'mapping-request') {
-        const found = await removeRequested(record, gateways, live, signalOnly);
+        const found = await removeRequested(record, session, live);
+        forgetState(found);
         const how = record.request.family === 6 ? ' (its answer never read: deleted by its PCP nonce)' : '';
         removed.push(...found.map((mapping) => ({ ...item, what: `${describeMapping(mapping)}${how}` })));
       } else {
-        await removeNftables(record.manifest);
+        await session.host.firewall.removeRules(record.manifest, session.abort);
         removed.push(item);
       }
       forgetOwned(record.id, env);
@@ -256,6 +263,6 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
       failed.push({ ...item, error: failure(error) });
     }
   }
-  await removeRedirects(signalOnly, removed, failed, skipped);
+  await removeRedirects(session.abort, removed, failed, skipped);
   return { removed, failed, skipped };
 }

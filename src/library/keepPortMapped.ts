@@ -1,13 +1,14 @@
-/** `keepPortMapped`: a mapping kept while your server runs, renewed and re-made, removed on dispose. */
+/** `keepPortMapped`: a mapping kept while your server runs, renewed and re-made, removed on close. */
 import { EventEmitter } from 'node:events';
 import { PortholeError } from '../errors/index.js';
-import { type KeeperEvent, keepMapping } from '../gateway/index.js';
-import { askRecorded } from './leftovers.js';
-import { type MapPortOptions, mapWithGateway, type PortMapping } from './mapPort.js';
+import type { KeeperEvent } from '../gateway/index.js';
+import { holdMapping } from './heldMapping.js';
+import { type MapPortOptions, mapRequestOf, type PortMapping } from './mapPort.js';
+import { RunSession } from './session.js';
 
 /** The events a {@link PortKeeper} emits. */
 export interface PortKeeperEvents {
-  /** The lease was renewed (about every half lifetime). */
+  /** The lease was renewed (before the granted lifetime ends). */
   renewed: [mapping: PortMapping];
   /** The router forgot the mapping (restart, expiry) and it was made again; `evidence` says how that was seen. */
   remapped: [mapping: PortMapping, evidence: string];
@@ -21,7 +22,7 @@ export interface PortKeeperEvents {
 
 /** Options for keepPortMapped: those of mapPort, plus how often a permanent UPnP mapping is checked. */
 export interface KeepPortMappedOptions extends Omit<MapPortOptions, 'record'> {
-  /** How often a permanent (lifetime 0) UPnP mapping is checked, seconds (default 60). */
+  /** How often a permanent (lifetime 0) UPnP mapping is checked, seconds (default 30). */
   readonly checkIntervalSeconds?: number;
 }
 
@@ -67,50 +68,50 @@ export class PortKeeper extends EventEmitter<PortKeeperEvents> {
   }
 }
 
+/** A keeper event as the PortKeeper's events. */
+function emitAs(keeper: PortKeeper, event: KeeperEvent): void {
+  if ('mapping' in event && event.kind !== 'removed') keeper.setMapping(event.mapping);
+  if (event.kind === 'renewed') keeper.emit('renewed', event.mapping);
+  else if (event.kind === 'remade' || event.kind === 'router-restarted')
+    keeper.emit('remapped', event.mapping, event.evidence);
+  else if (event.kind === 'renew-failed')
+    keeper.emit('lost', new PortholeError('E_GATEWAY_REFUSED', { detail: `renewal failed: ${event.error}` }));
+  else if (event.kind === 'removed') keeper.emit('removed', event.mapping);
+}
+
 /**
- * Maps a port and keeps it mapped until `close()` or until `signal` aborts: renews at half the
- * lease, notices a router restart (NAT-PMP/PCP epoch, UPnP list) and re-makes the mapping, then
- * removes it. Rejects like mapPort when the first mapping cannot be made. While it runs, the
- * mapping is recorded with this process's pid, so that if the process is killed before it can
- * remove the mapping, `porthole cleanup` removes it later.
+ * Maps a port and keeps it mapped until `close()` or until `signal` aborts: renews before the
+ * granted lease ends, notices a router restart (NAT-PMP/PCP epoch, UPnP list, the router's own
+ * announcement) and re-makes the mapping, then removes it. Rejects like mapPort when the first
+ * mapping cannot be made. While it runs, the mapping is recorded with this process's pid, so that if
+ * the process is killed before it can remove the mapping, `porthole cleanup` removes it later.
  */
 export async function keepPortMapped(options: KeepPortMappedOptions): Promise<PortKeeper> {
-  const env = options.env ?? process.env;
-  const {
-    mapping: first,
-    client,
-    owned,
-  } = await askRecorded((beforeAsking) => mapWithGateway(options, beforeAsking), env);
+  const request = mapRequestOf(options);
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  return new PortKeeper(first, stop, async (keeper) => {
-    let removeError: string | undefined;
-    const onEvent = (event: KeeperEvent) => {
-      owned.follow(event);
-      if ('mapping' in event && event.kind !== 'removed') keeper.setMapping(event.mapping);
-      if (event.kind === 'renewed') keeper.emit('renewed', event.mapping);
-      else if (event.kind === 'remade' || event.kind === 'router-restarted')
-        keeper.emit('remapped', event.mapping, event.evidence);
-      else if (event.kind === 'renew-failed')
-        keeper.emit('lost', new PortholeError('E_GATEWAY_REFUSED', { detail: `renewal failed: ${event.error}` }));
-      else if (event.kind === 'removed') keeper.emit('removed', event.mapping);
-      else if (event.kind === 'remove-failed') removeError = event.error;
-    };
-    const last = await keepMapping(client, first, {
-      signal,
-      onEvent,
+  const session = new RunSession({ ...options, signal, purpose: 'map' });
+  let held: Awaited<ReturnType<typeof holdMapping>>;
+  try {
+    held = await holdMapping(session, request, options.via ? { via: options.via } : {});
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  return new PortKeeper(held.mapping, stop, async (keeper) => {
+    const kept = await held.keep({
       ...(options.checkIntervalSeconds ? { checkIntervalSeconds: options.checkIntervalSeconds } : {}),
+      onEvent: (event) => emitAs(keeper, event),
     });
-    if (removeError !== undefined) {
+    await session.close();
+    if (!kept.removed) {
       // The record stays: `porthole cleanup` tries again once this process is gone.
       const error = new PortholeError('E_CLEANUP_FAILED', {
-        detail: `the mapping ${last.externalIp}:${last.externalPort}/${last.protocol} (${last.method}): ${removeError}`,
-        data: { record: owned.id },
+        detail: `the mapping ${kept.mapping.externalIp}:${kept.mapping.externalPort}/${kept.mapping.protocol} (${kept.mapping.method}): ${kept.why ?? 'not confirmed'}`,
       });
       if (keeper.listenerCount('error') > 0) keeper.emit('error', error);
       throw error;
     }
-    owned.done(true);
-    return last;
+    return kept.mapping;
   });
 }

@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Mapping } from '../gateway/types.js';
-import type { Transport } from '../net/portSpec.js';
-import { requiredFolder } from '../system/index.js';
+import type { Mapping } from '../gateway/index.js';
+import type { Transport } from '../net/index.js';
+import { processAlive, requiredFolder } from '../system/index.js';
 
 /**
  * A mapping asked of a router whose answer this process has not yet seen: the router may have made
@@ -60,12 +60,7 @@ export function processStartTime(pid: number): string | null {
 
 /** Whether the process that made a record still runs (same pid and, where known, same start time). */
 export function ownerAlive(record: Pick<LeftoverRecord, 'pid' | 'processStart'>): boolean {
-  try {
-    process.kill(record.pid, 0);
-  } catch (error) {
-    // EPERM: it exists and belongs to someone else.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!processAlive(record.pid)) return false;
   if (record.processStart === null) return true;
   const now = processStartTime(record.pid);
   return now === null || now === record.processStart;

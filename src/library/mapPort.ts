@@ -1,53 +1,48 @@
 /** `mapPort` and `unmapPort`: one router mapping from code, over whatever the router speaks. */
-import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import {
   clientFor,
-  type DiscoveryOptions,
-  discoverPrimaryGateway,
-  enoughToMap,
   forgetMappings,
-  type GatewayInfo,
   type Mapping,
-  type MappingClient,
   type MappingMethod,
   mappingStatePath,
-  mapWithBest,
-  recordMapping,
+  pinholeClientFor,
 } from '../gateway/index.js';
-import type { Transport } from '../net/portSpec.js';
-import type { MappingRequestRecord } from './leftovers.js';
+import type { Transport } from '../net/index.js';
+import { holdMapping } from './heldMapping.js';
+import { RunSession, type SessionOptions } from './session.js';
 
 /** A lease long enough to outlive a session, short enough that a forgotten mapping goes away (as `porthole map`). */
 const DEFAULT_LEASE_SECONDS = 3600;
 
 /** What to map, and how. */
-export interface MapPortOptions extends AbortOptions {
+export interface MapPortOptions extends Omit<SessionOptions, 'purpose'> {
   /** The local port your server listens on. */
   readonly port: number;
   /** Default `tcp`. */
   readonly protocol?: Transport;
-  /** The external port, or a range to take the first free port of; default: the same as `port`. */
-  readonly externalPort?: number | { readonly start: number; readonly end: number };
+  /**
+   * The external port, a range to take the first free port of, or `any` (any port the router will
+   * give: for a port it refuses, such as one below 1024); default: the same as `port`.
+   */
+  readonly externalPort?: number | { readonly start: number; readonly end: number } | 'any';
   /** Lease in seconds (default 3600; 0 asks UPnP for a permanent mapping). */
   readonly lifetimeSeconds?: number;
   /** The text the router shows beside the mapping (default `porthole PORT/PROTO`). */
   readonly description?: string;
   /** Force one protocol; default: PCP, then NAT-PMP, then UPnP IGD, whichever the router answers. */
   readonly via?: MappingMethod;
+  /** 6: an IPv6 pinhole in the router's firewall (PCP, then IGDv2) instead of a port mapping. */
+  readonly family?: 4 | 6;
   /**
-   * Record the mapping in porthole's state (`$XDG_STATE_HOME/porthole/mappings.json`) so that
-   * `porthole mappings` lists it and `porthole unmap` removes it, as `porthole map` does. Default true.
+   * Record the mapping in porthole's state (mappings.json) so that `porthole mappings` lists it and
+   * `porthole unmap` removes it, as `porthole map` does. Default true.
    */
   readonly record?: boolean;
-  /** Environment for state and configuration paths (default `process.env`). */
-  readonly env?: NodeJS.ProcessEnv;
-  /** Gateway discovery settings (a lab's gateway, test ports). */
-  readonly discovery?: Omit<DiscoveryOptions, 'signal' | 'enough'>;
 }
 
-/** A mapping the router granted: external address and port, method, lease. */
-export type PortMapping = Mapping;
+/** A mapping the router granted: external address and port, method, lease; and the methods that refused first. */
+export type PortMapping = Mapping & { readonly tried?: readonly string[] };
 
 function checkPort(port: unknown, what: string): void {
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
@@ -57,44 +52,26 @@ function checkPort(port: unknown, what: string): void {
   }
 }
 
-/**
- * Discovers the gateway and maps with the best method it speaks; the client is kept for renewals.
- * `beforeAsking` gets the request once the gateway is known and before the router is asked (a
- * keeper records it there: library/leftovers.ts askRecorded).
- */
-export async function mapWithGateway(
-  options: MapPortOptions,
-  beforeAsking?: (request: MappingRequestRecord) => void,
-): Promise<{ mapping: Mapping; client: MappingClient; gateway: GatewayInfo; tried: string[] }> {
-  throwIfAborted(options.signal);
+/** The request a map call makes, checked (E_PORT_SPEC). */
+export function mapRequestOf(options: MapPortOptions) {
   checkPort(options.port, 'port');
   const protocol = options.protocol ?? 'tcp';
   if (protocol !== 'tcp' && protocol !== 'udp')
     throw new PortholeError('E_PORT_SPEC', { detail: `protocol must be tcp or udp, not ${String(protocol)}` });
   const external = options.externalPort;
   if (typeof external === 'number') checkPort(external, 'externalPort');
-  else if (external) {
+  else if (external && external !== 'any') {
     checkPort(external.start, 'externalPort.start');
     checkPort(external.end, 'externalPort.end');
   }
-  const gateway = await discoverPrimaryGateway({
-    ...options.discovery,
-    signal: options.signal,
-    enough: enoughToMap(options.via),
-  });
-  beforeAsking?.({ gateway: gateway.address, protocol, internalPort: options.port });
-  const { mapping, client, tried } = await mapWithBest(
-    gateway,
-    {
-      protocol,
-      internalPort: options.port,
-      ...(external !== undefined ? { external } : {}),
-      lifetimeSeconds: options.lifetimeSeconds ?? DEFAULT_LEASE_SECONDS,
-      description: options.description ?? `porthole ${options.port}/${protocol}`,
-    },
-    { signal: options.signal, ...(options.via ? { via: options.via } : {}) },
-  );
-  return { mapping, client, gateway, tried };
+  return {
+    protocol,
+    internalPort: options.port,
+    ...(external !== undefined ? { external } : {}),
+    lifetimeSeconds: options.lifetimeSeconds ?? DEFAULT_LEASE_SECONDS,
+    description: options.description ?? `porthole ${options.port}/${protocol}`,
+    ...(options.family === 6 ? { family: 6 as const } : {}),
+  };
 }
 
 /**
@@ -104,9 +81,19 @@ export async function mapWithGateway(
  * Rejects with a PortholeError: E_NO_GATEWAY, E_NO_MAPPING_PROTOCOL, E_MAPPING_CONFLICT, ...
  */
 export async function mapPort(options: MapPortOptions): Promise<PortMapping> {
-  const { mapping } = await mapWithGateway(options);
-  if (options.record !== false) recordMapping(mappingStatePath(options.env), mapping);
-  return mapping;
+  const request = mapRequestOf(options);
+  const session = new RunSession({ ...options, purpose: 'map' });
+  try {
+    const held = await holdMapping(session, request, {
+      ...(options.via ? { via: options.via } : {}),
+      ...(options.record === false ? { record: false } : {}),
+    });
+    // Left on the router by design: its lease ends it, `porthole unmap` removes it sooner.
+    held.leave();
+    return held.tried.length > 0 ? { ...held.mapping, tried: held.tried } : held.mapping;
+  } finally {
+    await session.close();
+  }
 }
 
 /**
@@ -115,22 +102,26 @@ export async function mapPort(options: MapPortOptions): Promise<PortMapping> {
  */
 export async function unmapPort(
   mapping: PortMapping,
-  options: AbortOptions & Pick<MapPortOptions, 'env' | 'discovery'> = {},
+  options: Omit<SessionOptions, 'purpose' | 'onProgress'> = {},
 ): Promise<void> {
-  const gateway = await discoverPrimaryGateway({ ...options.discovery, signal: options.signal });
+  const session = new RunSession({ ...options, purpose: 'map' });
+  const gateway = mapping.family === 6 ? await session.pinholeGateway() : await session.gateway();
   if (gateway.address !== mapping.gateway) {
     throw new PortholeError('E_NO_GATEWAY', {
       detail: `the mapping is on ${mapping.gateway}, this host's gateway now is ${gateway.address}`,
     });
   }
-  const client = clientFor(gateway, mapping.method);
+  const client =
+    mapping.family === 6
+      ? pinholeClientFor(gateway as Awaited<ReturnType<RunSession['pinholeGateway']>>, mapping.method)
+      : clientFor(gateway as Awaited<ReturnType<RunSession['gateway']>>, mapping.method);
   if (!client)
     throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
       detail: `${gateway.address} no longer speaks ${mapping.method}`,
     });
-  await client.unmap(mapping, { signal: options.signal });
+  await client.unmap(mapping, session.abort);
   forgetMappings(
-    mappingStatePath(options.env),
+    mappingStatePath(session.env),
     (stored) =>
       stored.gateway === mapping.gateway &&
       stored.protocol === mapping.protocol &&

@@ -1,5 +1,5 @@
 /** A manifest made from a port spec on the command line (`porthole firewall 7001,5353/udp`). */
-import { formatPortSpec, type PortRange, parsePortSpec } from '../net/portSpec.js';
+import { formatPortSpec, type PortRange, parsePortSpec } from '../net/index.js';
 import type { Manifest, ManifestEntry } from './types.js';
 
 /** Inbound entries, one per transport, for the ports of `spec`; `expose` marks them for mapping. */

@@ -5,8 +5,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { PortholeError } from '../errors/index.js';
-import { classifyAddress, isIpLiteral, parseCidr } from '../net/address.js';
-import { mergeRanges, type PortRange, parsePortRangeText, transportsOf } from '../net/portSpec.js';
+import {
+  classifyAddress,
+  isIpLiteral,
+  mergeRanges,
+  type PortRange,
+  parseCidr,
+  parsePortRangeText,
+  transportsOf,
+} from '../net/index.js';
 import { type RawEntry, rawEntrySchema, rawManifestSchema } from './schema.js';
 import type { Manifest, ManifestEntry, ManifestIssue, Peer } from './types.js';
 
@@ -241,15 +248,19 @@ export function parseManifest(text: string, source = '<manifest>'): Manifest {
 
 /** Reads and validates a manifest file. Throws E_MANIFEST_READ when it cannot be read. */
 export async function loadManifest(path: string): Promise<Manifest> {
+  const unreadable = (reason: string, cause?: unknown) =>
+    new PortholeError('E_MANIFEST_READ', { detail: `${path}: ${reason}`, cause, data: { file: path } });
+  const reasonOf = (error: unknown) =>
+    error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
   let text: string;
   try {
     const info = await stat(path);
-    if (!info.isFile()) throw new Error('not a regular file');
-    if (info.size > MAX_MANIFEST_BYTES) throw new Error(`larger than ${MAX_MANIFEST_BYTES} bytes`);
+    if (!info.isFile()) throw unreadable('not a regular file');
+    if (info.size > MAX_MANIFEST_BYTES) throw unreadable(`larger than ${MAX_MANIFEST_BYTES} bytes`);
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
-    throw new PortholeError('E_MANIFEST_READ', { detail: `${path}: ${reason}`, cause: error, data: { file: path } });
+    if (error instanceof PortholeError) throw error;
+    throw unreadable(reasonOf(error), error);
   }
   return parseManifest(text, path);
 }

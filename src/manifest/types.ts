@@ -1,6 +1,5 @@
 /** An application's ports table as data: what the manifest file means once validated. */
-import type { Cidr } from '../net/address.js';
-import type { PortRange, Transport } from '../net/portSpec.js';
+import type { Cidr, PortRange, Transport } from '../net/index.js';
 
 /** Which way the traffic flows, seen from the host running the application. */
 export type Direction = 'inbound' | 'outbound' | 'multicast';

@@ -3,11 +3,10 @@
  * NAT's behaviour, and the verdicts — carrier-grade NAT, double NAT, no NAT — each with the
  * evidence that led to it.
  */
-import { requestPublicIp } from '../checker/client.js';
+import { requestPublicIp } from '../checkerClient/index.js';
 import type { AbortOptions } from '../deadline/index.js';
 import { clientFor, discoverGateways, type GatewayInfo } from '../gateway/index.js';
-import { cidrContains, classifyAddress, parseCidr, parseIp } from '../net/address.js';
-import { listInterfaces } from '../net/localNetwork.js';
+import { cidrContains, classifyAddress, listInterfaces, parseCidr, parseIp } from '../net/index.js';
 import { discoverNatBehavior, type StunFindings } from './behavior.js';
 import { type Hop, tracePath } from './path.js';
 import type { StunAddress } from './stunCodec.js';
@@ -46,6 +45,11 @@ export interface NatDiagnosis {
 export interface NatOptions extends AbortOptions {
   readonly stun?: StunAddress;
   readonly checker?: URL;
+  /**
+   * This host's gateways, from the discovery the run already made (a run session shares one);
+   * discovered here when absent.
+   */
+  readonly gateways?: () => Promise<readonly GatewayInfo[]>;
 }
 
 /** The verdicts from the sightings and the path. Pure. */
@@ -126,6 +130,11 @@ export function summarize(verdict: {
   return 'The public address is unknown: name a STUN server (--stun) or a checker (--checker) to find it.';
 }
 
+function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'E_INTERNAL';
+}
+
 /** Runs the diagnosis: gateway, STUN (when named), checker (when named), path, all at once. */
 export async function diagnoseNat(options: NatOptions = {}): Promise<NatDiagnosis> {
   const skipped: string[] = [];
@@ -136,8 +145,13 @@ export async function diagnoseNat(options: NatOptions = {}): Promise<NatDiagnosi
     ...options,
     signal: options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal,
   };
+  // A gateway that could not be asked is said (the code kept), never taken for "no gateway".
+  const askGateways = options.gateways ?? (() => discoverGateways(each));
   const [gateways, stun, checkerIp, path] = await Promise.all([
-    discoverGateways(each).catch(() => []),
+    askGateways().catch((error: unknown) => {
+      skipped.push(`router: could not be asked (${errorCodeOf(error)}: ${(error as Error).message})`);
+      return [] as readonly GatewayInfo[];
+    }),
     options.stun ? discoverNatBehavior(options.stun, each) : Promise.resolve(undefined),
     options.checker ? requestPublicIp(options.checker, each) : Promise.resolve(undefined),
     options.stun
@@ -159,7 +173,12 @@ export async function diagnoseNat(options: NatOptions = {}): Promise<NatDiagnosi
     routerExternal =
       (await clientFor(gateway, 'upnp')
         ?.externalIp(options)
-        .catch(() => undefined)) || undefined;
+        .catch((error: unknown) => {
+          skipped.push(
+            `router's external address: UPnP did not say (${errorCodeOf(error)}: ${(error as Error).message})`,
+          );
+          return undefined;
+        })) || undefined;
   }
   const sightings: AddressSighting[] = [];
   if (routerExternal)

@@ -4,7 +4,7 @@
  * is a carrier-grade NAT's inside; a private hop after the first is a second NAT router.
  */
 
-import { type AddressClass, classifyAddress, isIpLiteral } from '../net/address.js';
+import { type AddressClass, classifyAddress, isIpLiteral } from '../net/index.js';
 import { run } from '../system/index.js';
 
 /** One hop of the path. */

@@ -6,7 +6,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { PortholeError } from '../errors/index.js';
-import { formatIp, parseIp } from '../net/address.js';
+import { formatIp, parseIp } from '../net/index.js';
 
 export const MAGIC_COOKIE = 0x2112a442;
 const HEADER_BYTES = 20;

@@ -2,7 +2,8 @@
  * What a verdict means, in the words of seed 000's "Success" / "Error" — one table used by
  * the command line and the web page, so both say the same thing.
  */
-import type { ProbeState } from '../probe/types.js';
+import type { ProbeState } from './types.js';
+import { type Reach, reachOf } from './verdict.js';
 
 /** A verdict for a person: Success or Error, and what it means. */
 export interface Explanation {
@@ -85,14 +86,18 @@ export const FOUR_CAUSES: readonly string[] = [
   "The firewall on the server's computer blocks the inbound port.",
 ];
 
+/** Which explanation each reach gets (src/probe/verdict.ts: the one rule for "reachable"). */
+const EXPLANATION_OF: Readonly<Record<Reach, keyof typeof EXPLANATIONS>> = {
+  proven: 'open-verified',
+  'open-unproven': 'open-unverified',
+  'not-this-host': 'open-other',
+  'no-answer': 'open|filtered',
+  closed: 'closed',
+  filtered: 'filtered',
+  unreachable: 'unreachable',
+};
+
 /** The explanation for a result. */
 export function explain(state: ProbeState, verified: boolean | null): Explanation {
-  if (state === 'open') {
-    return verified === true
-      ? EXPLANATIONS['open-verified']
-      : verified === false
-        ? EXPLANATIONS['open-other']
-        : EXPLANATIONS['open-unverified'];
-  }
-  return EXPLANATIONS[state];
+  return EXPLANATIONS[EXPLANATION_OF[reachOf({ state, verified })]];
 }

@@ -5,8 +5,8 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { bindError } from '../net/bindError.js';
-import type { PortEntry } from '../net/portSpec.js';
+import type { PortEntry } from '../net/index.js';
+import { bindError } from '../net/index.js';
 import { decodeTcpProbe, decodeUdpProbe, encodeTcpProof, encodeUdpProof, MAX_TCP_LINE } from './proofCodec.js';
 
 /** A connection that sends nothing is dropped after this long. */

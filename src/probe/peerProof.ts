@@ -7,7 +7,7 @@
  * proven, and the evidence says so. The sockets come from the host (src/host: /proc/net on Linux,
  * Get-NetTCPConnection on Windows, lsof on macOS); where it cannot show them, identity stays unproven.
  */
-import { formatIp, parseIp, unmapIpv4 } from '../net/address.js';
+import { formatIp, parseIp, unmapIpv4 } from '../net/index.js';
 import type { ProbeResult } from './types.js';
 
 /** A TCP connection among this host's sockets, as the host reports it. */

@@ -9,7 +9,7 @@
  *                    response = "PHU1" 0x02 nonce(16) hmac(32) = 53 bytes, never more than the request
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Transport } from '../net/portSpec.js';
+import type { Transport } from '../net/index.js';
 
 /** Nonces are 16 random bytes: unguessable, never reused in practice. */
 export const NONCE_BYTES = 16;

@@ -1,7 +1,7 @@
 /** Many probes with bounded concurrency, per-probe deadlines and one cancellation signal. */
 import type { Socket } from 'node:net';
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
-import type { PortEntry } from '../net/portSpec.js';
+import type { PortEntry } from '../net/index.js';
 import { probeTcp } from './tcp.js';
 import type { ProbeResult } from './types.js';
 import { probeUdp } from './udp.js';

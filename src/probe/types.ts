@@ -1,5 +1,5 @@
 /** The probe engine's contracts: what a probe finds, and why. */
-import type { Transport } from '../net/portSpec.js';
+import type { Transport } from '../net/index.js';
 
 /**
  * A port's state, classified like nmap -sT: `open` (handshake completed, or a UDP answer),

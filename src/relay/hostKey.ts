@@ -22,7 +22,7 @@ export function generateEd25519KeyPair(comment: string): { private: string; publ
     const pair = utils.generateKeyPairSync('ed25519', { comment });
     if (!(utils.parseKey(pair.private) instanceof Error)) return pair;
   }
-  throw new Error('ssh2 generated eight ed25519 keys it cannot parse in a row');
+  throw new PortholeError('E_INTERNAL', { detail: 'ssh2 generated eight ed25519 keys it cannot parse in a row' });
 }
 
 /** Reads the host key under `dataDir`, creating it (0600) on first start; returns it and its fingerprint. */

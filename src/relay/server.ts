@@ -11,7 +11,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type TcpipBindInfo } from 'ssh2';
-import { bindError } from '../net/bindError.js';
+import { bindError } from '../net/index.js';
 import { loadOrCreateHostKey } from './hostKey.js';
 import { createLogger, type RelayLogger } from './log.js';
 import { createRelayMetrics, type RelayMetrics, serveMetrics } from './metrics.js';

@@ -17,7 +17,7 @@ import ssh2, { type ParsedKey } from 'ssh2';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PortholeError } from '../errors/index.js';
-import { parsePortRangeText } from '../net/portSpec.js';
+import { parsePortRangeText } from '../net/index.js';
 
 // ssh2 is CommonJS: its named exports are read off the default export.
 const { utils } = ssh2;

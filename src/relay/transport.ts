@@ -106,7 +106,9 @@ function exchangeHead(socket: Socket, request: string, signal: AbortSignal): Pro
         done(undefined, { status, headers: head.headers, rest: buffered.subarray(head.length) });
       });
       socket.once('error', (error) => done(error));
-      socket.once('close', () => done(new Error('closed before answering')));
+      socket.once('close', () =>
+        done(new PortholeError('E_RELAY_UNREACHABLE', { detail: 'the peer closed the connection before answering' })),
+      );
       socket.write(request);
     },
     () => {
@@ -162,7 +164,9 @@ async function connectWebSocket(
   const answer = await exchangeHead(socket, encodeWsUpgradeRequest(`${host}:${port}`, key), signal);
   if (answer.status !== 101 || answer.headers.get('sec-websocket-accept') !== wsAcceptFor(key)) {
     socket.destroy();
-    throw new Error(`${host}:${port} did not accept a WebSocket upgrade (HTTP ${answer.status})`);
+    throw new PortholeError('E_RELAY_UNREACHABLE', {
+      detail: `${host}:${port} did not accept a WebSocket upgrade (HTTP ${answer.status})`,
+    });
   }
   const stream = new WsStream(socket, 'client', answer.rest);
   socket.resume();

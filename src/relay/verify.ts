@@ -12,6 +12,7 @@
 import type { Duplex } from 'node:stream';
 import { settleOnce, withDeadline } from '../deadline/index.js';
 import { isPortholeError, PortholeError } from '../errors/index.js';
+import type { ProbeState } from '../probe/index.js';
 import {
   decodeTcpProof,
   encodeTcpProbe,
@@ -22,7 +23,6 @@ import {
   proofMatches,
   startProofListeners,
 } from '../probe/index.js';
-import type { ProbeState } from '../probe/types.js';
 import type { RelayTunnel } from './client.js';
 
 /** How long the whole proof may take: one connect through the relay and a line back. */

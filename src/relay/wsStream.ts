@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { PortholeError } from '../errors/index.js';
 import { decodeWsFrame, encodeWsFrame } from './wsCodec.js';
 
 /** Which end of the WebSocket this stream is. */
@@ -48,7 +49,8 @@ export class WsStream extends Duplex {
         this.#pending = this.#pending.subarray(decoded.length);
         const { frame } = decoded;
         // RFC 6455 §5.1: a server closes on an unmasked client frame.
-        if (this.#role === 'server' && !frame.masked) throw new Error('unmasked frame from a WebSocket client');
+        if (this.#role === 'server' && !frame.masked)
+          throw new PortholeError('E_RELAY_MALFORMED', { detail: 'an unmasked frame from a WebSocket client' });
         if (frame.opcode === 'binary' || frame.opcode === 'continuation' || frame.opcode === 'text') {
           if (!this.push(frame.payload)) this.#socket.pause();
         } else if (frame.opcode === 'ping') this.#socket.write(this.#frame('pong', frame.payload));

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * The version in package.json. The file sits two levels up from src/cli when run from source
+ * The version in package.json. The file sits two levels up from src/system when run from source
  * and three from dist/src/cli when built, so we walk up until we find ours.
  */
 export function packageVersion(): string {

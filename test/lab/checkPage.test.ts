@@ -7,18 +7,20 @@
  * address) and IPv6 addresses with each port's verdict per family; a browser that cannot reach
  * IPv6 reads "No IPv6 here".
  */
+
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../../lab/exec.js';
 import type { Lab } from '../../lab/lab.js';
+import { PORTHOLE_SOURCE } from '../../lab/porthole.js';
 import { sleep } from '../../src/deadline/index.js';
 import { labSkip, listen, natpmpcMap, startServe, useLab } from './support.js';
 
 const PAGE = fileURLToPath(new URL('./fixtures/pageCheckWords.ts', import.meta.url));
 const FAMILIES_PAGE = fileURLToPath(new URL('./fixtures/pageFamilies.ts', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const CLI = PORTHOLE_SOURCE;
 const CHECKER = 'http://203.0.113.254:8080';
 /** The dual-stack service's names: both records, A only, AAAA only (lab DNS). */
 const BOTH_NAME = 'checker.example.net';

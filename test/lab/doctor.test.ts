@@ -215,6 +215,45 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
     const router = await lab.exec('router', 'nft', ['list', 'ruleset']);
     assert.doesNotMatch(router.stdout, /dport 7001/, "no mapping left in the router's ruleset");
   });
+
+  it('a PCP mapping the router lost in a restart: the doctor says so, lists its renewal, and its fix keeps it', async () => {
+    const { lab } = env;
+    // A server on 7005, so the internet host can tell forwarded (connects) from not.
+    await listen(lab, 'lan', 7005, 'kept-server');
+    const mapped = await porthole(lab, 'lan', ['map', '7005', '--via', 'pcp', '--json']);
+    assert.ok(await waitForPublicPort(lab, 7005, true, 5), 'mapped');
+    assert.equal(mapped.code, 0, mapped.stderr);
+    await sleep(2000);
+    await lab.restartRouterDaemon();
+    assert.ok(await waitForPublicPort(lab, 7005, false, 5), 'the restart forgot the mapping');
+    const run = await porthole(lab, 'lan', ['doctor', '7005', '--json'], 60_000);
+    const report = JSON.parse(run.stdout) as Report & {
+      changes: { on: string; what: string; why: string; found?: string }[];
+    };
+    const finding = report.findings.find((f) => f.id === 'mapping:7005/tcp') as Report['findings'][number] & {
+      changed?: string;
+    };
+    assert.equal(finding?.status, 'warn', JSON.stringify(finding));
+    assert.equal(finding?.cause, 'mapping-lost');
+    assert.match(finding?.summary ?? '', /router had lost porthole's mapping of 7005\/tcp \(it restarted/);
+    assert.ok(finding?.changed, 'the finding says what its check changed');
+    assert.equal(report.changes.length, 1, JSON.stringify(report.changes));
+    assert.deepEqual(
+      [report.changes[0]?.on, /renewed porthole's PCP mapping of 7005\/tcp/.test(report.changes[0]?.what ?? '')],
+      ['router', true],
+    );
+    assert.match(report.changes[0]?.found ?? '', /had lost it/);
+    // The doctor's fix, pasted: the mapping is kept, and made again after the next restart.
+    const [fix] = fixCommands(finding?.fix);
+    assert.equal(fix, 'map 7005/tcp --keep');
+    assert.equal((await porthole(lab, 'lan', ['unmap', '7005'])).code, 0);
+    const pid = startPorthole(lab, 'lan', 'map-keep-7005', (fix ?? '').split(' '));
+    assert.ok(await waitForPublicPort(lab, 7005, true, 10), `kept:\n${lab.log('map-keep-7005')}`);
+    await lab.restartRouterDaemon();
+    assert.ok(await waitForPublicPort(lab, 7005, true, 10), `made again:\n${lab.log('map-keep-7005')}`);
+    process.kill(pid, 'SIGINT');
+    assert.ok(await waitForPublicPort(lab, 7005, false, 8), `removed on Ctrl-C:\n${lab.log('map-keep-7005')}`);
+  });
 });
 
 describe('lab: doctor with a router that refuses mapping', { skip: labSkip() }, () => {

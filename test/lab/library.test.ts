@@ -3,6 +3,7 @@
  * checked there, and the three examples of docs/library.md run in the lab's LAN against the real
  * router (miniupnpd) and a real check service on the internet host.
  */
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
@@ -26,6 +27,7 @@ import { promisify } from 'node:util';
 import type { Lab } from '../../lab/lab.js';
 import { PLAN } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
+import { processAlive } from '../../src/system/index.js';
 import { connect, labSkip, porthole, startServe, useLab, waitForPublicPort } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -112,15 +114,6 @@ function node(
   timeoutMs = 60_000,
 ) {
   return lab.exec('lan', process.execPath, [join(project, script), ...args], { env, timeoutMs });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitForLog(lab: Lab, name: string, pattern: RegExp, seconds: number): Promise<boolean> {
@@ -330,7 +323,7 @@ describe('lab: the packed library in a vendor project', { skip: labSkip() }, () 
     ]);
     assert.ok(await waitForLog(lab, 'killed-keeper', /"event":"mapped"/, 20), lab.log('killed-keeper'));
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 50 && lab.log('killed-keeper') !== '' && isAlive(pid); i++) await sleep(100);
+    for (let i = 0; i < 50 && lab.log('killed-keeper') !== '' && processAlive(pid); i++) await sleep(100);
     const routerRules = async () => (await lab.exec('router', 'nft', ['list', 'ruleset'])).stdout;
     assert.match(await routerRules(), /dport 7004/, 'the killed keeper left its mapping on the router');
     // A dead egress listener's redirect table, and a record whose router is not this network's.

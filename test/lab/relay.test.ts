@@ -9,10 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Lab } from '../../lab/lab.js';
+import { portholeArgv } from '../../lab/porthole.js';
 import {
   type LabKey,
   makeKey,
-  PORTHOLE_CLI,
   startPortholeRelay,
   startProxyProtocolServer,
   startRelayOpen,
@@ -29,7 +29,7 @@ const RELAY_PORT = 2222;
 
 /** Runs `porthole ARGS --json` on a host to completion: exit code and parsed JSON. */
 async function runPorthole(lab: Lab, args: readonly string[], timeoutMs = 30_000) {
-  const result = await lab.exec('lan', process.execPath, ['--import', 'tsx', PORTHOLE_CLI, ...args, '--json'], {
+  const result = await lab.exec('lan', process.execPath, portholeArgv([...args, '--json']), {
     timeoutMs,
   });
   let json: { error?: { code?: string; hint?: string } } = {};
@@ -204,7 +204,7 @@ describe('relay in the cgnat lab', { skip: labSkip() }, () => {
       XDG_CONFIG_HOME: join(lab.state.dir, 'doctor-user-config'),
     };
     const run = (args: readonly string[]) =>
-      lab.exec('lan', process.execPath, ['--import', 'tsx', PORTHOLE_CLI, ...args, '--json'], {
+      lab.exec('lan', process.execPath, portholeArgv([...args, '--json']), {
         timeoutMs: 60_000,
         env: userEnv,
       });

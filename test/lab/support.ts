@@ -2,11 +2,12 @@
  * Helpers for lab tests: skip visibly when the lab cannot run (but never in CI, which runs
  * as root and must run them), listeners and connection attempts with real peers (socat, nmap).
  */
+
 import { after, before } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RunResult } from '../../lab/exec.js';
 import { type Lab, labUnavailableReason, startLab } from '../../lab/lab.js';
-import { type HostName, type LabOptions, PLAN } from '../../lab/topology.js';
+import { PORTHOLE_SOURCE, startLabChecker, startPortholeUntil } from '../../lab/porthole.js';
+import type { HostName, LabOptions } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
 
 /**
@@ -148,7 +149,7 @@ export async function addressSeenFrom(lab: Lab, host: HostName): Promise<string>
   return attempt.data;
 }
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const CLI = PORTHOLE_SOURCE;
 
 /** Runs the porthole command line itself inside a lab host, as a user there would (state kept in the lab). */
 export function porthole(lab: Lab, host: HostName, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
@@ -183,25 +184,10 @@ export function startPorthole(lab: Lab, host: HostName, name: string, args: read
 
 /** Starts `porthole serve ARGS` in the internet namespace and waits until it says it listens (bounded: 10 s). */
 export async function startServe(lab: Lab, name: string, args: readonly string[]): Promise<void> {
-  await lab.startBackgroundUntil(
-    'internet',
-    name,
-    process.execPath,
-    ['--import', 'tsx', CLI, 'serve', ...args],
-    'listening on',
-  );
+  await startPortholeUntil(lab, 'internet', name, ['serve', ...args], 'listening on');
 }
 
 /** The lab's check service on the internet host, port 8080, allowed to probe the lab's public range. */
 export async function serveChecker(lab: Lab, name = 'checker'): Promise<void> {
-  await startServe(lab, name, [
-    '--listen',
-    `${PLAN.internetHost}:8080`,
-    '--allow-targets',
-    PLAN.internetSubnet,
-    '--data',
-    `${lab.state.dir}/${name}-data`,
-    '--log-level',
-    'silent',
-  ]);
+  await startLabChecker(lab, { name });
 }

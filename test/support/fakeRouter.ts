@@ -62,6 +62,8 @@ export interface FakeMapping {
 export interface FakeRequest {
   readonly protocol: FakeProtocol;
   readonly what: string;
+  /** The asker's UDP port: each discovery round sends from a socket of its own. */
+  readonly from?: number;
 }
 
 /** Options for the fake router. */
@@ -87,6 +89,11 @@ export interface FakeRouter {
   readonly location: string;
   readonly service: WanService;
   readonly requests: FakeRequest[];
+  /**
+   * How many discovery rounds asked this router: the distinct sockets that sent a PCP ANNOUNCE
+   * or an SSDP M-SEARCH (only discovery sends those; a round resends from the same socket).
+   */
+  discoveryRounds(): number;
   /** Current mappings (expired ones dropped). */
   mappings(): FakeMapping[];
   /** Seconds since the last boot, plus the initial uptime before the first reboot. */
@@ -248,7 +255,7 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
     return reply(0, externalPort, granted);
   }
 
-  function pcp(message: Buffer): Uint8Array | undefined {
+  function pcp(message: Buffer, from: number): Uint8Array | undefined {
     const opcode = (message[1] ?? 0) & 0x7f;
     if (!speaks.pcp) {
       // A NAT-PMP-only server answers version 2 with NAT-PMP "unsupported version" (RFC 6887 section 9).
@@ -259,7 +266,7 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
     const client = readPcpAddress(message.subarray(8, 24));
     const forced = faults.get('pcp');
     if (opcode === 0) {
-      requests.push({ protocol: 'pcp', what: 'announce' });
+      requests.push({ protocol: 'pcp', what: 'announce', from });
       return encodePcpResponse({
         opcode,
         result: forced?.kind === 'result' ? forced.result : 0,
@@ -311,7 +318,8 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
   }
 
   udp.on('message', (message, remote) => {
-    const reply = message[0] === 0 ? natpmp(message, remote.address) : message[0] === 2 ? pcp(message) : undefined;
+    const reply =
+      message[0] === 0 ? natpmp(message, remote.address) : message[0] === 2 ? pcp(message, remote.port) : undefined;
     if (reply) answer(message[0] === 0 ? 'natpmp' : 'pcp', udp, reply, remote);
   });
 
@@ -332,7 +340,7 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
     const text = message.toString('latin1');
     if (!speaks.upnp || !text.startsWith('M-SEARCH')) return;
     const target = /^ST:\s*(.+?)\r?$/im.exec(text)?.[1] ?? '';
-    requests.push({ protocol: 'ssdp', what: target });
+    requests.push({ protocol: 'ssdp', what: target, from: remote.port });
     const bytes = Buffer.from(
       encodeSsdpAnswer({
         location,
@@ -454,6 +462,12 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
     location,
     service: { serviceType, controlUrl: `http://${address}:${httpPort}${controlPath}` },
     requests,
+    discoveryRounds: () =>
+      new Set(
+        requests
+          .filter((r) => r.from !== undefined && (r.what === 'announce' || r.protocol === 'ssdp'))
+          .map((r) => r.from),
+      ).size,
     mappings: () => [...live().values()],
     epoch,
     externalIp: () => external,

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { callerAddress } from '../../src/checker/callerAddress.js';
 import { buildChecker } from '../../src/checker/index.js';
 import { type CheckStore, openCheckStore } from '../../src/checker/store.js';
 import { parseCidrList } from '../../src/net/address.js';
+import { callerAddress } from '../../src/net/index.js';
 import { newProofKey, startProofListeners } from '../../src/probe/index.js';
 import { freePort } from '../support/ports.js';
 

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { requestPublicIp } from '../../src/checker/client.js';
-import { portOf, unreachableHint } from '../../src/checker/connectWatch.js';
+import { portOf, requestPublicIp, unreachableHint } from '../../src/checkerClient/index.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { freePort } from '../support/ports.js';
 

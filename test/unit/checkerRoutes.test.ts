@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { refusalFor } from '../../src/checker/httpErrors.js';
 import { buildChecker } from '../../src/checker/index.js';
 import { type ErrorCode, errorCodes, httpStatusFor, PortholeError } from '../../src/errors/index.js';
 import { buildFront } from '../../src/fleet/index.js';
 import { localLimiter } from '../../src/fleet/limits.js';
 import { Roster } from '../../src/fleet/roster.js';
 import { parseCidrList } from '../../src/net/address.js';
+import { refusalFor } from '../../src/service/index.js';
 import { freePort } from '../support/ports.js';
 
 const LOOPBACK = parseCidrList('127.0.0.0/8');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diagnosisPasses, doctorHuman } from '../../src/cli/commands/doctor.js';
+import { diagnosisPasses, checklistText as doctorHuman } from '../../src/cli/checklist.js';
 import { Output } from '../../src/cli/output.js';
 import type { Facts, PortFacts, Step } from '../../src/doctor/facts.js';
 import { judge } from '../../src/doctor/judge.js';

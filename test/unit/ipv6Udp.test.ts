@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { miniupnpdConfig, routerRuleset } from '../../lab/routerConfig.js';
 import { resolveOptions } from '../../lab/topology.js';
-import { checkerEndpoints } from '../../src/checker/client.js';
+import { checkerEndpoints } from '../../src/checkerClient/index.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { parseIgdDescription } from '../../src/gateway/igdDescription.js';
 import type { AddressPolicy } from '../../src/gateway/igdHttp.js';

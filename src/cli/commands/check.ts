@@ -3,17 +3,9 @@
  * address from outside; with --listen porthole answers on the ports itself, with a proof, so
  * the path is tested before the real server runs and the answer proves it reaches this machine.
  */
-import {
-  type CheckResponse,
-  checkerEndpoints,
-  checkerUrl,
-  type FamilyChoice,
-  requestCheck,
-} from '../../checker/client.js';
-import { explain, FOUR_CAUSES } from '../../checker/explain.js';
+import type { FamilyChoice } from '../../checkerClient/index.js';
 import { PortholeError } from '../../errors/index.js';
-import { formatPortSpec, parsePortSpec, portEntries } from '../../net/portSpec.js';
-import { newProofKey, provePeers, startProofListeners } from '../../probe/index.js';
+import { FOUR_CAUSES } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import { checkFleet } from './checkFleet.js';
 
@@ -36,72 +28,43 @@ export const checkCommand: CommandSpec = {
     ],
   ],
   run: async ({ args, options, output, env, signal }) => {
-    const checker = checkerUrl(options.checker, env);
-    const checker6Text = typeof options.checker6 === 'string' ? options.checker6 : env.PORTHOLE_CHECKER6;
-    const checker6 = checker6Text ? checkerUrl(checker6Text, {}) : undefined;
-    const endpoints = await checkerEndpoints(checker, { checker6, family: familyChoice(options.family), signal });
-    const ranges = parsePortSpec(args[0] ?? '');
-    const key = options.listen ? newProofKey() : undefined;
-    const listeners = key ? await startProofListeners([...portEntries(ranges)], key) : undefined;
-    if (listeners)
-      output.debug(`listening with proof on ${listeners.bound.map((b) => `${b.port}/${b.protocol}`).join(', ')}`);
-    // One check per family, at once: the same ports, the same listeners (bound dual-stack).
-    let answers: ({ family: 4 | 6; origin: string } & ({ response: CheckResponse } | { error: PortholeError }))[];
-    try {
-      if (typeof options.vantage === 'string') {
-        return await checkFleet(checker, formatPortSpec(ranges), key, options.vantage, output, signal);
-      }
-      answers = await Promise.all(
-        endpoints.map(async ({ family, url }) => {
-          try {
-            return {
-              family,
-              origin: url.origin,
-              response: await requestCheck(url, formatPortSpec(ranges), key, { signal, family }),
-            };
-          } catch (error) {
-            // One family failing (no IPv6 route here) is a result for that family; the other stands.
-            if (signal.aborted || endpoints.length === 1 || !(error instanceof PortholeError)) throw error;
-            return { family, origin: url.origin, error };
-          }
-        }),
+    const family = familyChoice(options.family);
+    const checker6 = typeof options.checker6 === 'string' ? options.checker6 : env.PORTHOLE_CHECKER6;
+    if (typeof options.vantage === 'string') {
+      const { checkerUrl } = await import('../../checkerClient/index.js');
+      const { formatPortSpec, parsePortSpec } = await import('../../net/index.js');
+      const spec = formatPortSpec(parsePortSpec(args[0] ?? ''));
+      return checkFleet(
+        checkerUrl(options.checker, env),
+        spec,
+        options.listen === true,
+        options.vantage,
+        output,
+        signal,
       );
-    } finally {
-      await listeners?.close();
     }
-    const host = (await import('../../host/index.js')).currentHost();
-    const responses = answers.flatMap((a) => ('response' in a ? [{ family: a.family, response: a.response }] : []));
-    const errors = answers.flatMap((a) =>
-      'error' in a ? [{ family: a.family, checker: a.origin, code: a.error.code, message: a.error.message }] : [],
-    );
-    const [first] = responses;
-    if (!first) throw (answers[0] as { error: PortholeError }).error;
-    const response = first.response;
-    // A real server's answer carries no proof: the checker's connection seen here is the proof.
-    const results = (
-      await Promise.all(
-        responses.map(async ({ family, response: answer }) => {
-          const proven = await provePeers(answer.results, (ports) => host.connections(ports));
-          return proven.results.map((result, index) => ({
-            ...result,
-            family,
-            target: answer.target,
-            ...explain(result.state, result.verified),
-            identity: proven.identities[index]?.evidence ?? '',
-          }));
-        }),
-      )
-    ).flat();
-    const several = endpoints.length > 1;
+    const { checkReachable } = await import('../../library/index.js');
+    const check = await checkReachable({
+      ports: args[0] ?? '',
+      env,
+      signal,
+      listen: options.listen === true,
+      ...(typeof options.checker === 'string' ? { checker: options.checker } : {}),
+      ...(checker6 ? { checker6 } : {}),
+      ...(family ? { family } : {}),
+    });
+    const { results, errors } = check;
+    const several = check.targets.length + errors.length > 1;
     const failed = results.filter((result) => result.outcome === 'Error');
     const unproven = results.filter((result) => result.outcome === 'Unproven');
     return {
       exitCode: failed.length + unproven.length + errors.length > 0 ? 1 : 0,
       json: {
-        target: response.target,
-        targets: responses.map(({ family, response: answer }) => ({ family, target: answer.target })),
-        checker: checker.origin,
-        proof: response.proof,
+        target: check.target,
+        targets: check.targets,
+        checker: check.checker,
+        proof: check.proof,
+        reach: check.reach,
         ...(errors.length > 0 ? { errors } : {}),
         results: results.map(
           ({
@@ -114,6 +77,7 @@ export const checkCommand: CommandSpec = {
             verifiedBy,
             reason,
             ms,
+            reach,
             outcome,
             meaning,
             identity,
@@ -127,6 +91,7 @@ export const checkCommand: CommandSpec = {
             verifiedBy: verifiedBy ?? null,
             reason,
             ms,
+            reach,
             outcome,
             meaning,
             identity,
@@ -135,7 +100,7 @@ export const checkCommand: CommandSpec = {
       },
       human: () =>
         [
-          `Checked ${responses.map((r) => r.response.target).join(' and ')} from ${checker.origin}${key ? ' (porthole answered with a proof)' : ''}:`,
+          `Checked ${check.targets.map((t) => t.target).join(' and ')} from ${check.checker}${check.proof ? ' (porthole answered with a proof)' : ''}:`,
           ...errors.map((e) => `  IPv${e.family}: ${output.style('red', 'Error   ')}  ${e.message} (${e.checker})`),
           ...results.map((result) => {
             const verdict =

@@ -3,7 +3,8 @@
  * per vantage and the combined verdict. Apart from check.ts so the single-checker output
  * stays exactly as it was.
  */
-import { explain } from '../../checker/explain.js';
+import { parsePortSpec, portEntries } from '../../net/index.js';
+import { explain, newProofKey, startProofListeners } from '../../probe/index.js';
 import type { CommandOutcome } from '../commandSpec.js';
 import type { Output } from '../output.js';
 
@@ -11,7 +12,7 @@ import type { Output } from '../output.js';
 export async function checkFleet(
   checker: URL,
   ports: string,
-  key: Uint8Array | undefined,
+  listen: boolean,
   selector: string,
   output: Output,
   signal: AbortSignal,
@@ -20,7 +21,9 @@ export async function checkFleet(
   const { parseVantageSelector, requestFleetCheck } = await import('../../fleet/index.js');
   // A bad list is a usage error here, before the front is asked.
   parseVantageSelector(selector);
-  const response = await requestFleetCheck(checker, ports, key, selector, { signal });
+  const key = listen ? newProofKey() : undefined;
+  const listeners = key ? await startProofListeners([...portEntries(parsePortSpec(ports))], key) : undefined;
+  const response = await requestFleetCheck(checker, ports, key, selector, { signal }).finally(() => listeners?.close());
   const vantages = response.vantages.map((vantage) => ({
     name: vantage.name,
     region: vantage.region,

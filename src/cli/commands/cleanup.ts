@@ -6,7 +6,7 @@ export const cleanupCommand: CommandSpec = {
   name: 'cleanup',
   summary: 'remove what a killed porthole left behind (router mappings, firewall and redirect tables)',
   run: async ({ env, signal }) => {
-    const { cleanupLeftovers } = await import('../../library/cleanup.js');
+    const { cleanupLeftovers } = await import('../../library/index.js');
     const report = await cleanupLeftovers({ env, signal });
     return {
       exitCode: report.failed.length > 0 ? 1 : 0,

@@ -1,8 +1,9 @@
 /** `porthole discover`: what announces itself on the LAN (SSDP, mDNS/DNS-SD, WS-Discovery). */
+
+import { positiveInteger } from '../../config/index.js';
 import type { DiscoveryAnswer, DiscoveryProtocol } from '../../discovery/index.js';
 import { PortholeError } from '../../errors/index.js';
 import type { CommandSpec } from '../commandSpec.js';
-import { positiveInteger } from './probe.js';
 
 /** The discovery module (dns-packet and the XML parser among it) loads only when discover runs. */
 const discoveryModule = () => import('../../discovery/index.js');

@@ -3,12 +3,12 @@
  * outbound ports this network lets out, told apart from a middlebox that answers for every
  * port (the listener's answer carries our nonce, signed by the service's key).
  */
-import type { EgressService, NameResolution } from '../../egress/plan.js';
-import type { EgressResult, EgressState } from '../../egress/sweep.js';
+
+import { positiveInteger } from '../../config/index.js';
+import type { EgressResult, EgressService, EgressState, NameResolution } from '../../egress/index.js';
 import { PortholeError } from '../../errors/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
-import { positiveInteger } from './probe.js';
 
 /** The `egress` command. */
 export const egressCommand: CommandSpec = {
@@ -23,9 +23,9 @@ export const egressCommand: CommandSpec = {
     ['--timeout <ms>', 'longest wait for an answer before any round trip is known', '1000'],
   ],
   run: async ({ options, output, env, signal }) => {
-    const { planForManifest, planForPorts, needsService } = await import('../../egress/plan.js');
-    const { sweepEgress } = await import('../../egress/sweep.js');
-    const { parsePortSpec } = await import('../../net/portSpec.js');
+    const { planForManifest, planForPorts, needsService } = await import('../../egress/index.js');
+    const { sweepEgress } = await import('../../egress/index.js');
+    const { parsePortSpec } = await import('../../net/index.js');
     if ((options.ports === undefined) === (options.manifest === undefined)) {
       throw new PortholeError('E_USAGE', {
         detail: 'name exactly one of --ports and --manifest',
@@ -40,7 +40,7 @@ export const egressCommand: CommandSpec = {
     // yaml and zod load only for a manifest: a 65535-port sweep keeps its memory for sockets.
     const manifest =
       typeof options.manifest === 'string'
-        ? await (await import('../../manifest/parse.js')).loadManifest(options.manifest)
+        ? await (await import('../../manifest/index.js')).loadManifest(options.manifest)
         : undefined;
     const wantService = manifest ? needsService(manifest.entries) : true;
     const service = wantService ? await findService(options, env, signal) : undefined;
@@ -109,9 +109,9 @@ async function findService(
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
 ): Promise<EgressService> {
-  const { egressServiceOf, resolveName } = await import('../../egress/plan.js');
+  const { egressServiceOf, resolveName } = await import('../../egress/index.js');
   if (typeof options.target === 'string') {
-    const { assertUsableTarget } = await import('../../net/targetAddress.js');
+    const { assertUsableTarget } = await import('../../net/index.js');
     const target = options.target.replace(/^\[(.*)\]$/, '$1');
     assertUsableTarget(target);
     const resolved = await resolveName(target);
@@ -124,7 +124,7 @@ async function findService(
     }
     return { host };
   }
-  const { optionalCheckerUrl } = await import('../../checker/client.js');
+  const { optionalCheckerUrl } = await import('../../checkerClient/index.js');
   const checker = optionalCheckerUrl(options.checker, env);
   if (!checker) throw new PortholeError('E_NO_EGRESS_TARGET');
   return egressServiceOf(checker, { signal });

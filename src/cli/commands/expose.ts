@@ -1,12 +1,16 @@
 /**
- * `porthole expose (FILE|PORTS)`: open the firewall when asked, map, verify from outside with
- * the doctor, and with --keep keep it so until interrupted, then remove what was made.
+ * `porthole expose (FILE|PORTS)`: a frame over the library's `expose`: the roads (a direct
+ * mapping, an IPv6 pinhole, a relay) are walked there; this reads the flags, prints the status of
+ * what is kept as it happens, and the result.
  */
+import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
+import type { MappingMethod } from '../../gateway/index.js';
+import type { ProgressEvent } from '../../library/index.js';
+import { checklistText, progressLine } from '../checklist.js';
 import type { CommandSpec } from '../commandSpec.js';
+import { UPDATE_METHOD_OPTIONS } from '../nameFlags.js';
 import type { Output } from '../output.js';
-import { doctorHuman, doctorInputs } from './doctor.js';
-import { UPDATE_METHOD_OPTIONS } from './name.js';
 
 /** `--family`: ipv4, ipv6 or auto. */
 function familyOption(value: unknown): 'ipv4' | 'ipv6' | 'auto' {
@@ -15,36 +19,66 @@ function familyOption(value: unknown): 'ipv4' | 'ipv6' | 'auto' {
   throw new PortholeError('E_USAGE', { detail: `--family ${String(value)}`, hint: 'Use --family ipv4, ipv6 or auto.' });
 }
 
-/** `--name` with an update method: one pass (expose) or a loop until interrupted (expose --keep). */
-async function nameKeeping(
-  name: string,
-  options: Readonly<Record<string, unknown>>,
-  env: NodeJS.ProcessEnv,
+/** `--via`: one mapping protocol. */
+function viaOption(value: unknown): MappingMethod | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'pcp' || value === 'natpmp' || value === 'upnp') return value;
+  throw new PortholeError('E_USAGE', { detail: `--via ${String(value)}`, hint: 'Use --via pcp, natpmp or upnp.' });
+}
+
+/** The host firewall each system opens (`--firewall host` means whichever this system has). */
+const FIREWALL_OF_SYSTEM = { linux: 'nftables', windows: 'windows', macos: 'pf' } as const;
+
+/** `--firewall`: open the host firewall too; the name must be this system's firewall (or `host`). */
+async function firewallOption(value: unknown): Promise<boolean> {
+  if (value === undefined) return false;
+  const { currentHost } = await import('../../host/index.js');
+  const own = FIREWALL_OF_SYSTEM[currentHost().system];
+  if (value === 'host' || value === own) return true;
+  throw new PortholeError('E_FIREWALL_UNSUPPORTED', {
+    detail: `--firewall ${String(value)}: this system's firewall is ${own}`,
+    hint: `Use --firewall ${own} (or --firewall host), or write the rules with \`porthole firewall FILE --target T\` and apply them yourself.`,
+  });
+}
+
+/** `--proxy-protocol`: v1 or v2. */
+function proxyProtocolOption(value: unknown): 'v1' | 'v2' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'v1' || value === 'v2') return value;
+  throw new PortholeError('E_USAGE', { detail: `--proxy-protocol ${String(value)}`, hint: 'Use v1 or v2.' });
+}
+
+/**
+ * The status of what is kept, as it happens: one JSON line each with --json, a line of text
+ * otherwise. Without --keep nothing is kept: the result is the one document.
+ */
+function statusPrinter(
   output: Output,
-) {
-  const { keepName, updateName } = await import('../../dns/index.js');
-  const { addressSource, commonUpdate } = await import('./name.js');
-  const common = await commonUpdate(options, env);
-  const publicAddresses = await addressSource(options, env);
-  return {
-    once: async (signal: AbortSignal) => {
-      const report = await updateName({ ...common, name, addresses: await publicAddresses({ signal }), signal });
-      return { name: report.name, records: report.records };
-    },
-    keep: (signal: AbortSignal) =>
-      keepName({
-        ...common,
-        name,
-        publicAddresses,
-        // A minute between looks: a changed address is followed within one, and nothing is sent when it is not.
-        intervalMs: 60_000,
-        minUpdateIntervalMs: 60_000,
-        signal,
-        onRound: ({ report, error }) => {
-          if (error) output.notice(`name ${name}: ${error.message}`);
-          else if (report && report.updates > 0) output.notice(`name ${name} updated (${report.updates} change(s))`);
-        },
-      }),
+  keep: boolean,
+  isKeepStatus: (event: ProgressEvent) => boolean,
+): (event: ProgressEvent) => void {
+  const progress = progressLine(output);
+  return (event) => {
+    progress.onProgress(event);
+    if (!keep || !isKeepStatus(event)) return;
+    progress.clear();
+    const at = new Date().toISOString();
+    if (output.json) {
+      output.jsonLine({ at, ...event });
+      return;
+    }
+    const give = 'give' in event ? (event.give ?? []) : [];
+    if (give.length > 0) {
+      output.notice(`Reachable. Give your users: ${give.join(', ')} (kept until Ctrl-C)`);
+      return;
+    }
+    const parts = [at, event.kind];
+    if ('reachable' in event) parts.push(`: ${event.reachable ? 'reachable' : 'NOT reachable'}`);
+    if ('mapping' in event) parts.push(`: ${event.mapping.externalIp}:${event.mapping.externalPort}`);
+    if (event.kind === 'address-changed') parts.push(`: ${event.from ?? '?'} → ${event.to}`);
+    if (event.kind === 'name') parts.push(` ${event.name}: ${event.error ?? `${event.updates} change(s)`}`);
+    if ('error' in event && event.kind !== 'name') parts.push(`: ${String(event.error)}`);
+    output.notice(parts.join(' ').replace(' :', ':'));
   };
 }
 
@@ -57,7 +91,7 @@ export const exposeCommand: CommandSpec = {
     ['--checker <url>', 'check service URL (default: $PORTHOLE_CHECKER)'],
     ['--stun <host[:port]>', 'STUN server for the NAT diagnosis'],
     ['--name <dnsname>', 'DNS name that should point at the public address'],
-    ['--firewall <backend>', 'also open the host firewall (nftables)'],
+    ['--firewall <backend>', "also open the host firewall (this system's: nftables, windows or pf; or host)"],
     ['--keep', 'renew, re-make after a router restart, re-verify, and remove everything on exit'],
     ['--lease <seconds>', 'mapping lifetime asked of the router', '7200'],
     ['--via <method>', 'map with this protocol only: pcp, natpmp or upnp'],
@@ -84,134 +118,77 @@ export const exposeCommand: CommandSpec = {
     ['--dns-server <addr[:port]>', "--name: the name's authoritative server to read its records from"],
   ],
   run: async ({ args, options, env, output, signal }) => {
-    const { runExpose } = await import('../../doctor/expose.js');
-    const { positiveInteger } = await import('./probe.js');
+    const { expose, isKeepStatus } = await import('../../library/index.js');
+    const { checkerUrl } = await import('../../checkerClient/index.js');
     const source = args[0] ?? '';
-    if (options.firewall !== undefined && options.firewall !== 'nftables') {
-      throw new PortholeError('E_FIREWALL_UNSUPPORTED', {
-        detail: `--firewall ${String(options.firewall)}: expose applies nftables only`,
-        hint: 'Use --firewall nftables, or write the rules with `porthole firewall FILE --target T` and apply them yourself.',
-      });
-    }
-    const via = options.via === undefined ? undefined : String(options.via);
-    if (via !== undefined && via !== 'pcp' && via !== 'natpmp' && via !== 'upnp') {
-      throw new PortholeError('E_USAGE', { detail: `--via ${via}`, hint: 'Use --via pcp, natpmp or upnp.' });
-    }
-    const inputs = await doctorInputs(source, options, env);
     const keep = options.keep === true;
-    if (options.relayOnly === true && typeof options.relay !== 'string') {
+    if (options.relayOnly === true && typeof options.relay !== 'string')
       throw new PortholeError('E_USAGE', { detail: '--relay-only needs --relay URL' });
-    }
-    const proxyProtocol = options.proxyProtocol === undefined ? undefined : String(options.proxyProtocol);
-    if (proxyProtocol !== undefined && proxyProtocol !== 'v1' && proxyProtocol !== 'v2') {
-      throw new PortholeError('E_USAGE', { detail: `--proxy-protocol ${proxyProtocol}`, hint: 'Use v1 or v2.' });
-    }
-    const relay =
-      typeof options.relay === 'string'
-        ? {
-            url: await (await import('./relay.js')).relayUrlOf(options.relay, env),
-            dataDir: (await import('./relay.js')).dataDirOf(options, env),
-            only: options.relayOnly === true,
-            ...(proxyProtocol ? { proxyProtocol: proxyProtocol as 'v1' | 'v2' } : {}),
-            ...(typeof options.identity === 'string' ? { identityFile: options.identity } : {}),
-          }
-        : undefined;
-    if (relay) (await import('../../relay/index.js')).parseRelayUrl(relay.url);
     const checker6Text = typeof options.checker6 === 'string' ? options.checker6 : env.PORTHOLE_CHECKER6;
-    const checker6 = checker6Text ? (await import('../../checker/client.js')).checkerUrl(checker6Text, {}) : undefined;
-    // --name with an update method: the name follows the public address while expose runs.
-    const naming =
-      typeof options.name === 'string' && (options.rfc2136 !== undefined || options.dyndns2 !== undefined)
-        ? await nameKeeping(options.name, { ...options, server: options.dnsServer }, env, output)
-        : undefined;
-    const named = naming && !keep ? await naming.once(signal) : undefined;
-    const nameLoop = naming && keep ? naming.keep(signal) : undefined;
-    const result = await runExpose(
-      {
-        ...inputs,
-        signal,
-        keep,
-        ...(options.firewall === 'nftables' ? { firewall: 'nftables' as const } : {}),
-        lifetimeSeconds: Math.max(2, positiveInteger(options.lease, '--lease', 7200, 604_800)),
-        ...(via ? { via } : {}),
-        verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
-        ...(relay ? { relay } : {}),
-        family: familyOption(options.family),
-        ...(checker6 ? { checker6 } : {}),
-        onStatus: (status) => {
-          if (output.json) output.jsonLine(status);
-          else if (Array.isArray(status.give) && status.give.length > 0)
-            output.notice(`Reachable. Give your users: ${status.give.join(', ')} (kept until Ctrl-C)`);
-          else
-            output.notice(
-              `${String(status.at)} ${String(status.kind)}${status.reachable !== undefined ? `: ${status.reachable ? 'reachable' : 'NOT reachable'}` : ''}${status.mapping ? `: ${(status.mapping as { externalIp: string; externalPort: number }).externalIp}:${(status.mapping as { externalPort: number }).externalPort}` : ''}${status.error ? `: ${String(status.error)}` : ''}`,
-            );
-        },
-      },
-      source,
-    );
-    const nameKept = await nameLoop;
-    const give =
-      result.mode === 'relay'
-        ? result.relays.map((r) => `${r.publicAddress} (for ${r.port}/tcp)`).join(', ')
-        : result.family === 6
-          ? result.mappings.map((m) => `${result.publicAddress}:${m.internalPort}/${m.protocol}`).join(', ')
-          : result.publicAddress
-            ? result.mappings.map((m) => `${result.publicAddress}:${m.externalPort}/${m.protocol}`).join(', ')
-            : '';
+    const via = viaOption(options.via);
+    const proxyProtocol = proxyProtocolOption(options.proxyProtocol);
+    const naming = typeof options.name === 'string' && (options.rfc2136 !== undefined || options.dyndns2 !== undefined);
+    const result = await expose({
+      env,
+      signal,
+      ports: source,
+      keep,
+      onProgress: statusPrinter(output, keep, isKeepStatus),
+      lifetimeSeconds: Math.max(2, positiveInteger(options.lease, '--lease', 7200, 604_800)),
+      verifyEverySeconds: Math.max(5, positiveInteger(options.interval, '--interval', 300, 86_400)),
+      family: familyOption(options.family),
+      ...((await firewallOption(options.firewall)) ? { openFirewall: true } : {}),
+      ...(via ? { via } : {}),
+      ...(checker6Text ? { checker6: checkerUrl(checker6Text, {}) } : {}),
+      ...(typeof options.checker === 'string' ? { checker: options.checker } : {}),
+      ...(typeof options.stun === 'string' ? { stun: options.stun } : {}),
+      ...(typeof options.name === 'string' ? { name: options.name } : {}),
+      ...(typeof options.relay === 'string' ? { relay: options.relay } : {}),
+      ...(options.relayOnly === true ? { relayOnly: true } : {}),
+      ...(proxyProtocol ? { proxyProtocol } : {}),
+      ...(typeof options.identity === 'string' ? { identityFile: options.identity } : {}),
+      ...(typeof options.data === 'string' ? { dataDir: options.data } : {}),
+      ...(naming
+        ? { followName: { name: String(options.name), settings: { ...options, server: options.dnsServer } } }
+        : {}),
+    });
+    const give = result.give.join(', ');
     return {
       exitCode: result.reachable ? 0 : 1,
       jsonLine: keep,
       json: {
         reachable: result.reachable,
         mode: result.mode,
+        road: result.road,
         family: result.family,
         ...(result.ipv6Because ? { ipv6Because: result.ipv6Because } : {}),
         publicAddress: result.publicAddress,
+        give: result.reachable ? result.give : [],
         mappings: result.mappings,
         relays: result.relays,
         ...(result.relayBecause ? { relayBecause: result.relayBecause } : {}),
-        ...(named ? { name: named } : {}),
-        ...(nameKept ? { nameKept } : {}),
+        tried: result.tried,
+        ...(result.name ? { name: result.name } : {}),
+        ...(result.nameKept ? { nameKept: result.nameKept } : {}),
         portChanges: result.portChanges,
-        leftBehind: result.leftBehind.map((l) => ({ ...l.mapping, why: l.why })),
+        leftBehind: result.leftBehind,
         firewall: result.firewall,
         kept: result.kept,
         findings: result.findings,
+        changes: result.changes,
         ms: result.ms,
       },
       human: () =>
         [
-          doctorHuman(
+          checklistText(
             output,
             `porthole expose ${source}${result.mode === 'relay' ? ' (through the relay)' : ''}:`,
             result,
           ),
-          ...(result.relayBecause ? [`Went through the relay: ${result.relayBecause}.`] : []),
-          ...(result.ipv6Because
-            ? [
-                `Opened over IPv6 (a pinhole): ${result.ipv6Because}. Users need IPv6 to connect; give them the address in brackets, or an AAAA record for your name.`,
-              ]
-            : []),
-          ...(result.mode === 'relay' && !keep
-            ? ['The tunnel was proven and closed: run with --keep to keep it open for users.']
-            : []),
-          ...result.portChanges.map(
-            (c) =>
-              `Note: the router gave external port ${c.got} for ${c.asked}/${c.protocol} (${c.asked} was not available): users must use ${c.got}.`,
-          ),
+          ...result.notes,
           ...(result.reachable && give ? [`Give your users: ${give}`] : []),
-          ...(!keep
-            ? result.mappings
-                .filter((m) => m.lifetime > 0)
-                .map(
-                  (m) =>
-                    `The mapping of ${m.externalPort}/${m.protocol} expires in ${m.lifetime} s (at ${new Date(Date.now() + m.lifetime * 1000).toISOString()}): run with --keep to renew it, or \`porthole unmap ${m.internalPort}/${m.protocol}\` to remove it now.`,
-                )
-            : []),
           ...result.leftBehind.map(
-            (l) =>
-              `NOT removed from the router: ${l.mapping.externalPort}/${l.mapping.protocol} (${l.why}); remove it with \`porthole unmap --external ${l.mapping.externalPort}/${l.mapping.protocol}\`.`,
+            (l) => `NOT removed: ${l.what} (${l.why}); \`porthole cleanup\` tries again once this process is gone.`,
           ),
           ...(keep && result.leftBehind.length === 0
             ? ['Stopped: the mappings and firewall rules made were removed.']

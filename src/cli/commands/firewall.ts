@@ -6,18 +6,22 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortholeError } from '../../errors/index.js';
-import { applyNftables, removeNftables } from '../../firewall/apply.js';
 import {
+  applyNftables,
   backends,
+  defaultInterface,
   FIREWALL_TARGETS,
   type FirewallTarget,
+  inspectPort,
   PIPE_READERS,
+  type PortAnswer,
   pipedFile,
   planRules,
   type RenderedFile,
+  readLiveRuleset,
+  removeNftables,
   resolveManifestNames,
 } from '../../firewall/index.js';
-import { defaultInterface, inspectPort, type PortAnswer, readLiveRuleset } from '../../firewall/inspect.js';
 import type { Manifest } from '../../manifest/index.js';
 import type { CommandOutcome, CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';

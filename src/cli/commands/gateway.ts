@@ -1,15 +1,16 @@
-/** `porthole gateway`, `map`, `unmap` and `mappings`: router port mapping from the command line. */
-import { randomBytes } from 'node:crypto';
+/**
+ * `porthole gateway`, `map`, `unmap` and `mappings`: router port mapping from the command line,
+ * as frames over the library (listGateways, mapPort, keepPortMapped, removePortMappings,
+ * listMappings); the gateway module (an XML parser among it) loads only when one runs.
+ */
+import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
-import type { GatewayInfo, Mapping, MappingMethod } from '../../gateway/index.js';
-import type { MappingRequestRecord } from '../../library/leftovers.js';
-
-/** The gateway module (an XML parser among it) loads only when a gateway command runs. */
-const gatewayModule = () => import('../../gateway/index.js');
-
-import { parsePortRangeText, parsePortSpec } from '../../net/portSpec.js';
+import type { GatewayInfo, KeeperEvent, Mapping, MappingMethod } from '../../gateway/index.js';
+import { parsePortRangeText, parsePortSpec } from '../../net/index.js';
 import type { CommandSpec } from '../commandSpec.js';
-import { positiveInteger } from './probe.js';
+
+/** The library (and with it the gateway module) loads only when a gateway command runs. */
+const library = () => import('../../library/index.js');
 
 const METHODS: readonly MappingMethod[] = ['upnp', 'natpmp', 'pcp'];
 /** A lease long enough to outlive a session, short enough that a forgotten mapping goes away. */
@@ -105,21 +106,9 @@ function describeMapping(mapping: Mapping): string {
 export const gatewayCommand: CommandSpec = {
   name: 'gateway',
   summary: 'routers found and what they speak (UPnP IGD, NAT-PMP, PCP)',
-  run: async ({ signal }) => {
-    const { clientFor, discoverGateways } = await gatewayModule();
-    // What the router speaks, all of it: wait for every protocol (up to 1 s), not 100 ms after the first.
-    const gateways = await discoverGateways({ signal, graceMs: 1000 });
-    // The external address from UPnP when NAT-PMP did not give one.
-    const withIp = await Promise.all(
-      gateways.map(async (gateway) => {
-        if (gateway.externalIp || !gateway.protocols.includes('upnp')) return gateway;
-        const ip = await clientFor(gateway, 'upnp')
-          ?.externalIp({ signal })
-          .catch(() => undefined);
-        // Some routers answer an empty string rather than an error when they have no address.
-        return { ...gateway, externalIp: ip || undefined };
-      }),
-    );
+  run: async ({ env, signal }) => {
+    // What the router speaks, all of it: every protocol's answer, not just the first.
+    const withIp = await (await library()).listGateways({ env, signal });
     // Usable: it speaks a mapping protocol and has an external address to map on.
     const usable = withIp.some((gateway) => gateway.protocols.length > 0 && gateway.externalIp);
     return {
@@ -170,75 +159,49 @@ export const mapCommand: CommandSpec = {
     ],
   ],
   run: async ({ args, options, output, env, signal }) => {
-    const {
-      discoverPrimaryGateway,
-      enoughToMap,
-      keepMapping,
-      mappingStatePath,
-      mapPinhole,
-      mapWithBest,
-      recordMapping,
-    } = await gatewayModule();
+    const { keepPortMapped, mapPort } = await library();
     const family = familyOption(options.family);
     const { protocol, port } = singlePort(args[0] ?? '');
     const external = externalOption(options.external);
     const lifetimeSeconds = positiveInteger(options.lease, '--lease', DEFAULT_LEASE_SECONDS, 604_800);
     const via = viaOf(options.via);
-    const request = {
+    const asked = {
+      env,
+      signal,
+      port,
       protocol,
-      internalPort: port,
-      ...(external !== undefined ? { external } : {}),
       lifetimeSeconds,
-      description: `porthole ${port}/${protocol}`,
+      ...(external !== undefined ? { externalPort: external } : {}),
+      ...(via ? { via } : {}),
+      ...(family === 6 ? { family } : {}),
     };
-    // With --keep, recorded with this process's pid before the router is asked: a SIGKILL at any
-    // moment leaves a record `porthole cleanup` acts on (scripts/crash-safety.ts found the gap after).
-    const nonce = options.keep && family === 6 ? randomBytes(12).toString('hex') : undefined;
-    const ask = (beforeAsking: (record: MappingRequestRecord) => void) =>
-      family === 6
-        ? mapPinhole(nonce ? { ...request, nonce } : request, {
-            signal,
-            ...(via ? { via } : {}),
-            // A pinhole cannot be listed: recorded with the PCP nonce it is asked with, cleanup can delete it.
-            beforeAsking: (six) =>
-              beforeAsking({
-                gateway: six.address,
-                family: 6,
-                protocol,
-                internalPort: port,
-                ...(nonce ? { nonce } : {}),
-              }),
-          })
-        : discoverPrimaryGateway({ signal, enough: enoughToMap(via, request) }).then((gateway) => {
-            beforeAsking({ gateway: gateway.address, protocol, internalPort: port });
-            return mapWithBest(gateway, request, { signal, ...(via ? { via } : {}) });
-          });
-    const { askRecorded } = await import('../../library/leftovers.js');
-    const { mapping, client, tried, owned } = options.keep
-      ? await askRecorded(ask, env)
-      : { ...(await ask(() => {})), owned: undefined };
-    for (const line of tried) output.debug(`fell back: ${line}`);
     if (!options.keep) {
-      recordMapping(mappingStatePath(env), mapping);
+      const mapping = await mapPort(asked);
+      for (const line of mapping.tried ?? []) output.debug(`fell back: ${line}`);
       return { exitCode: 0, json: mappingJson(mapping), human: () => describeMapping(mapping) };
     }
-    output.notice(`${describeMapping(mapping)}\nkeeping it (renewing at half its lifetime); Ctrl-C removes it`);
     const events: unknown[] = [];
-    let removed = false;
-    const last = await keepMapping(client, mapping, {
-      signal,
-      onEvent: (event) => {
-        owned?.follow(event);
-        if (event.kind === 'removed') removed = true;
+    const keeper = await keepPortMapped({
+      ...asked,
+      onProgress: (event) => {
+        if (event.kind === 'step' || event.kind === 'finding' || event.kind === 'change' || event.kind === 'road')
+          return;
         events.push({ at: new Date().toISOString(), ...event });
+        const keeperEvent = event as KeeperEvent;
         const text =
-          'mapping' in event
-            ? `${event.kind}: ${event.mapping.externalIp}:${event.mapping.externalPort}`
-            : `${event.kind}: ${event.error}`;
-        output.notice('evidence' in event ? `${text} (${event.evidence})` : text);
+          'mapping' in keeperEvent
+            ? `${keeperEvent.kind}: ${keeperEvent.mapping.externalIp}:${keeperEvent.mapping.externalPort}`
+            : `${keeperEvent.kind}: ${'error' in keeperEvent ? keeperEvent.error : ''}`;
+        output.notice('evidence' in keeperEvent ? `${text} (${keeperEvent.evidence})` : text);
       },
     });
-    owned?.done(removed);
+    for (const line of keeper.mapping.tried ?? []) output.debug(`fell back: ${line}`);
+    output.notice(`${describeMapping(keeper.mapping)}\nkeeping it (renewing before its lease ends); Ctrl-C removes it`);
+    const removed = await keeper.closed.then(
+      () => true,
+      () => false,
+    );
+    const last = keeper.mapping;
     return {
       exitCode: removed ? 0 : 1,
       json: { ...mappingJson(last), kept: true, removed, events },
@@ -260,17 +223,19 @@ export const unmapCommand: CommandSpec = {
     ['--family <family>', 'ipv4 (default) or ipv6 (close the IPv6 pinholes porthole opened for PORT)'],
   ],
   run: async ({ args, options, env, signal }) => {
-    const { closePinholes, discoverPinholeGateway, discoverPrimaryGateway, mappingStatePath, removeMappings } =
-      await gatewayModule();
+    const { removePortMappings } = await library();
     const { protocol, port } = singlePort(args[0] ?? '');
-    if (familyOption(options.family) === 6) {
-      const gateway6 = await discoverPinholeGateway({ signal });
-      const closed = await closePinholes(gateway6, {
-        protocol,
-        internalPort: port,
-        statePath: mappingStatePath(env),
-        signal,
-      });
+    const byExternal = options.external === true;
+    const removal = await removePortMappings({
+      env,
+      signal,
+      protocol,
+      port,
+      family: familyOption(options.family),
+      ...(byExternal ? { by: 'external' as const } : {}),
+    });
+    if (removal.family === 6) {
+      const closed = removal;
       return {
         exitCode: closed.failed.length > 0 ? 1 : 0,
         json: {
@@ -288,21 +253,12 @@ export const unmapCommand: CommandSpec = {
                 `NOT closed: [${s.mapping.internalAddress}]:${s.mapping.internalPort}/${s.mapping.protocol} (${s.why}); still recorded, run \`porthole unmap ${port}/${protocol} --family ipv6\` again`,
             ),
             ...(closed.removed.length + closed.failed.length === 0
-              ? [`no IPv6 pinhole porthole opened for ${port}/${protocol} is recorded on ${gateway6.address}`]
+              ? [`no IPv6 pinhole porthole opened for ${port}/${protocol} is recorded on ${closed.gateway}`]
               : []),
           ].join('\n'),
       };
     }
-    // Every protocol's answer (up to 1 s), not 100 ms after the first: a busy router's late SSDP
-    // answer would leave its UPnP list out (found in the crash-safety runs, scripts/crash-safety.ts).
-    const gateway = await discoverPrimaryGateway({ signal, graceMs: 1000 });
-    const byExternal = options.external === true;
-    const report = await removeMappings(gateway, {
-      protocol,
-      ...(byExternal ? { externalPort: port } : { internalPort: port }),
-      statePath: mappingStatePath(env),
-      signal,
-    });
+    const { gateway, ...report } = removal;
     const which = byExternal ? `external port ${port}/${protocol}` : `${port}/${protocol}`;
     // A router that answered no mapping protocol could not be asked: "nothing found" is not proven.
     const silent = gateway.protocols.length === 0;
@@ -346,15 +302,11 @@ export const mappingsCommand: CommandSpec = {
   name: 'mappings',
   summary: 'list router mappings (UPnP lists all; NAT-PMP and PCP ones porthole made, confirmed by the router)',
   run: async ({ env, signal }) => {
-    const { clientsFor, discoverPrimaryGateway, mappingStatePath, seeMappings } = await gatewayModule();
-    // Every protocol's answer (up to 1 s), not 100 ms after the first: a busy router's late SSDP
-    // answer would leave its UPnP list out (found in the crash-safety runs, scripts/crash-safety.ts).
-    const gateway = await discoverPrimaryGateway({ signal, graceMs: 1000 });
-    const mappings = await seeMappings(gateway, { statePath: mappingStatePath(env), confirm: true, signal });
+    const { gateway, mappings, changes } = await (await library()).listMappings({ env, signal });
     const lease = (m: (typeof mappings)[number]) =>
       m.expiresAt ? `lease to ${m.expiresAt}` : m.lifetime === 0 ? 'permanent' : `lease ${m.lifetime} s`;
     // A router that answered no mapping protocol shows nothing: that is not "no mappings".
-    const silent = clientsFor(gateway).length === 0;
+    const silent = gateway.protocols.length === 0;
     return {
       exitCode: silent ? 1 : 0,
       json: {
@@ -363,6 +315,7 @@ export const mappingsCommand: CommandSpec = {
         internalAddress: gateway.internalAddress,
         listed: !silent,
         mappings,
+        changes,
       },
       human: () =>
         silent
@@ -373,8 +326,9 @@ export const mappingsCommand: CommandSpec = {
                 `mappings on ${gateway.address} (this host ${gateway.internalAddress}; * porthole's, > this host's):`,
                 ...mappings.map(
                   (m) =>
-                    `${m.porthole ? '*' : ' '}${m.mine ? '>' : ' '} ${String(m.externalPort).padStart(5)}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}  ${m.description}  [${m.source}; ${m.live === false ? `STALE: ${m.note ?? 'gone'}` : lease(m)}]`,
+                    `${m.porthole ? '*' : ' '}${m.mine ? '>' : ' '} ${String(m.externalPort).padStart(5)}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}  ${m.description}  [${m.source}; ${m.live === false ? `STALE: ${m.note ?? 'gone'}` : lease(m)}${m.lost ? `; LOST by the router (${m.lost}), made again by this check` : ''}]`,
                 ),
+                ...changes.map((c) => `Changed on the router: ${c.what} (${c.why}).`),
               ].join('\n'),
     };
   },

@@ -1,7 +1,7 @@
 /** `porthole manifest validate FILE` and `porthole manifest show FILE [--format text|markdown]`. */
 import { PortholeError } from '../../errors/index.js';
 import type { Manifest } from '../../manifest/index.js';
-import { formatPortSpec } from '../../net/portSpec.js';
+import { formatPortSpec } from '../../net/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 
 /** The JSON form of a manifest: entries with their ports as canonical port specs. */

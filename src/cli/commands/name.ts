@@ -3,28 +3,16 @@
  * (TSIG) at the zone's primary server or through a dyndns2 provider. The secrets (key file,
  * password file) are read here and handed to src/dns; they are never printed.
  */
-import { readFile } from 'node:fs/promises';
-import type { DesiredAddresses, DnsServer, NameReport, NameUpdateMethod } from '../../dns/index.js';
+
+import { positiveInteger } from '../../config/index.js';
+import type { DnsServer, NameReport } from '../../dns/index.js';
 import { PortholeError } from '../../errors/index.js';
+import { addressSource, commonUpdate, readPasswordFile } from '../../library/index.js';
 import type { CommandOutcome, CommandSpec, OptionSpec } from '../commandSpec.js';
+import { UPDATE_METHOD_OPTIONS } from '../nameFlags.js';
 import type { Output } from '../output.js';
-import { packageVersion } from '../version.js';
-import { positiveInteger } from './probe.js';
 
 type Options = Readonly<Record<string, unknown>>;
-
-/** Flags `set` and `keep` share. */
-/** How a name is updated: `porthole name set|keep` and `expose --name` take the same flags. */
-export const UPDATE_METHOD_OPTIONS: readonly OptionSpec[] = [
-  ['--rfc2136 <server[:port]>', 'update by RFC 2136 at this primary server (an IP address)'],
-  ['--tsig-key <file>', 'TSIG key file as tsig-keygen writes it (the one nsupdate -k reads)'],
-  ['--zone <zone>', 'with --rfc2136: the zone (default: found from the server)'],
-  ['--ttl <seconds>', 'with --rfc2136: TTL of the records', '60'],
-  ['--dyndns2 <url>', 'update through a dyndns2 provider (its /nic/update URL)'],
-  ['--user <user>', 'with --dyndns2: account name'],
-  ['--password-file <file>', 'with --dyndns2: file holding the password'],
-  ['--server <addr[:port]>', "the name's authoritative server to read the current records from"],
-];
 
 const UPDATE_OPTIONS: readonly OptionSpec[] = [
   ['--ip <addr[,addr6]>', 'the address(es) to set (default: the public address, from --stun/--checker/the router)'],
@@ -34,105 +22,8 @@ const UPDATE_OPTIONS: readonly OptionSpec[] = [
   ['--data <dir>', 'where the name state is kept (default: $XDG_STATE_HOME/porthole)'],
 ];
 
-/** Reads a password file's first line; E_DNS_SECRET_FILE when it cannot. */
-async function readPasswordFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new PortholeError('E_DNS_SECRET_FILE', {
-      detail: `${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
-      cause: error,
-    });
-  }
-  const password = text.split(/\r?\n/)[0] ?? '';
-  if (!password) throw new PortholeError('E_DNS_SECRET_FILE', { detail: `${path}: the first line is empty` });
-  return password;
-}
-
 function stringOption(options: Options, key: string): string | undefined {
   return typeof options[key] === 'string' ? (options[key] as string) : undefined;
-}
-
-/** The update method from the flags: exactly one of --rfc2136 and --dyndns2, with what each needs. */
-async function updateMethod(options: Options, env: NodeJS.ProcessEnv): Promise<NameUpdateMethod> {
-  const { parseDnsServer, readTsigKeyFile, normalizeName } = await import('../../dns/index.js');
-  const rfc2136 = stringOption(options, 'rfc2136');
-  const dyndns2 = stringOption(options, 'dyndns2');
-  if ((rfc2136 === undefined) === (dyndns2 === undefined)) {
-    throw new PortholeError('E_USAGE', {
-      detail: 'give exactly one of --rfc2136 SERVER and --dyndns2 URL',
-      hint: 'porthole name set NAME --rfc2136 SERVER --tsig-key FILE, or --dyndns2 URL --user U --password-file F.',
-    });
-  }
-  if (rfc2136 !== undefined) {
-    const keyFile = stringOption(options, 'tsigKey');
-    if (!keyFile) throw new PortholeError('E_USAGE', { detail: '--rfc2136 needs --tsig-key FILE' });
-    const zone = stringOption(options, 'zone');
-    // Test-only: skews the signing clock so a lab test can provoke BADTIME from a real server.
-    const offset = Number(env.PORTHOLE_TSIG_CLOCK_OFFSET ?? 0);
-    return {
-      kind: 'rfc2136',
-      server: parseDnsServer(rfc2136, '--rfc2136'),
-      key: await readTsigKeyFile(keyFile),
-      ttl: positiveInteger(options.ttl, '--ttl', 60, 2_147_483_647),
-      ...(zone ? { zone: normalizeName(zone) } : {}),
-      ...(Number.isFinite(offset) && offset !== 0 ? { clockOffsetSeconds: offset } : {}),
-    };
-  }
-  const user = stringOption(options, 'user');
-  const passwordFile = stringOption(options, 'passwordFile');
-  if (!user || !passwordFile)
-    throw new PortholeError('E_USAGE', { detail: '--dyndns2 needs --user U and --password-file F' });
-  let url: URL;
-  try {
-    url = new URL(dyndns2 ?? '');
-  } catch (error) {
-    throw new PortholeError('E_USAGE', { detail: `--dyndns2 "${dyndns2}" is not a URL`, cause: error });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new PortholeError('E_USAGE', { detail: `--dyndns2 must be an http(s) URL, not ${url.protocol}` });
-  }
-  if (url.username || url.password) {
-    throw new PortholeError('E_USAGE', {
-      detail: '--dyndns2 URL must not carry credentials; use --user and --password-file',
-    });
-  }
-  return { kind: 'dyndns2', account: { url, user, password: await readPasswordFile(passwordFile) } };
-}
-
-/** Where the addresses come from: --ip, else the nat module's consensus. */
-export async function addressSource(options: Options, env: NodeJS.ProcessEnv) {
-  const ip = stringOption(options, 'ip');
-  if (ip !== undefined) {
-    const { parseIp } = await import('../../net/address.js');
-    const fixed: { A?: string; AAAA?: string } = {};
-    for (const item of ip.split(',').map((s) => s.trim())) {
-      const type = parseIp(item).family === 4 ? 'A' : 'AAAA';
-      if (fixed[type]) throw new PortholeError('E_USAGE', { detail: `--ip names two ${type} addresses` });
-      fixed[type] = item;
-    }
-    return async (): Promise<DesiredAddresses> => fixed;
-  }
-  const { optionalCheckerUrl } = await import('../../checker/client.js');
-  const { stunServer } = await import('./nat.js');
-  const { publicAddressesFromNat } = await import('../../dns/index.js');
-  const stun = stringOption(options, 'stun') ? await stunServer(String(options.stun)) : undefined;
-  const checker = optionalCheckerUrl(options.checker, env);
-  return (o: { signal?: AbortSignal | undefined }) =>
-    publicAddressesFromNat({ ...o, ...(stun ? { stun } : {}), ...(checker ? { checker } : {}) });
-}
-
-/** The update settings from the flags (method, state, user agent, lookup server): `name` and `expose --name` share them. */
-export async function commonUpdate(options: Options, env: NodeJS.ProcessEnv) {
-  const { nameStatePath, parseDnsServer } = await import('../../dns/index.js');
-  const server = stringOption(options, 'server');
-  return {
-    method: await updateMethod(options, env),
-    statePath: nameStatePath(stringOption(options, 'data'), env),
-    userAgent: `porthole/${packageVersion()}`,
-    ...(server ? { lookup: parseDnsServer(server) } : {}),
-  };
 }
 
 /** The contract's JSON for a pass. */

@@ -1,27 +1,6 @@
 /** `porthole nat [--stun HOST[:PORT]] [--checker URL]`: public address, NAT behaviour, CGNAT, double NAT. */
-import { lookup } from 'node:dns/promises';
-import { optionalCheckerUrl } from '../../checker/client.js';
-import { PortholeError } from '../../errors/index.js';
-import { isIpLiteral } from '../../net/address.js';
+import { optionalCheckerUrl } from '../../checkerClient/index.js';
 import type { CommandSpec } from '../commandSpec.js';
-
-/** STUN's well-known port (RFC 8489). */
-const STUN_PORT = 3478;
-
-/** Parses HOST[:PORT] or [V6]:PORT and resolves a name to an IPv4 address. */
-export async function stunServer(text: string): Promise<{ address: string; port: number }> {
-  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(text);
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3] ?? STUN_PORT);
-  if (!host || port < 1 || port > 65535)
-    throw new PortholeError('E_USAGE', { detail: `--stun "${text}" is not HOST[:PORT]` });
-  if (isIpLiteral(host)) return { address: host, port };
-  try {
-    return { address: (await lookup(host, { family: 4 })).address, port };
-  } catch (error) {
-    throw new PortholeError('E_ADDRESS', { detail: `${host} does not resolve`, cause: error });
-  }
-}
 
 /** The `nat` command. */
 export const natCommand: CommandSpec = {
@@ -32,7 +11,7 @@ export const natCommand: CommandSpec = {
     ['--checker <url>', 'check service whose /v1/ip also reports the public address (default: $PORTHOLE_CHECKER)'],
   ],
   run: async ({ options, env, output, signal }) => {
-    const { diagnoseNat } = await import('../../nat/diagnose.js');
+    const { diagnoseNat, stunServer } = await import('../../nat/index.js');
     const stun = typeof options.stun === 'string' ? await stunServer(options.stun) : undefined;
     const checker = optionalCheckerUrl(options.checker, env);
     const diagnosis = await diagnoseNat({ signal, ...(stun ? { stun } : {}), ...(checker ? { checker } : {}) });

@@ -1,9 +1,8 @@
 /** `porthole probe HOST PORTS [--timeout MS] [--concurrency N] [--retries N]`: connect probes from here. */
 import { lookup } from 'node:dns/promises';
+import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
-import { isIpLiteral } from '../../net/address.js';
-import { parsePortSpec, portEntries } from '../../net/portSpec.js';
-import { assertUsableTarget } from '../../net/targetAddress.js';
+import { assertUsableTarget, isIpLiteral, parsePortSpec, portEntries } from '../../net/index.js';
 import { type ProbeResult, probePorts } from '../../probe/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
@@ -11,18 +10,6 @@ import type { Output } from '../output.js';
 /** nmap's initial RTT timeout: long enough for any sane path, short enough to wait for. */
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_CONCURRENCY = 64;
-
-/** A positive integer option, or E_USAGE naming it. */
-export function positiveInteger(value: unknown, name: string, fallback: number, max = 1_000_000): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > max) {
-    throw new PortholeError('E_USAGE', {
-      detail: `${name} must be a whole number from 0 to ${max}, not "${String(value)}"`,
-    });
-  }
-  return number;
-}
 
 /** Colours a state for a terminal. */
 export function styledState(output: Output, state: string): string {

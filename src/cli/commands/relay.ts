@@ -4,10 +4,10 @@
  */
 
 import { join } from 'node:path';
+import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
 import { requiredFolder } from '../../system/index.js';
 import type { CommandSpec } from '../commandSpec.js';
-import { positiveInteger } from './probe.js';
 
 /**
  * The relay URL as given, with the configured user (relay.user, PORTHOLE_RELAY_USER) put in when

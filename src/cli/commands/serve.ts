@@ -1,12 +1,11 @@
 /** `porthole serve`: the check service, until interrupted. */
 // The small options module, not the folder's index: that would load Fastify for every command.
-import { parsePageFamilies } from '../../checker/pageFamilies.js';
+import { parsePageFamilies } from '../../checker/index.js';
+import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
-import { parseCidrList, parseIp } from '../../net/address.js';
-import { formatPortSpec, mergeRanges, parsePortSpec } from '../../net/portSpec.js';
+import { formatPortSpec, mergeRanges, parseCidrList, parseIp, parsePortSpec } from '../../net/index.js';
+import { packageVersion } from '../../system/index.js';
 import type { CommandSpec } from '../commandSpec.js';
-import { packageVersion } from '../version.js';
-import { positiveInteger } from './probe.js';
 import { FLEET_SERVE_OPTIONS, serveFleet } from './serveFleet.js';
 
 /** The egress listener's settings from the flags; undefined when none was asked for. */
@@ -102,7 +101,7 @@ export const serveCommand: CommandSpec = {
       return serveFleet({ args, options, output, env, signal });
     }
     // Fastify, SQLite and prom-client load only when serving: other commands start faster.
-    const { defaultDataDir, parseListen, startChecker } = await import('../../checker/serve.js');
+    const { defaultDataDir, parseListen, startChecker } = await import('../../checker/index.js');
     const { host, port } = parseListen(String(options.listen));
     const egress = egressOptions(options, host);
     const text = (value: unknown) => (typeof value === 'string' ? value : undefined);

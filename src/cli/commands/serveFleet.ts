@@ -3,11 +3,12 @@
  * Kept apart from serve.ts, which only hands over when --nats is given: without it, serve is
  * the single process it always was.
  */
+
+import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
-import { parseCidrList } from '../../net/address.js';
+import { parseCidrList } from '../../net/index.js';
+import { packageVersion } from '../../system/index.js';
 import type { CommandContext, CommandOutcome, OptionSpec } from '../commandSpec.js';
-import { packageVersion } from '../version.js';
-import { positiveInteger } from './probe.js';
 
 /** The fleet's flags, listed in `porthole serve --help`. */
 export const FLEET_SERVE_OPTIONS: readonly OptionSpec[] = [
@@ -72,7 +73,7 @@ export async function serveFleet({ options, output, signal }: CommandContext): P
     if (!keyPath) throw new PortholeError('E_FLEET_KEY', { detail: 'a front needs --signing-key FILE' });
     const key = loadOrCreateSigningKey(keyPath);
     if (key.created) output.notice(`made signing key ${keyPath}; give vantages ${key.publicPath}`);
-    const { parseListen } = await import('../../checker/serve.js');
+    const { parseListen } = await import('../../checker/index.js');
     const { host, port } = parseListen(String(options.listen));
     const front = await startFront(
       {

@@ -1,0 +1,83 @@
+/**
+ * A DNS name that follows the public address while expose runs (`expose --name NAME --rfc2136 …`):
+ * one pass when the road is taken, or a loop for as long as the road is kept, updating only what
+ * differs. Each pass is said as progress.
+ */
+import { keepName, type NameReport, updateName } from '../dns/index.js';
+import type { DoctorOptions } from '../doctor/index.js';
+import { addressSource, commonUpdate, type NameSettings } from './nameSettings.js';
+import type { RunSession } from './session.js';
+
+/** The name to keep on the public address, and how it is updated. */
+export interface NameFollowing {
+  readonly name: string;
+  /** The update method's settings (`rfc2136` + `tsigKey`, or `dyndns2` + `user` + `passwordFile`, ...). */
+  readonly settings: NameSettings;
+}
+
+/** The records of one pass, for the result. */
+export interface NamePass {
+  readonly name: string;
+  readonly records: NameReport['records'];
+}
+
+/**
+ * A minute between looks while kept: a changed address is followed within one, and nothing is
+ * sent when it did not change.
+ */
+const FOLLOW_INTERVAL_MS = 60_000;
+
+/** The name's settings with the run's own checker and STUN server as the address's sources. */
+async function prepare(session: RunSession, following: NameFollowing, doctor: DoctorOptions) {
+  const settings: NameSettings = {
+    ...(doctor.checker ? { checker: doctor.checker.toString() } : {}),
+    ...(doctor.stun ? { stun: `${doctor.stun.address}:${doctor.stun.port}` } : {}),
+    ...following.settings,
+  };
+  return {
+    common: await commonUpdate(settings, session.env),
+    publicAddresses: await addressSource(settings, session.env),
+  };
+}
+
+/** One pass: the name set on the public address now. */
+export async function updateNameOnce(
+  session: RunSession,
+  following: NameFollowing,
+  doctor: DoctorOptions,
+): Promise<NamePass> {
+  const { common, publicAddresses } = await prepare(session, following, doctor);
+  const report = await updateName({
+    ...common,
+    name: following.name,
+    addresses: await publicAddresses(session.abort),
+    ...session.abort,
+  });
+  session.progress({ kind: 'name', name: report.name, updates: report.updates });
+  return { name: report.name, records: report.records };
+}
+
+/** Keeps the name on the public address until `signal` (the run's, or expose giving up) aborts. */
+export async function keepNameFollowing(
+  session: RunSession,
+  following: NameFollowing,
+  doctor: DoctorOptions,
+  signal: AbortSignal,
+): Promise<{ rounds: number; updates: number }> {
+  const { common, publicAddresses } = await prepare(session, following, doctor);
+  return keepName({
+    ...common,
+    name: following.name,
+    publicAddresses,
+    intervalMs: FOLLOW_INTERVAL_MS,
+    minUpdateIntervalMs: FOLLOW_INTERVAL_MS,
+    signal,
+    onRound: ({ report, error }) =>
+      session.progress({
+        kind: 'name',
+        name: following.name,
+        updates: report?.updates ?? 0,
+        ...(error ? { error: `${error.code}: ${error.message}` } : {}),
+      }),
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The direct road: a port mapping on this host's router for each exposed entry (a range takes
+ * the first free external port of the range), the host firewall opened when asked, proven from
+ * outside by the doctor. Kept, the mappings are renewed and re-made after a router restart, and
+ * the path is re-verified on an interval (a failed check wakes the keepers at once).
+ */
+import { sleep } from '../../deadline/index.js';
+import type { Cause } from '../../doctor/index.js';
+import type { Mapping } from '../../gateway/index.js';
+import { diagnoseIn } from '../diagnose.js';
+import { type HeldFirewall, holdFirewall } from '../heldFirewall.js';
+import { describeMapping, type HeldMapping, holdMapping } from '../heldMapping.js';
+import { requestsOf } from './requests.js';
+import type { OpenRoad, Road, RoadContext, RoadReport } from './types.js';
+
+/** The causes after which a direct road cannot work, whatever is set here: another road is the way. */
+export const DIRECT_ROAD_CLOSED: ReadonlySet<Cause> = new Set<Cause>([
+  'cgnat',
+  'router-refuses-mapping',
+  'upstream-filter',
+  'double-nat',
+  'refused-on-path',
+]);
+
+/** Why the direct road cannot work here, from the doctor's causes; undefined when it might. */
+export function directRoadClosed(report: RoadReport): string | undefined {
+  const closed = report.findings.filter((f) => f.status === 'fail' && f.cause && DIRECT_ROAD_CLOSED.has(f.cause));
+  return report.reachable || closed.length === 0
+    ? undefined
+    : `the direct IPv4 road cannot work here (${[...new Set(closed.map((f) => f.cause))].join(', ')})`;
+}
+
+/** The addresses to give users for mappings on a public address. */
+export function giveFor(publicAddress: string | null, mappings: readonly Mapping[]): string[] {
+  return publicAddress ? mappings.map((m) => `${publicAddress}:${m.externalPort}/${m.protocol}`) : [];
+}
+
+/** Opens the mappings (and the firewall), undoing what was made when a later one fails. */
+async function openMappings(
+  context: RoadContext,
+): Promise<{ held: HeldMapping[]; firewall: HeldFirewall | undefined }> {
+  const { session, request } = context;
+  const held: HeldMapping[] = [];
+  let firewall: HeldFirewall | undefined;
+  try {
+    if (request.openFirewall) firewall = await holdFirewall(session, request.manifest);
+    for (const asked of requestsOf(request.manifest.entries)) {
+      held.push(
+        await holdMapping(
+          session,
+          { ...asked, lifetimeSeconds: request.lifetimeSeconds },
+          request.via ? { via: request.via } : {},
+        ),
+      );
+    }
+    return { held, firewall };
+  } catch (error) {
+    // Nothing half-made stays: what was made goes now; what cannot go stays held by the session,
+    // which names it (leftBehind) when the run ends.
+    for (const made of held.reverse()) await made.remove().catch(() => {});
+    await firewall?.remove().catch(() => {});
+    throw error;
+  }
+}
+
+/** The direct road. */
+export const directRoad: Road = {
+  name: 'direct',
+  usable: async () => ({ usable: true }),
+  async open(context): Promise<OpenRoad> {
+    const { session, request } = context;
+    const { held, firewall } = await openMappings(context);
+    const asked = requestsOf(request.manifest.entries);
+    const portChanges = held
+      .map((h, index) => ({ mapping: h.mapping, asked: asked[index] }))
+      .filter(({ mapping, asked }) => asked?.external === undefined && mapping.externalPort !== mapping.internalPort)
+      .map(({ mapping }) => ({ asked: mapping.internalPort, got: mapping.externalPort, protocol: mapping.protocol }));
+    // Its own mappings are live (just made, or kept): the doctor need not renew them to ask.
+    const verify = () => diagnoseIn(session, { ...request, confirmMappings: false });
+    const mappings = () => held.map((h) => h.mapping);
+    return {
+      verify,
+      closedBecause: directRoadClosed,
+      async keep(first) {
+        let report = first;
+        session.progress({
+          kind: 'verified',
+          reachable: report.reachable,
+          publicAddress: report.publicAddress,
+          // Said at once, not after Ctrl-C: the address to give users while this keeps running.
+          give: report.reachable ? giveFor(report.publicAddress, mappings()) : [],
+        });
+        // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
+        const wake = new EventTarget();
+        const keepers = held.map((h) => h.keep({ wake }));
+        const verifier = (async () => {
+          while (!session.signal?.aborted) {
+            await sleep(request.verifyEverySeconds * 1000, session.abort).catch(() => {});
+            if (session.signal?.aborted) break;
+            report = await verify();
+            if (!report.reachable) wake.dispatchEvent(new Event('wake'));
+            session.progress({
+              kind: 'verified',
+              reachable: report.reachable,
+              publicAddress: report.publicAddress,
+              failing: report.findings.filter((f) => f.status === 'fail').map((f) => f.id),
+            });
+          }
+        })();
+        const kept = await Promise.all(keepers);
+        await verifier;
+        for (const ending of kept.filter((k) => !k.removed))
+          session.leftBehind(describeMapping(ending.mapping), ending.why ?? 'the router did not confirm the removal');
+        // The keepers removed the mappings on abort; the firewall rules go last.
+        await firewall?.remove();
+        return report;
+      },
+      async leave() {
+        // Without --keep, mappings and rules stay by design (mappings recorded for `porthole unmap`).
+        for (const h of held) h.leave();
+        firewall?.leave();
+      },
+      async close() {
+        for (const h of held) await h.remove().catch(() => {});
+        await firewall?.remove().catch(() => {});
+      },
+      outcome: (report, kept) => ({
+        mode: 'direct',
+        family: 4,
+        mappings: mappings(),
+        relays: [],
+        portChanges,
+        firewall: firewall ? firewall.state : null,
+        give: report.reachable ? giveFor(report.publicAddress, mappings()) : [],
+        notes: [
+          ...portChanges.map(
+            (c) =>
+              `Note: the router gave external port ${c.got} for ${c.asked}/${c.protocol} (${c.asked} was not available): users must use ${c.got}.`,
+          ),
+          ...(!kept
+            ? mappings()
+                .filter((m) => m.lifetime > 0)
+                .map(
+                  (m) =>
+                    `The mapping of ${m.externalPort}/${m.protocol} expires in ${m.lifetime} s (at ${new Date(Date.now() + m.lifetime * 1000).toISOString()}): run with --keep to renew it, or \`porthole unmap ${m.internalPort}/${m.protocol}\` to remove it now.`,
+                )
+            : []),
+        ],
+      }),
+    };
+  },
+};

@@ -1,0 +1,139 @@
+/**
+ * The run session on the loopback fake router: a diagnosis and an expose each discover the router
+ * once (the doctor's facts, the NAT diagnosis and expose's roads share the answer), and a
+ * diagnosis that must renew a PCP mapping to ask about it says so, and is not plain ok when the
+ * router had lost it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
+import { diagnose, expose, mapPort, type ProgressEvent } from '../../src/library/index.js';
+import { type FakeRouter, startFakeRouter } from '../support/fakeRouter.js';
+
+const HOST = '127.0.0.1';
+const loopbackOnly: AddressPolicy = (url) => (url.hostname === HOST ? undefined : `${url.hostname} is not loopback`);
+
+/** A check service on loopback that sees 198.51.100.7 and finds every port closed. */
+async function startFakeChecker(): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      response.setHeader('content-type', 'application/json');
+      if (request.url === '/v1/ip') {
+        response.end(JSON.stringify({ address: '198.51.100.7', family: 4 }));
+        return;
+      }
+      const ports = String((JSON.parse(body || '{}') as { ports?: string }).ports ?? '');
+      const results = ports
+        .split(',')
+        .filter(Boolean)
+        .map((spec) => {
+          const [port, protocol] = spec.split('/');
+          return { port: Number(port), protocol, state: 'closed', reason: 'conn-refused', ms: 1, verified: null };
+        });
+      response.end(JSON.stringify({ target: '198.51.100.7', proof: false, ms: 2, results }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  return { server, url: `http://${HOST}:${(server.address() as AddressInfo).port}` };
+}
+
+describe('run session: one discovery per run', () => {
+  let router: FakeRouter;
+  let checker: Awaited<ReturnType<typeof startFakeChecker>>;
+  let state: string;
+  let saved: string | undefined;
+  const run = () => ({
+    env: { XDG_STATE_HOME: state, XDG_CONFIG_HOME: state },
+    discovery: {
+      gateway: HOST,
+      natpmpPort: router.natpmpPort,
+      ssdpPort: router.ssdpPort,
+      multicast: false,
+      policy: loopbackOnly,
+    },
+    announcements: false as const,
+  });
+
+  before(async () => {
+    saved = process.env.PORTHOLE_ONLY_GATEWAYS;
+    process.env.PORTHOLE_ONLY_GATEWAYS = `${HOST}/32`;
+    router = await startFakeRouter({ externalIp: '198.51.100.7' });
+    checker = await startFakeChecker();
+    state = mkdtempSync(join(tmpdir(), 'porthole-session-'));
+  });
+  after(async () => {
+    await router.close();
+    checker.server.close();
+    rmSync(state, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.PORTHOLE_ONLY_GATEWAYS;
+    else process.env.PORTHOLE_ONLY_GATEWAYS = saved;
+  });
+
+  it('diagnose() asks the router once: the facts and the NAT diagnosis share the discovery', async () => {
+    const before = router.discoveryRounds();
+    const steps: string[] = [];
+    const report = await diagnose({
+      ...run(),
+      ports: '7411',
+      checker: checker.url,
+      onProgress: (event: ProgressEvent) => {
+        if (event.kind === 'step' && event.state === 'started') steps.push(event.step);
+      },
+    });
+    assert.equal(router.discoveryRounds() - before, 1);
+    // Both steps that need the router ran (and each says it started), on the one discovery.
+    assert.ok(steps.includes('gateway') && steps.includes('nat'), steps.join(','));
+    assert.equal(report.findings.find((f) => f.id === 'gateway')?.status, 'ok');
+    assert.match(report.findings.find((f) => f.id === 'nat')?.summary ?? '', /198\.51\.100\.7/);
+    assert.deepEqual(report.changes, []);
+  });
+
+  it('expose() asks the router once: its mapping and its check from outside share the discovery', async () => {
+    const before = router.discoveryRounds();
+    const result = await expose({ ...run(), ports: '7412', checker: checker.url, family: 'ipv4' });
+    assert.equal(router.discoveryRounds() - before, 1);
+    assert.equal(result.road, 'direct');
+    assert.equal(result.mappings[0]?.externalPort, 7412);
+    assert.equal(result.reachable, false, 'closed from outside: not reachable');
+    assert.ok(
+      router.mappings().some((m) => m.internalPort === 7412),
+      'left on the router by design (no keep)',
+    );
+  });
+
+  it('a diagnosis that renews a PCP mapping says so; after a router restart the finding is not ok', async () => {
+    await mapPort({ ...run(), port: 7413, via: 'pcp', lifetimeSeconds: 600 });
+    router.reboot();
+    assert.equal(router.mappings().length, 0, 'the restart forgot every mapping');
+    const report = await diagnose({ ...run(), ports: '7413' });
+    const finding = report.findings.find((f) => f.id === 'mapping:7413/tcp');
+    assert.equal(finding?.status, 'warn');
+    assert.equal(finding?.cause, 'mapping-lost');
+    assert.match(finding?.summary ?? '', /had lost porthole's mapping of 7413\/tcp/);
+    assert.match(finding?.fix ?? '', /porthole map 7413\/tcp --keep/);
+    // Every record of porthole's this router lost was renewed to ask (7412 from the expose above too).
+    const renewed = report.changes.filter((c) => /7413\/tcp/.test(c.what));
+    assert.equal(renewed.length, 1);
+    assert.equal(renewed[0]?.on, 'router');
+    assert.match(renewed[0]?.what ?? '', /renewed porthole's PCP mapping of 7413\/tcp/);
+    assert.match(renewed[0]?.found ?? '', /had lost it/);
+    assert.equal(report.changes.length, 2, 'one change per renewed record: 7412 and 7413');
+    assert.ok(
+      report.findings.find((f) => f.id === 'mapping:7413/tcp')?.changed,
+      'the finding says what its check changed',
+    );
+    assert.ok(
+      router.mappings().some((m) => m.internalPort === 7413),
+      'the renewal made it again (said above)',
+    );
+  });
+});
