@@ -1,8 +1,12 @@
 /** Public face of src/host: this machine behind one interface, with a Linux, a Windows and a macOS adapter. */
 import { createLinuxHost } from './linux.js';
+import { createMacosHost } from './macos/index.js';
 import type { Host, HostOptions } from './types.js';
+import { createWindowsHost } from './windows/index.js';
 
 export { createLinuxHost, linuxFirewallAnswer } from './linux.js';
+export { createMacosHost } from './macos/index.js';
+export { createWindowsHost } from './windows/index.js';
 export type {
   ApplyRulesOptions,
   FirewallAnswer,
@@ -23,7 +27,9 @@ export type {
   PortQuestion,
 } from './types.js';
 
-/** The adapter for the system this process runs on. */
-export function currentHost(options: HostOptions = {}): Host {
+/** The adapter for the system this process runs on (Linux's for every other Unix too). */
+export function currentHost(options: HostOptions = {}, platform: NodeJS.Platform = process.platform): Host {
+  if (platform === 'win32') return createWindowsHost(options);
+  if (platform === 'darwin') return createMacosHost(options);
   return createLinuxHost(options);
 }
