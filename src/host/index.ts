@@ -6,7 +6,6 @@ import { createWindowsHost } from './windows/index.js';
 
 export { createLinuxHost, linuxFirewallAnswer } from './linux.js';
 export { createMacosHost } from './macos/index.js';
-export { createWindowsHost } from './windows/index.js';
 export type {
   ApplyRulesOptions,
   FirewallAnswer,
@@ -26,6 +25,7 @@ export type {
   PortListener,
   PortQuestion,
 } from './types.js';
+export { createWindowsHost } from './windows/index.js';
 
 /** The adapter for the system this process runs on (Linux's for every other Unix too). */
 export function currentHost(options: HostOptions = {}, platform: NodeJS.Platform = process.platform): Host {

@@ -91,7 +91,15 @@ function nearMisses(
     const file = comparablePath(rule.program).split('\\').pop();
     return namesPort(rule, question) || serverFiles.includes(file);
   });
-  return { otherProfile, otherProgram };
+  // Allowed, but only from the local network (LocalSubnet, Intranet...): never from the internet.
+  const localOnly = allows.filter(
+    (rule) =>
+      onProfile(rule, profile) &&
+      !matches(remoteMatch(rule)) &&
+      !('unsure' in remoteMatch(rule)) &&
+      matches(ruleMatch({ ...rule, remoteAddresses: ['Any'] }, question, programs)),
+  );
+  return { otherProfile, otherProgram, localOnly };
 }
 
 /** One profile's verdict for the packet. */
@@ -194,11 +202,13 @@ function judgeProfile(
       fix: retargetProgramFix(otherProgram, server),
     };
   }
+  const local = misses.localOnly[0];
   return {
     ...base,
+    evidence: [...base.evidence, ...misses.localOnly.map(describeRule)],
     verdict: 'drop',
     reason: 'default-block',
-    summary: `no Windows Defender Firewall rule lets ${label} in on the ${profile.name} profile, and its default blocks inbound connections`,
+    summary: `no Windows Defender Firewall rule lets ${label} in from the internet on the ${profile.name} profile${local ? ` (the rule "${local.displayName}" admits only ${(local.remoteAddresses ?? []).join(', ')})` : ''}, and its default blocks inbound connections`,
     unsure,
     fix: addRuleFix(question, activeProfiles),
   };
