@@ -1,7 +1,7 @@
 /**
  * The commands the macOS adapter runs, and the lines it gives people to run. Pure.
  */
-import type { RulePlan } from '../../firewall/index.js';
+import { backends, type RulePlan } from '../../firewall/index.js';
 import type { FirewallCommands } from '../types.js';
 
 /** The Application Firewall's command-line tool (the same path on every macOS since 10.5). */
@@ -45,12 +45,17 @@ export function pfAnchor(manifest: string): string {
   return `porthole/${manifest}`;
 }
 
-/** The lines that load or flush a manifest's anchor by hand. */
+/**
+ * The lines that load or flush a manifest's anchor by hand. The anchor's rules are in the lines
+ * themselves (a here-document), so they work wherever they are pasted: the plan's source may be
+ * a port spec (`<ports>`) that no file holds.
+ */
 export function macosCommandsFor(plan: RulePlan): FirewallCommands {
   const anchor = shQuote(pfAnchor(plan.manifest));
+  const rules = (backends.pf.render(plan)[0]?.content ?? '').replace(/\n$/, '').split('\n');
   return {
     shell: 'sh',
-    apply: [`porthole firewall ${shQuote(plan.source)} --target pf | sudo pfctl -a ${anchor} -f -`],
+    apply: [`sudo pfctl -a ${anchor} -f - <<'PORTHOLE_PF'`, ...rules, 'PORTHOLE_PF'],
     remove: [`sudo pfctl -a ${anchor} -F rules`],
   };
 }
