@@ -89,9 +89,12 @@ export function createMacosHost(options: HostOptions = {}): Host {
     const ran = await run('id', ['-u'], signal);
     return !('error' in ran) && ran.stdout.trim() === '0';
   };
-  /** lsof exits 1 when it finds nothing to list: an empty answer, not a failure. */
+  /**
+   * lsof exits 1 when it finds nothing to list, and also when it lists what it can but met an
+   * error on the way (another user's process, as non-root): both are answers, not failures.
+   */
   const lsofOk = (ran: Ran): ran is Exclude<Ran, { error: string }> =>
-    !('error' in ran) && (ran.code === 0 || (ran.code === 1 && ran.stdout.trim() === ''));
+    !('error' in ran) && (ran.code === 0 || ran.code === 1);
 
   const inspect = async (
     ports: readonly PortQuestion[],

@@ -135,6 +135,10 @@ export function createWindowsHost(options: HostOptions = {}): Host {
         ? `Security Center could not be read (Windows Server has none), so third-party firewalls are not listed: ${error}`
         : `PowerShell: ${error}`,
     );
+    const hidden = facts.some((port) => port.listeners?.some((listener) => listener.process && !listener.process.path));
+    if (snapshot.elevated === false && hidden) {
+      notes.push("not elevated: Windows hides other users' program paths, so rules for a program are not judged");
+    }
     return { ports: facts, sources: INSPECT_SOURCES, warnings: [...parsed.warnings, ...notes] };
   };
 
