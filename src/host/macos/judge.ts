@@ -10,8 +10,9 @@ import { type AlfState, alfEntryFor, bundleOf } from './alf.js';
 import { SOCKETFILTERFW, shQuote } from './commands.js';
 import { evaluatePf, type PfRule, type PfStatus } from './pf.js';
 
-/** The two firewalls' names in answers. */
+/** The Application Firewall's name in answers. */
 export const ALF = 'macOS Application Firewall';
+/** pf's name in answers. */
 export const PF = 'pf';
 
 const FIREWALL_SETTINGS = 'System Settings → Network → Firewall → Options';
