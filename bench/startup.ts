@@ -17,11 +17,14 @@ const ROUNDS = 15;
 /** The issue's goal: a cold start within 1.3 times Node's own. */
 const GOAL = 1.3;
 
-function wallMs(args: readonly string[]): number {
+function wallMs(args: readonly string[], command: string = process.execPath): number {
   const started = performance.now();
-  spawnSync(process.execPath, args, { stdio: 'ignore', timeout: 30_000 });
+  spawnSync(command, args, { stdio: 'ignore', timeout: 30_000, cwd: ROOT });
   return performance.now() - started;
 }
+
+/** Rounds of the README's forms (npx starts npm first: slower, so fewer rounds, bounded). */
+const README_ROUNDS = 7;
 
 /** Bytes under a folder, not following links and not counting nested node_modules (counted as packages of their own). */
 function folderBytes(dir: string): number {
@@ -67,6 +70,14 @@ export async function benchStartup(): Promise<string> {
   } finally {
     server.close();
   }
+  // The README's forms: `npx porthole` (npm resolves the package first) and the command installed
+  // once (`npm install -g` or `npm link`: a link to the same bin, so the bundle itself).
+  const npx: number[] = [];
+  const installed: number[] = [];
+  for (let round = 0; round < README_ROUNDS; round++) {
+    npx.push(wallMs(['--no-install', 'porthole', '--version'], 'npx'));
+    installed.push(wallMs([BUNDLE, '--version']));
+  }
   const m = Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)])) as Record<
     keyof typeof commands,
     number
@@ -96,6 +107,8 @@ export async function benchStartup(): Promise<string> {
     '| --- | --- | --- | --- | --- |',
     `| \`porthole --version\` | ${ms(m.version)} | ${ms(m.unbundledVersion)} | ${ms(m.node)} | ${ratio(m.version, m.node)} (${verdict(m.version)} the ${GOAL}x goal) |`,
     `| \`porthole probe 127.0.0.1 PORT\` | ${ms(m.probe)} | ${ms(m.unbundledProbe)} | ${ms(m.node)} | ${ratio(m.probe, m.node)} (${verdict(m.probe)} the ${GOAL}x goal) |`,
+    '',
+    `The README's forms, median of ${README_ROUNDS} runs: \`npx porthole --version\` ${ms(median(npx))}, the command installed once (\`npm install -g\` or \`npm link\`, the same bin) ${ms(median(installed))}: npx adds ${ms(median(npx) - median(installed))} before porthole starts, on every command.`,
     '',
     `Packed (\`npm pack --dry-run\`): ${mib(packed?.size ?? 0)} tarball, ${mib(packed?.unpackedSize ?? 0)} unpacked, ${packed?.entryCount} files.`,
     `Production dependencies: ${direct} direct, ${packages.length} packages in the installed tree (\`npm ls --omit=dev --all\`),`,

@@ -1,8 +1,29 @@
 /** The record of checks, in SQLite (WAL), with retention. */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { PortholeError } from '../errors/index.js';
 import type { ProbeResult } from '../probe/index.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * better-sqlite3, loaded when a store opens: it is an optional dependency (a native module that
+ * needs a compiler where no prebuilt binary fits), so a machine without it still installs and runs
+ * every client command; only `porthole serve` needs it.
+ */
+function sqlite(): typeof BetterSqlite3 {
+  try {
+    return require('better-sqlite3') as typeof BetterSqlite3;
+  } catch (error) {
+    throw new PortholeError('E_NOT_AVAILABLE', {
+      detail: 'the check service records checks in SQLite, and better-sqlite3 is not installed here',
+      hint: 'Install it beside porthole (`npm install -g better-sqlite3`, which needs a compiler where no prebuilt binary fits), or run the check service on a machine that has it. Client commands do not need it.',
+      cause: error,
+    });
+  }
+}
 
 /** One check as recorded. */
 export interface CheckRecord {
@@ -51,6 +72,7 @@ CREATE INDEX IF NOT EXISTS checks_at ON checks (at);
 /** Opens (creating if needed) the store in `dir`. */
 export function openCheckStore(dir: string, retentionDays: number): CheckStore {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const Database = sqlite();
   const db = new Database(join(dir, 'checks.sqlite'));
   db.pragma('journal_mode = WAL');
   // WAL with NORMAL sync: a power cut may lose the last checks, never corrupt the file.

@@ -19,8 +19,13 @@ const onSignal = (signal: NodeJS.Signals) => {
   // The reason is already the coded error the frame reports, so nothing below has to guess.
   controller.abort(new PortholeError('E_ABORTED', { detail: `interrupted by ${signal}` }));
 };
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+/**
+ * Ctrl-C, a stop, and the terminal going away all end a command the same way, with its cleanup:
+ * SIGHUP is a closed terminal on Unix and a closed console window on Windows (Node gives about 10 s
+ * there before Windows ends the process); SIGBREAK is Windows' Ctrl+Break.
+ */
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+for (const signal of SIGNALS) process.on(signal, onSignal);
 
 const status = await runCli(argv, {
   stdout: process.stdout,
@@ -34,5 +39,4 @@ process.exitCode = status;
 // The command is over: a handle something left open (a child, a socket) must not keep the process
 // alive past its verdict. The timer does not itself keep the process alive.
 setTimeout(() => process.exit(status), 1000).unref();
-process.off('SIGINT', onSignal);
-process.off('SIGTERM', onSignal);
+for (const signal of SIGNALS) process.off(signal, onSignal);

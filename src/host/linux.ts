@@ -4,7 +4,7 @@
  * nftables table per manifest. Reading needs no root except the rulesets (nft refuses without it).
  */
 import type { AbortOptions } from '../deadline/index.js';
-import { isPortholeError } from '../errors/index.js';
+import { isPortholeError, PortholeError } from '../errors/index.js';
 import {
   applyNftables,
   backends,
@@ -34,6 +34,11 @@ import type {
 } from './types.js';
 
 const FIREWALL = 'nftables';
+
+/** A word for a POSIX shell: as is when safe, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
 
 /** The fix for a port the ruleset does not let in: porthole's own table, and the one-rule way beside it. */
 function openFix(answer: PortAnswer, source: string): HostFix {
@@ -107,9 +112,18 @@ export function createLinuxHost(options: HostOptions = {}): Host {
   const env = options.env ?? process.env;
   const commandsFor = (plan: RulePlan): FirewallCommands => ({
     shell: 'sh',
-    apply: [`porthole firewall ${plan.source} --target nftables | nft -f -`],
-    remove: [`nft delete table inet ${nftTableName(plan.manifest)}`],
+    apply: [`sudo porthole firewall ${shellWord(plan.source)} --target nftables --apply`],
+    remove: [`sudo porthole firewall ${shellWord(plan.source)} --target nftables --remove`],
   });
+  /** Changing the ruleset needs root (or CAP_NET_ADMIN): said before anything is tried, with the lines for root. */
+  const mustBeRoot = async (commands: readonly string[]) => {
+    if (process.getuid?.() === 0) return;
+    throw new PortholeError('E_PERMISSION', {
+      detail: 'changing the nftables ruleset needs root',
+      hint: `Run it as root: ${commands.join('; ')}`,
+      data: { commands },
+    });
+  };
   return {
     system: 'linux',
     async inspect(ports: readonly PortQuestion[], inspectOptions: InspectOptions = {}): Promise<HostInspection> {
@@ -150,6 +164,7 @@ export function createLinuxHost(options: HostOptions = {}): Host {
     firewall: {
       container: (manifest) => `inet ${nftTableName(manifest)}`,
       async applyRules(plan) {
+        await mustBeRoot(commandsFor(plan).apply);
         const applied = await applyNftables(plan, runner);
         return {
           firewall: FIREWALL,
@@ -158,9 +173,11 @@ export function createLinuxHost(options: HostOptions = {}): Host {
             ...plan.rules.map((rule) => `${rule.id} ${rule.protocol} ${rule.direction}`),
             ...applied.integrated.map((chain) => `${chain.rules} accept rule(s) at the top of ${chain.chain}`),
           ],
+          details: { ...applied },
         };
       },
       async removeRules(manifest) {
+        await mustBeRoot([`nft delete table inet ${nftTableName(manifest)}`]);
         const removed = await removeNftables(manifest, runner);
         return {
           firewall: FIREWALL,
@@ -169,6 +186,7 @@ export function createLinuxHost(options: HostOptions = {}): Host {
             ...(removed.table ? [`table ${removed.table}`] : []),
             ...(removed.removedRules > 0 ? [`${removed.removedRules} accept rule(s) in other tables' chains`] : []),
           ],
+          details: { ...removed },
         };
       },
       commandsFor,

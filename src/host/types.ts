@@ -143,6 +143,8 @@ export interface FirewallChange {
   readonly container: string;
   /** One line per rule added or removed. */
   readonly rules: readonly string[];
+  /** What this system's firewall adds to say (nftables: the chains of other tables also opened). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** The exact lines to apply or remove a plan by hand, in an elevated prompt. */

@@ -8,6 +8,12 @@ export { type CleanupItem, type CleanupOptions, type CleanupReport, cleanupLefto
 export { type DiagnoseOptions, type Diagnosis, diagnose, diagnoseIn } from './diagnose.js';
 export { type ExposeOptions, type ExposeResult, expose, exposeIn, ROADS } from './expose.js';
 export { describeMapping, type HeldMapping, holdMapping, type KeptMapping, sameMapping } from './heldMapping.js';
+export {
+  closeHostFirewall,
+  type HostFirewallOpening,
+  type HostFirewallOptions,
+  openHostFirewall,
+} from './hostFirewall.js';
 export { doctorOptionsOf, type RunInputs, relaySettingsOf, relayUrlWithUser } from './inputs.js';
 export {
   type KeepPortMappedOptions,

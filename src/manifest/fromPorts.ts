@@ -21,5 +21,5 @@ export function manifestFromPorts(spec: string, options: { expose?: boolean } = 
     group: undefined,
     line: 0,
   }));
-  return { name: 'ports', description: undefined, entries, source: '<ports>' };
+  return { name: 'ports', description: undefined, entries, source: spec };
 }

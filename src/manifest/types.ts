@@ -49,7 +49,7 @@ export interface Manifest {
   readonly name: string;
   readonly description: string | undefined;
   readonly entries: readonly ManifestEntry[];
-  /** The file it came from ('<ports>' when built from a port spec). */
+  /** The file it came from, or the port spec it was built from (`7001,5353/udp`). */
   readonly source: string;
 }
 

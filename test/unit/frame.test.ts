@@ -75,32 +75,33 @@ describe('the frame: interrupts', () => {
     assert.equal((JSON.parse(stdout) as { error: { code: string } }).error.code, 'E_ABORTED');
   });
 
-  it('SIGINT to the real process: exit 130 and E_ABORTED', async () => {
-    // Its own silent server, so the first connection is the child's request.
-    const server = createServer(() => {});
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    const connected = new Promise((resolve) => server.once('connection', resolve));
-    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', main, 'check', '7001', '--json', '--checker', `http://127.0.0.1:${port}`],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
+  for (const signal of ['SIGINT', 'SIGHUP'] as const)
+    it(`${signal} to the real process (Ctrl-C; a closed terminal or console window): exit 130 and E_ABORTED`, async () => {
+      // Its own silent server, so the first connection is the child's request.
+      const server = createServer(() => {});
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      const connected = new Promise((resolve) => server.once('connection', resolve));
+      const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', main, 'check', '7001', '--json', '--checker', `http://127.0.0.1:${port}`],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+      });
+      // Interrupt once the request is in flight (bounded: the test fails rather than hangs).
+      await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      child.kill(signal);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      server.close();
+      assert.equal(code, 130);
+      const { error } = JSON.parse(out) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'E_ABORTED');
+      assert.match(error.message, new RegExp(signal));
     });
-    // Interrupt once the request is in flight (bounded: the test fails rather than hangs).
-    await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    server.close();
-    assert.equal(code, 130);
-    const { error } = JSON.parse(out) as { error: { code: string; message: string } };
-    assert.equal(error.code, 'E_ABORTED');
-    assert.match(error.message, /SIGINT/);
-  });
 
   it('AbortError and TimeoutError from the platform map onto E_ABORTED (130) and E_TIMEOUT', () => {
     const aborted = toPortholeError(new DOMException('This operation was aborted', 'AbortError'));

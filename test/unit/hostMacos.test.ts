@@ -5,9 +5,10 @@
  * the Application Firewall and pf, then the whole doctor as on macOS with a recorded runner.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runDoctor } from '../../src/doctor/index.js';
 import { isPortholeError } from '../../src/errors/index.js';
 import { backends, planRules } from '../../src/firewall/index.js';
 import { createMacosHost, type PortQuestion } from '../../src/host/index.js';
@@ -25,8 +26,12 @@ import {
   SOCKETFILTERFW,
   SOCKETFILTERFW_ARGS,
 } from '../../src/host/macos/index.js';
+import { diagnose } from '../../src/library/index.js';
 import { loadManifestOrPorts } from '../../src/manifest/index.js';
 import { type Recording, recordedRunner } from '../support/recordedRunner.js';
+
+/** porthole's state for the doctor runs (a record of mappings, none here). */
+const stateDir = mkdtempSync(join(tmpdir(), 'porthole-host-doctor-'));
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/host/macos/${name}`, import.meta.url), 'utf8');
 const PORT: PortQuestion = { protocol: 'tcp', port: 5655 };
@@ -255,8 +260,11 @@ function macRunner(scenario: MacScenario) {
 
 async function doctorAsOnMacos(scenario: MacScenario) {
   const runner = macRunner(scenario);
-  const manifest = await loadManifestOrPorts('5655', { expose: true });
-  const report = await runDoctor({ manifest, host: createMacosHost({ runner: runner.run }), source: '5655' }, '5655');
+  const report = await diagnose({
+    ports: '5655',
+    host: createMacosHost({ runner: runner.run }),
+    env: { XDG_STATE_HOME: stateDir },
+  });
   runner.assertExpected();
   const find = (id: string) => report.findings.find((finding) => finding.id === id);
   return { listener: find('listener:5655/tcp'), firewall: find('firewall:5655/tcp'), runner };

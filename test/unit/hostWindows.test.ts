@@ -5,8 +5,10 @@
  * test/fixtures/host/README.md), then the whole doctor as on Windows with a recorded runner.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runDoctor } from '../../src/doctor/index.js';
 import { isPortholeError } from '../../src/errors/index.js';
 import { planRules } from '../../src/firewall/index.js';
 import { createWindowsHost, currentHost, type FirewallAnswer, type PortQuestion } from '../../src/host/index.js';
@@ -19,6 +21,7 @@ import {
   type WindowsSnapshot,
 } from '../../src/host/windows/index.js';
 import { psList } from '../../src/host/windows/psValues.js';
+import { diagnose } from '../../src/library/index.js';
 import { loadManifestOrPorts } from '../../src/manifest/index.js';
 import {
   type DocumentParts,
@@ -32,6 +35,9 @@ import {
   ws2022Rules,
 } from '../fixtures/host/windows/document.js';
 import { type RecordedRunner, recordedRunner } from '../support/recordedRunner.js';
+
+/** porthole's state for the doctor runs (a record of mappings, none here). */
+const stateDir = mkdtempSync(join(tmpdir(), 'porthole-host-doctor-'));
 
 const PORT: PortQuestion = { protocol: 'tcp', port: 5655 };
 const SERVER = 'C:\\Program Files\\MediaServer\\1.3\\MediaServer.exe';
@@ -367,8 +373,11 @@ function windowsRunner(document: string, extra: Parameters<typeof recordedRunner
 
 async function doctorAsOnWindows(document: string) {
   const runner = windowsRunner(document);
-  const manifest = await loadManifestOrPorts('5655', { expose: true });
-  const report = await runDoctor({ manifest, host: createWindowsHost({ runner: runner.run }), source: '5655' }, '5655');
+  const report = await diagnose({
+    ports: '5655',
+    host: createWindowsHost({ runner: runner.run }),
+    env: { XDG_STATE_HOME: stateDir },
+  });
   runner.assertExpected();
   const inspections = runner.calls.filter((call) => call.command === POWERSHELL);
   assert.equal(inspections.length, 1, 'one PowerShell start per inspect');

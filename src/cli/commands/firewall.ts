@@ -7,7 +7,6 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PortholeError } from '../../errors/index.js';
 import {
-  applyNftables,
   backends,
   defaultInterface,
   FIREWALL_TARGETS,
@@ -19,9 +18,9 @@ import {
   planRules,
   type RenderedFile,
   readLiveRuleset,
-  removeNftables,
   resolveManifestNames,
 } from '../../firewall/index.js';
+import type { FirewallChange, Host } from '../../host/index.js';
 import type { Manifest } from '../../manifest/index.js';
 import type { CommandOutcome, CommandSpec } from '../commandSpec.js';
 import type { Output } from '../output.js';
@@ -53,13 +52,23 @@ async function writeFilesAtomically(dir: string, files: readonly RenderedFile[])
   return files.map((file) => join(dir, file.name));
 }
 
-function assertCanApply(target: FirewallTarget): void {
-  if (target !== 'nftables' || process.platform !== 'linux') {
-    throw new PortholeError('E_FIREWALL_UNSUPPORTED', { detail: `--target ${target} on ${process.platform}` });
-  }
-  if (process.getuid?.() !== 0) {
-    throw new PortholeError('E_PERMISSION', { detail: 'changing the nftables ruleset needs root' });
-  }
+/** The firewall each system's host applies and removes (the others are rules written for elsewhere). */
+const OWN_FIREWALL = { linux: 'nftables', windows: 'windows', macos: 'pf' } as const;
+
+/** --apply and --remove work on this system's own firewall only. */
+async function assertCanApply(target: FirewallTarget): Promise<void> {
+  const { currentHost } = await import('../../host/index.js');
+  const own = OWN_FIREWALL[currentHost().system];
+  if (target !== own)
+    throw new PortholeError('E_FIREWALL_UNSUPPORTED', {
+      detail: `--target ${target} on ${process.platform}: this system applies ${own}`,
+      hint: `Use --target ${own} to apply here, or write the ${target} rules with --out DIR and apply them on that system.`,
+    });
+}
+
+/** What changed, as JSON: the system's own details (nftables: table, integrated chains), and one line per rule. */
+function changeJson(change: FirewallChange) {
+  return { ...change.details, firewall: change.firewall, container: change.container, lines: change.rules };
 }
 
 async function inspect(manifest: Manifest, options: Record<string, unknown>): Promise<CommandOutcome> {
@@ -107,6 +116,43 @@ async function inspect(manifest: Manifest, options: Record<string, unknown>): Pr
   };
 }
 
+/** What this system's host firewall does to each inbound port (Windows, macOS). */
+async function inspectHost(host: Host, manifest: Manifest, signal: AbortSignal): Promise<CommandOutcome> {
+  const ports = manifest.entries
+    .filter((entry) => entry.direction === 'inbound')
+    .flatMap((entry) =>
+      entry.ports.flatMap((range) =>
+        range.end - range.start < MAX_INSPECTED_RANGE
+          ? [...Array(range.end - range.start + 1).keys()].map((i) => ({
+              protocol: range.protocol,
+              port: range.start + i,
+            }))
+          : [
+              { protocol: range.protocol, port: range.start },
+              { protocol: range.protocol, port: range.end },
+            ],
+      ),
+    );
+  const inspection = await host.inspect(ports, { signal, source: manifest.source });
+  const blocked = inspection.ports.filter((p) => p.firewall.verdict !== 'accept');
+  return {
+    exitCode: blocked.length > 0 ? 1 : 0,
+    json: {
+      sources: inspection.sources,
+      warnings: inspection.warnings,
+      results: inspection.ports.map((p) => ({ protocol: p.protocol, port: p.port, ...p.firewall })),
+    },
+    human: () =>
+      [
+        `Host firewall (${inspection.sources.join(' + ')}):`,
+        ...inspection.ports.map(
+          (p) => `  ${`${p.protocol}/${p.port}`.padEnd(11)} ${p.firewall.verdict.padEnd(7)} ${p.firewall.summary}`,
+        ),
+        ...inspection.warnings.map((warning) => `  warning: ${warning}`),
+      ].join('\n'),
+  };
+}
+
 function describeFiles(files: readonly RenderedFile[]): string {
   if (files.length === 1) return files[0]?.content ?? '';
   return files.map((file) => `==> ${file.name} <==\n${file.content}`).join('\n');
@@ -148,26 +194,39 @@ function pipedText(
   return chosen.piped.content;
 }
 
-async function run(args: readonly string[], options: Record<string, unknown>, output: Output): Promise<CommandOutcome> {
+async function run(
+  args: readonly string[],
+  options: Record<string, unknown>,
+  output: Output,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<CommandOutcome> {
   // YAML and zod load only when a command reads a manifest.
   const { loadManifestOrPorts } = await import('../../manifest/index.js');
   const manifest = await loadManifestOrPorts(args[0] ?? '');
-  if (options.inspect) return inspect(manifest, options);
+  if (options.inspect) {
+    const { currentHost } = await import('../../host/index.js');
+    const host = currentHost({ env });
+    // Linux answers with its nftables model in full (the deciding rule, --from, --interface); other
+    // systems answer through the host interface (the firewall's verdict and why, by name).
+    return host.system === 'linux' ? inspect(manifest, options) : inspectHost(host, manifest, signal);
+  }
   if (options.apply && options.remove) throw new PortholeError('E_USAGE', { detail: '--apply and --remove together' });
   const target = targetOf(options.target);
   if (options.remove) {
-    assertCanApply(target);
-    const removed = await removeNftables(manifest.name);
+    await assertCanApply(target);
+    const { closeHostFirewall } = await import('../../library/index.js');
+    const removed = await closeHostFirewall({ ports: manifest, env, signal });
     return {
       exitCode: 0,
-      json: { target, manifest: manifest.name, removed },
+      json: { target, manifest: manifest.name, removed: changeJson(removed) },
       human: () =>
-        removed.table || removed.removedRules > 0
-          ? `removed ${removed.table ?? 'no table'} and ${removed.removedRules} rule(s) porthole had inserted elsewhere`
+        removed.rules.length > 0
+          ? `removed from ${removed.firewall}: ${removed.rules.join('; ')}`
           : `nothing to remove: no porthole rules for "${manifest.name}" are installed`,
     };
   }
-  if (options.apply) assertCanApply(target);
+  if (options.apply) await assertCanApply(target);
   const resolutions = await resolveManifestNames(manifest);
   const plan = planRules(manifest, resolutions);
   for (const note of plan.notes) output.debug(note);
@@ -181,20 +240,24 @@ async function run(args: readonly string[], options: Record<string, unknown>, ou
     : rendered;
   const written = typeof options.out === 'string' ? await writeFilesAtomically(options.out, files) : [];
   if (options.apply) {
-    const applied = await applyNftables(plan);
+    const { openHostFirewall } = await import('../../library/index.js');
+    const { change } = await openHostFirewall({
+      ports: manifest,
+      env,
+      signal,
+      ...(options.allProfiles === true ? { profiles: 'all' as const } : {}),
+    });
+    const warnings = (change.details?.warnings as readonly string[] | undefined) ?? [];
     return {
       exitCode: 0,
-      json: { target, manifest: manifest.name, notes: plan.notes, applied },
+      json: { target, manifest: manifest.name, notes: plan.notes, applied: changeJson(change) },
       human: () =>
         [
-          `applied ${applied.table} (${applied.rules} rules) in one transaction`,
-          ...applied.integrated.map(
-            (chain) =>
-              `also opened ${chain.chain}, which can drop (${chain.rules} rules, tagged porthole:${manifest.name}/...)`,
-          ),
-          ...applied.warnings.map((warning) => `warning: ${warning}`),
+          `applied ${change.container} in ${change.firewall} (${change.rules.length} rules) in one transaction:`,
+          ...change.rules.map((rule) => `  ${rule}`),
+          ...warnings.map((warning) => `warning: ${warning}`),
           ...plan.notes.map((note) => `note: ${note}`),
-          `remove with: porthole firewall ${args[0]} --target nftables --remove`,
+          `remove with: porthole firewall ${args[0]} --target ${target} --remove`,
         ].join('\n'),
     };
   }
@@ -209,16 +272,17 @@ async function run(args: readonly string[], options: Record<string, unknown>, ou
 export const firewallCommand: CommandSpec = {
   name: 'firewall',
   args: '<source>',
-  summary: 'host firewall rules for a manifest FILE or PORTS; apply, remove or inspect on Linux',
+  summary: "host firewall rules for a manifest FILE or PORTS; apply, remove or inspect this system's firewall",
   options: [
     ['--target <firewall>', FIREWALL_TARGETS.join(', ')],
     ['--out <dir>', 'write every file into DIR (atomically) instead of printing the one its tool reads from stdin'],
     ['--family <4|6>', 'iptables: the IPv4 (default, for iptables-restore) or IPv6 (ip6tables-restore) rules'],
-    ['--apply', 'install the rules (nftables, Linux, root)'],
-    ['--remove', "remove porthole's rules for this manifest (nftables, Linux, root)"],
+    ['--apply', "install the rules in this system's firewall (nftables on Linux, windows, pf on macOS; elevated)"],
+    ['--remove', "remove porthole's rules for this manifest from this system's firewall (elevated)"],
+    ['--all-profiles', 'windows: apply for every profile (Domain, Private, Public), not just the one in use'],
     ['--inspect', 'say whether the live ruleset accepts each inbound port now, and which rule decides'],
     ['--from <address>', 'with --inspect: the remote address (default: any internet address)'],
     ['--interface <name>', "with --inspect: the arriving interface (default: the default route's)"],
   ],
-  run: ({ args, options, output }) => run(args, options, output),
+  run: ({ args, options, output, env, signal }) => run(args, options, output, env, signal),
 };

@@ -226,7 +226,12 @@ export function createMacosHost(options: HostOptions = {}): Host {
       // Without root another user's server's connections are invisible: none seen proves nothing.
       return connections.length === 0 && !root ? undefined : connections;
     },
-    firewall: { applyRules, removeRules, commandsFor: (plan) => macosCommandsFor(plan) },
+    firewall: {
+      container: (manifest) => `anchor ${pfAnchor(manifest)}`,
+      applyRules,
+      removeRules,
+      commandsFor: (plan) => macosCommandsFor(plan),
+    },
     addresses: () => listInterfaces(),
     // macOS folders (~/Library/Application Support) whatever system the adapter runs on.
     folder: (kind) => portholeFolder(kind, env, { platform: 'darwin', processHome: true }) as string,

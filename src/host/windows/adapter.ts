@@ -219,6 +219,7 @@ export function createWindowsHost(options: HostOptions = {}): Host {
       }
     },
     firewall: {
+      container: (manifest) => `rule group porthole (${rulePrefix(manifest)}*)`,
       applyRules,
       removeRules,
       commandsFor: (plan, commandOptions = {}) => windowsCommandsFor(plan, commandOptions.profiles ?? 'active'),
