@@ -332,6 +332,12 @@ async function nftLoad(ns: string, ruleset: string): Promise<void> {
   await runChecked('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset });
 }
 
+/**
+ * A router of the lab forwards, and answers every TTL-exceeded probe: Linux rate-limits its ICMP
+ * errors to one per second per destination, so the many doctor and nat runs of a test file or a
+ * benchmark made `tracepath` wait a second per unanswered hop (1-25 s seen), which a user's single
+ * run never meets.
+ */
 async function enableForwarding(ns: string): Promise<void> {
   await runChecked('ip', [
     'netns',
@@ -341,6 +347,8 @@ async function enableForwarding(ns: string): Promise<void> {
     '-qw',
     'net.ipv4.ip_forward=1',
     'net.ipv6.conf.all.forwarding=1',
+    'net.ipv4.icmp_ratelimit=0',
+    'net.ipv6.icmp.ratelimit=0',
   ]);
 }
 

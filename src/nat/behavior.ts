@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { BINDING_REQUEST, encodeStunMessage, type StunAddress } from './stunCodec.js';
-import { openStunSocket, SILENCE_POSSIBLE, type StunSocket } from './stunSocket.js';
+import { openStunSocket, type StunSocket, silenceSchedule } from './stunSocket.js';
 
 /** RFC 5780's three classes, for mapping and for filtering. */
 export type NatBehavior = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
@@ -74,6 +74,8 @@ async function runTests(
   );
   const local = { address: socket.local.address, port: socket.local.port };
   const portPreserved = mapped.port === local.port;
+  // Silence is waited for in proportion to this server's round trip (stunSocket.ts).
+  const silence = silenceSchedule(first.rttMs);
 
   // Hairpinning: a second socket sends a Binding request to our own mapped address; it
   // hairpins when the NAT loops it back to the first socket.
@@ -81,8 +83,8 @@ async function runTests(
     const sender = await openStunSocket();
     try {
       const transactionId = randomBytes(12);
-      const arrived = socket.awaitIncoming(transactionId, SILENCE_POSSIBLE.giveUpMs);
-      for (const at of SILENCE_POSSIBLE.sendAtMs) {
+      const arrived = socket.awaitIncoming(transactionId, silence.giveUpMs);
+      for (const at of silence.sendAtMs) {
         setTimeout(
           () => sender.sendRaw(encodeStunMessage({ type: BINDING_REQUEST, transactionId }), mapped),
           at,
@@ -123,8 +125,8 @@ async function runTests(
     try {
       if (!(await fresh.binding(server, options))) return { both: undefined, port: undefined };
       const [both, port] = await Promise.all([
-        fresh.binding(server, { ...options, changeIp: true, changePort: true, schedule: SILENCE_POSSIBLE }),
-        fresh.binding(server, { ...options, changePort: true, schedule: SILENCE_POSSIBLE }),
+        fresh.binding(server, { ...options, changeIp: true, changePort: true, schedule: silence }),
+        fresh.binding(server, { ...options, changePort: true, schedule: silence }),
       ]);
       return { both, port };
     } finally {

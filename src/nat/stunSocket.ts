@@ -23,8 +23,22 @@ export interface RetransmitSchedule {
 
 /** For a server that should answer: quick, with two resends. */
 export const ANSWER_EXPECTED: RetransmitSchedule = { sendAtMs: [0, 200, 600], giveUpMs: 1400 };
-/** For a CHANGE-REQUEST whose silence is itself the answer (filtering tests). */
+/** For a CHANGE-REQUEST whose silence is itself the answer (filtering tests), before any round trip is known. */
 export const SILENCE_POSSIBLE: RetransmitSchedule = { sendAtMs: [0, 150, 450], giveUpMs: 900 };
+
+/** The shortest wait for silence, whatever the round trip: a path's spread, a busy server. */
+const SILENCE_FLOOR_MS = 400;
+
+/**
+ * How long silence is waited for once the server's round trip is measured (test I): eight round
+ * trips past a 250 ms allowance, with two resends, never under SILENCE_FLOOR_MS nor over the
+ * unmeasured schedule. A nearby server's silence is known sooner (the home lab: 400 ms instead of
+ * 900, which made the NAT tests the doctor's slowest step); a far one's keeps the full wait.
+ */
+export function silenceSchedule(rttMs: number): RetransmitSchedule {
+  const giveUpMs = Math.min(SILENCE_POSSIBLE.giveUpMs, Math.max(SILENCE_FLOOR_MS, 250 + 8 * Math.max(0, rttMs)));
+  return { sendAtMs: [0, Math.round(giveUpMs / 6), Math.round(giveUpMs / 2)], giveUpMs };
+}
 
 /** A STUN answer and where it came from. */
 export interface StunAnswer {

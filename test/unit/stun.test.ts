@@ -8,7 +8,7 @@ import { PortholeError } from '../../src/errors/index.js';
 import { judge, parseTracepath, summarize } from '../../src/nat/index.js';
 import { type StunResponder, startStunResponder } from '../../src/nat/responder.js';
 import { BINDING_REQUEST, BINDING_SUCCESS, decodeStunMessage, encodeStunMessage } from '../../src/nat/stunCodec.js';
-import { openStunSocket } from '../../src/nat/stunSocket.js';
+import { openStunSocket, silenceSchedule } from '../../src/nat/stunSocket.js';
 
 const malformed = (error: unknown) => error instanceof PortholeError && error.code === 'E_MALFORMED_PACKET';
 
@@ -239,5 +239,14 @@ describe('NAT verdicts', () => {
       hostAddresses: ['198.51.100.9'],
     });
     assert.deepEqual([verdict.noNat, verdict.cgnat, verdict.doubleNat], [true, false, false]);
+  });
+});
+
+describe('STUN: how long silence is waited for', () => {
+  it('a nearby server is answered for sooner, a far one keeps the full wait, never under the floor', () => {
+    assert.deepEqual(silenceSchedule(1), { sendAtMs: [0, 67, 200], giveUpMs: 400 });
+    assert.equal(silenceSchedule(60).giveUpMs, 730);
+    assert.equal(silenceSchedule(200).giveUpMs, 900);
+    assert.equal(silenceSchedule(-5).giveUpMs, 400);
   });
 });
