@@ -290,6 +290,11 @@ const nat = {
 
 /** The run session and what it leaves (src/library). */
 const library = {
+  E_NO_ROAD: {
+    kind: 'operational',
+    message: 'No road to make the ports reachable could be tried here',
+    hint: 'Each road says why it could not be used: give a relay (--relay ssh://USER@HOST) for when no direct road exists, or allow IPv4 (--family auto).',
+  },
   E_CLEANUP_FAILED: {
     kind: 'operational',
     message: 'Something a porthole process left behind could not be removed',

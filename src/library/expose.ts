@@ -5,6 +5,8 @@
  * before the next is tried. With `keep`, the road taken is kept up until the signal aborts, then
  * undone; without, what it made stays by design (mappings recorded for `porthole unmap`).
  */
+
+import { PortholeError } from '../errors/index.js';
 import { doctorOptionsOf, type RunInputs, relaySettingsOf } from './inputs.js';
 import { keepNameFollowing, type NameFollowing, type NamePass, updateNameOnce } from './nameFollow.js';
 import type { RoadName } from './progress.js';
@@ -63,7 +65,9 @@ export async function exposeIn(session: RunSession, request: ExposeRequest): Pro
   const started = performance.now();
   const roads = roadsFor(request);
   const before: { road: RoadName; because: string; report?: RoadReport }[] = [];
-  let lastError: unknown;
+  // When no road opens, the first road's failure is the one to report (the direct road's says most
+  // about this network; a later road's is often only that it could not be tried here); all are in `tried`.
+  let firstError: unknown;
   for (const [index, road] of roads.entries()) {
     const context: RoadContext = { session, request, before };
     const usable = await road.usable(context);
@@ -78,7 +82,7 @@ export async function exposeIn(session: RunSession, request: ExposeRequest): Pro
       opened = await road.open(context);
     } catch (error) {
       if (session.signal?.aborted) throw error;
-      lastError = error;
+      firstError ??= error;
       const because = `${road.name === 'direct' ? 'IPv4 mapping' : `the ${road.name} road`} failed: ${(error as Error).message}`;
       before.push({ road: road.name, because });
       session.progress({ kind: 'road', road: road.name, state: 'failed', because });
@@ -114,12 +118,14 @@ export async function exposeIn(session: RunSession, request: ExposeRequest): Pro
         : {}),
     };
   }
-  if (lastError instanceof Error) {
-    const coded = lastError as Error & { data?: Record<string, unknown> };
+  if (firstError instanceof Error) {
+    const coded = firstError as Error & { data?: Record<string, unknown> };
     coded.data = { ...coded.data, tried: before.map(({ road, because }) => ({ road, because })) };
-    throw lastError;
+    throw firstError;
   }
-  throw lastError ?? new Error(before.map((b) => b.because).join('; '));
+  throw (
+    firstError ?? new PortholeError('E_NO_ROAD', { detail: before.map((b) => `${b.road}: ${b.because}`).join('; ') })
+  );
 }
 
 /** What to expose, and how. */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
+import { createLinuxHost } from '../../src/host/index.js';
 import { diagnose, expose, mapPort, type ProgressEvent } from '../../src/library/index.js';
 import { type FakeRouter, startFakeRouter } from '../support/fakeRouter.js';
 
@@ -108,6 +109,16 @@ describe('run session: one discovery per run', () => {
       router.mappings().some((m) => m.internalPort === 7412),
       'left on the router by design (no keep)',
     );
+  });
+
+  it('expose with no road it may try says so (E_NO_ROAD), each road with why', async () => {
+    const noIpv6 = { ...createLinuxHost(), addresses: () => [] };
+    await assert.rejects(expose({ ...run(), host: noIpv6, ports: '7414', family: 'ipv6' }), (error: unknown) => {
+      const coded = error as { code?: string; message?: string };
+      assert.equal(coded.code, 'E_NO_ROAD');
+      assert.match(coded.message ?? '', /ipv6: this host has no global IPv6 address/);
+      return true;
+    });
   });
 
   it('a diagnosis that renews a PCP mapping says so; after a router restart the finding is not ok', async () => {

@@ -85,9 +85,8 @@ export const ipv6Road: Road = {
   name: 'ipv6',
   async usable({ session, request }) {
     if (request.family === 'ipv4') return { usable: false, why: 'IPv4 only was asked for (--family ipv4)' };
-    return request.family === 'ipv6' || hasGlobalIpv6(session)
-      ? { usable: true }
-      : { usable: false, why: 'this host has no global IPv6 address' };
+    // Asked for or not: without a global address of its own, no pinhole can make this host reachable.
+    return hasGlobalIpv6(session) ? { usable: true } : { usable: false, why: 'this host has no global IPv6 address' };
   },
   async open(context): Promise<OpenRoad> {
     const { session, request } = context;
