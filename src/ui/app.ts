@@ -102,16 +102,12 @@ export async function buildUi(options: UiAppOptions): Promise<UiApp> {
     reply.code(404).send({ error: new PortholeError('E_UI_NOT_FOUND').toJSON() }),
   );
 
-  // The page. Opened with the key: the key goes into the cookie and the address bar loses it.
+  // The page. Opened with the key (the guard let only the right one through), it hands the key
+  // over as the cookie, and its script takes the key out of the address bar (history.replaceState):
+  // answering at once rather than redirecting saves the page a round trip before its first paint.
   app.get('/', async (request, reply) => {
-    const given = (request.query as { token?: unknown }).token;
-    if (typeof given === 'string') {
-      return reply
-        .code(303)
-        .header('set-cookie', tokenCookie(policyOf(request)))
-        .header('location', '/')
-        .send();
-    }
+    if (typeof (request.query as { token?: unknown }).token === 'string')
+      reply.header('set-cookie', tokenCookie(policyOf(request)));
     return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(UI_PAGE_HTML);
   });
   app.get('/assets/ui.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));

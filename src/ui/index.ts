@@ -13,6 +13,7 @@ export {
   tokenCookieName,
 } from './guard.js';
 export { DEFAULT_UI_LISTEN, parseUiListen, type UiListen, uiOrigin } from './listen.js';
+export { UI_FORBIDDEN_HTML, UI_PAGE_HTML } from './pageHtml.js';
 export { uiScript } from './pageScript.js';
 export { UI_STYLE } from './pageStyle.js';
 export { type ErrorJson, type JobKind, type PageEvent, type PageFinding, PageRuns, type RunOptions } from './runs.js';

@@ -234,8 +234,10 @@ const SCRIPT = String.raw`'use strict';
     }
   }
 
-  function resetChecklist() {
+  /** Empties the checklist for run id (its number stays on the list and the verdict: tests wait on it). */
+  function resetChecklist(id) {
     byId('hops').textContent = '';
+    byId('hops').dataset.run = String(id);
     const verdict = byId('verdict');
     verdict.hidden = true;
     verdict.textContent = '';
@@ -315,6 +317,7 @@ const SCRIPT = String.raw`'use strict';
       words = '! Open from the internet, but not proven to reach this computer.';
     }
     verdict.dataset.status = status;
+    verdict.dataset.run = String(view);
     verdict.append(words);
     for (const change of report.changes || [])
       verdict.append(node('span', { class: 'changed', text: ' porthole changed on the ' + change.on + ': ' + change.what + ' (' + change.why + ').' }));
@@ -490,7 +493,7 @@ const SCRIPT = String.raw`'use strict';
       running.set(event.id, event.job);
       if (event.job === 'check' || event.job === 'expose' || event.job === 'keep') {
         view = event.id;
-        resetChecklist();
+        resetChecklist(event.id);
       }
       if (event.job !== 'check') outcome(undefined);
       if (event.job === 'keep') {
@@ -692,6 +695,8 @@ const SCRIPT = String.raw`'use strict';
   byId('settings-form').addEventListener('submit', saveSettings);
   byId('example').addEventListener('change', pickExample);
 
+  // The key came in the address (?token=); it now lives in the cookie, and leaves the address bar.
+  if (location.search !== '') history.replaceState(null, '', '/');
   stream = new EventSource('/api/events');
   stream.onmessage = (message) => handle(JSON.parse(message.data));
   stream.onerror = () => {

@@ -79,10 +79,11 @@ export interface RunningJob {
 /** What a page that connects (or reconnects) needs to show where things are. */
 export interface PageSnapshot {
   readonly running: readonly RunningJob[];
-  /** Every event of the runs under way and the last outcome of each kind, oldest first. */
+  /**
+   * Every event of the runs under way, and the status of what is kept, oldest first. Runs that
+   * ended before the page connected are not replayed: a page opened later starts clean.
+   */
   readonly replay: readonly PageEvent[];
-  /** What the page made and left in place, for "Remove what porthole made". */
-  readonly made: { readonly mappings: readonly string[]; readonly firewall: readonly string[] };
 }
 
 /** The library options every run of the page shares (its environment; tests' loopback router). */
@@ -106,7 +107,6 @@ export class PageRuns {
   readonly #options: RunOptions;
   readonly #listeners = new Set<(event: PageEvent) => void>();
   readonly #running = new Map<number, Job>();
-  readonly #last = new Map<JobKind, PageEvent>();
   readonly #keepStatus: PageEvent[] = [];
   readonly #mappings: Mapping[] = [];
   readonly #firewall = new Set<string>();
@@ -126,11 +126,9 @@ export class PageRuns {
   /** Where things are, for a page that connects now. */
   snapshot(): PageSnapshot {
     const running = [...this.#running.values()];
-    const finished = [...this.#last.values()].filter((event) => event.type === 'job' && !this.#running.has(event.id));
     return {
       running: running.map(({ id, job, source }) => ({ id, job, source })),
-      replay: [...finished, ...running.flatMap((job) => job.events), ...this.#keepStatus],
-      made: { mappings: this.#mappings.map(describeMapping), firewall: [...this.#firewall] },
+      replay: [...running.flatMap((job) => job.events), ...this.#keepStatus],
     };
   }
 
@@ -298,7 +296,6 @@ export class PageRuns {
       }
       this.#running.delete(id);
       if (kind === 'keep') this.#keepStatus.length = 0;
-      this.#last.set(kind, outcome);
       this.#emit(outcome);
     })();
     return { id, job: kind, source };

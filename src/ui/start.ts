@@ -89,6 +89,10 @@ export async function startUi(options: StartUiOptions = {}): Promise<RunningUi> 
   await ui.app.listen({ host: listen.host, port: listen.port });
   const port = (ui.app.server.address() as AddressInfo).port;
   const origin = uiOrigin(listen.host, port);
+  // The first request through a route compiles its code: ask the page's own files once before
+  // the address is printed, so the browser's first paint does not wait for that (docs/BENCHMARKS.md).
+  for (const path of ['/assets/ui.css', '/assets/ui.js'])
+    await ui.app.inject({ method: 'GET', url: path, headers: { host: origin.replace('http://', '') } });
   const url = `${origin}/?token=${token}`;
   if (options.signal?.aborted) await stopAs('signal');
   else options.signal?.addEventListener('abort', onAbort, { once: true });
