@@ -248,7 +248,7 @@ const SCRIPT = String.raw`'use strict';
       const row = hopRow(name);
       if (event.state === 'started') setStatus(row, 'checking', 'Checking ' + event.label + '\u2026');
       else if (event.state === 'skipped') setStatus(row, 'skip', 'Not checked: ' + event.label + '.');
-      else setStatus(row, 'checked', 'Checked ' + event.label + (event.ms !== undefined ? ' in ' + Math.round(event.ms) + ' ms' : '') + '; the verdict comes when every step is done.');
+      else setStatus(row, 'checked', 'Checked ' + event.label + (event.ms !== undefined ? ' in ' + Math.round(event.ms) + ' ms' : '') + '.');
     }
     if (event.state === 'started') say('Checking ' + event.label + '\u2026');
   }
@@ -553,6 +553,15 @@ const SCRIPT = String.raw`'use strict';
     if (event.kind === 'change' || event.kind === 'finding') return;
     if (message.job !== 'keep') return;
     keptStatus(keptWords(event), event.kind);
+    // A kept road's checklist gets its verdicts only when keeping stops; its checks from outside say the rest.
+    if (event.kind === 'verified' && message.id === view) {
+      const verdict = byId('verdict');
+      verdict.textContent = event.reachable
+        ? MARK.ok + ' Reachable from the internet' + (event.publicAddress ? ' at ' + event.publicAddress : '') + ', proven; porthole keeps it so. Check shows each step.'
+        : MARK.fail + ' Not reachable from outside right now' + (event.failing && event.failing.length ? ' (' + event.failing.join(', ') + ')' : '') + '. Check shows which step fails.';
+      verdict.dataset.status = event.reachable ? 'ok' : 'fail';
+      verdict.hidden = false;
+    }
     if (event.give && event.give.length > 0) {
       const give = byId('kept-give');
       give.textContent = '';
