@@ -219,6 +219,33 @@ describe('ui: who may talk to the page (injected requests)', () => {
     assert.ok(script.body.length + style.body.length < 100 * 1024, 'scripts and styles under 100 kB');
   });
 
+  it("lists the example ports tables porthole ships, and a table's rows before it is checked", async () => {
+    const shipped = await buildUi({ token: TOKEN, port: PORT, run: { env: {} } });
+    try {
+      const answer = await shipped.app.inject({
+        method: 'GET',
+        url: '/api/examples',
+        headers: { host: HOST, cookie: COOKIE },
+      });
+      const examples = answer.json().examples as { name: string; path: string }[];
+      const media = examples.find((example) => example.name === 'media-server');
+      assert.ok(media, JSON.stringify(examples));
+      assert.ok(examples.length >= 5);
+      const table = await shipped.app.inject({
+        method: 'GET',
+        url: `/api/table?source=${encodeURIComponent(media.path)}`,
+        headers: { host: HOST, cookie: COOKIE },
+      });
+      const rows = table.json().table.rows as { name: string; ports: string; expose: boolean }[];
+      assert.deepEqual(
+        rows.filter((row) => row.expose).map((row) => [row.name, row.ports]),
+        [['client-to-server', '7001/tcp']],
+      );
+    } finally {
+      await shipped.app.close();
+    }
+  });
+
   it('a bad port is said at once, beside the field (400 E_PORT_SPEC), not as a run', async () => {
     const answer = await post('/api/check', JSON_HEADERS, { source: '70000' });
     assert.equal(answer.statusCode, 400);
