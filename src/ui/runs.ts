@@ -185,6 +185,8 @@ export class PageRuns {
           removed.push(`port forward ${describeMapping(mapping)}`);
         } catch (error) {
           failed.push({ what: `port forward ${describeMapping(mapping)}`, error: errorJson(error) });
+          // Remembered again: the next "Remove what porthole made" tries once more.
+          this.#remember([mapping]);
         }
       }
       for (const source of [...this.#firewall]) {

@@ -43,8 +43,8 @@ function newToken(): string {
 /** The system's own way to open a URL in the default browser. */
 function browserCommand(url: string): [string, string[]] {
   if (process.platform === 'darwin') return ['open', [url]];
-  // `start` is cmd's; the empty title keeps a quoted URL from being taken for one.
-  if (process.platform === 'win32') return ['cmd', ['/c', 'start', '""', url]];
+  // `start` is cmd's; the empty title (Node quotes '' as "") keeps the URL from being taken for one.
+  if (process.platform === 'win32') return ['cmd', ['/c', 'start', '', url]];
   return ['xdg-open', [url]];
 }
 

@@ -56,6 +56,34 @@ describe('ui: --listen is loopback only', () => {
   });
 });
 
+describe('ui: the command', () => {
+  it('`porthole ui --no-open --json` says its address at once, and Ctrl-C stops it with 130', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'porthole-ui-cli-'));
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new PortholeError('E_ABORTED', { detail: 'interrupted by SIGINT' })),
+      1500,
+    );
+    try {
+      const run = await runCliCaptured(['ui', '--no-open', '--json'], {
+        env: { XDG_CONFIG_HOME: folder, XDG_STATE_HOME: folder },
+        signal: controller.signal,
+      });
+      assert.equal(run.status, 130, run.stderr);
+      const [first, last] = run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+      assert.equal(first.opened, false);
+      assert.deepEqual(last, { url: new URL(first.url).origin, stopped: 'signal' });
+    } finally {
+      clearTimeout(timer);
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ui: hops, defined once', () => {
   it('every finding id the doctor makes has its hop, and every step names the hops it checks', () => {
     const ids = {
