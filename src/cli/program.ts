@@ -88,6 +88,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<Record<string, unkn
   discover: () => import('./commands/discover.js'),
   config: () => import('./commands/config.js'),
   cleanup: () => import('./commands/cleanup.js'),
+  ui: () => import('./commands/ui.js'),
 };
 
 /** Commands that work on what porthole leaves on the router or host: they mention a dead process's leftovers. */

@@ -123,8 +123,15 @@ export function writeConfigValue(path: string, key: string, value: unknown): voi
   const document: Document = parseDocument(text);
   if (document.errors.length > 0) parseConfig(text, path);
   const keyPath = key.split('.');
-  if (value === undefined) document.deleteIn(keyPath);
-  else document.setIn(keyPath, value);
+  if (value === undefined) {
+    document.deleteIn(keyPath);
+    // A section left empty goes too: `relay: {}` after removing relay.url says nothing.
+    for (let depth = keyPath.length - 1; depth > 0; depth--) {
+      const parent = document.getIn(keyPath.slice(0, depth)) as { items?: unknown[] } | undefined;
+      if (parent?.items?.length !== 0) break;
+      document.deleteIn(keyPath.slice(0, depth));
+    }
+  } else document.setIn(keyPath, value);
   const next = document.toString();
   parseConfig(next, path);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

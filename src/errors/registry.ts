@@ -615,6 +615,33 @@ const discovery = {
   },
 } as const satisfies Record<string, ErrorEntry>;
 
+/** The local page (src/ui): `porthole ui`. */
+const ui = {
+  E_UI_LISTEN: {
+    kind: 'usage',
+    message: 'The local page listens on a loopback address only',
+    hint: 'Leave --listen out (a free port on 127.0.0.1), or give 127.0.0.1:PORT or [::1]:PORT: the page can change your router and firewall, so no other machine may reach it.',
+  },
+  E_UI_FORBIDDEN: {
+    kind: 'usage',
+    message: 'The local page refused a request that did not come from its own page',
+    hint: 'Open the address `porthole ui` printed (it carries the page key) in a browser on this computer; requests from other sites, other names or without the key are refused.',
+    httpStatus: 403,
+  },
+  E_UI_BUSY: {
+    kind: 'usage',
+    message: 'The local page is already doing this',
+    hint: 'Wait for the run under way to finish, or stop it from the page, then try again.',
+    httpStatus: 409,
+  },
+  E_UI_NOT_FOUND: {
+    kind: 'usage',
+    message: 'The local page has nothing at this address',
+    hint: 'Open the address `porthole ui` printed.',
+    httpStatus: 404,
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
 /** The sections, in the order docs/errors.md lists them. */
 export const errorSections = [
   { title: 'The command line and every module', codes: commandLine },
@@ -637,6 +664,7 @@ export const errorSections = [
     title: 'LAN discovery (src/discovery): SSDP, mDNS/DNS-SD, WS-Discovery and the multicast checks',
     codes: discovery,
   },
+  { title: 'The local page (src/ui)', codes: ui },
 ] as const;
 
 /** The registry: every code, its message, hint, kind and HTTP status. */
@@ -655,6 +683,7 @@ export const errorRegistry = {
   ...fleet,
   ...relay,
   ...discovery,
+  ...ui,
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every stable error code porthole can report. */

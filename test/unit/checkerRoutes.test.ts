@@ -13,8 +13,10 @@ import { type ErrorCode, errorCodes, httpStatusFor, PortholeError } from '../../
 import { buildFront } from '../../src/fleet/index.js';
 import { localLimiter } from '../../src/fleet/limits.js';
 import { Roster } from '../../src/fleet/roster.js';
+import { currentHost, type Host } from '../../src/host/index.js';
 import { parseCidrList } from '../../src/net/address.js';
 import { refusalFor } from '../../src/service/index.js';
+import { buildUi, tokenCookieName } from '../../src/ui/index.js';
 import { freePort } from '../support/ports.js';
 
 const LOOPBACK = parseCidrList('127.0.0.0/8');
@@ -181,6 +183,35 @@ describe('HTTP statuses in the error registry', () => {
     const fleet = await front();
     const limited = await front({ perMinute: 0 });
     const boom = await buildChecker();
+    // The local page (porthole ui), whose host firewall opens only when the test lets it: a second
+    // run asked for meanwhile is refused as busy; nothing on this machine changes.
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const real = currentHost({ env: {} });
+    const host: Host = {
+      ...real,
+      firewall: {
+        ...real.firewall,
+        applyRules: async () => {
+          await gate;
+          throw new PortholeError('E_PERMISSION', { detail: 'a test' });
+        },
+      },
+    };
+    const page = await buildUi({ token: 'k'.repeat(43), port: 4567, examples: null, run: { env: {}, host } });
+    const pageHeaders = {
+      host: '127.0.0.1:4567',
+      cookie: `${tokenCookieName(4567)}=${'k'.repeat(43)}`,
+      'content-type': 'application/json',
+    };
+    const openFirewall: InjectOptions = {
+      method: 'POST',
+      url: '/api/firewall',
+      headers: pageHeaders,
+      payload: JSON.stringify({ source: '7001' }),
+    };
     boom.get('/boom', async () => {
       throw new TypeError('a bug');
     });
@@ -207,6 +238,11 @@ describe('HTTP statuses in the error registry', () => {
       await drive(fleet.app, check({ ports: '80' }, '/v1/check?vantage=eu.>'));
       await drive(fleet.app, check({ ports: '80' }));
       await drive(boom, { method: 'GET', url: '/boom' });
+      await drive(page.app, { method: 'GET', url: '/api/settings', headers: { host: 'evil.example' } });
+      await drive(page.app, { method: 'GET', url: '/nothing-here', headers: pageHeaders });
+      assert.equal((await page.app.inject({ remoteAddress: '127.0.0.1', ...openFirewall })).statusCode, 202);
+      await drive(page.app, openFirewall);
+      open();
       const withStatus = errorCodes.filter((code) => httpStatusFor(code) !== undefined);
       assert.deepEqual(
         [...seen.keys()].sort(),
@@ -216,7 +252,8 @@ describe('HTTP statuses in the error registry', () => {
       for (const [code, status] of seen) assert.equal(status, httpStatusFor(code as ErrorCode), code);
       assert.equal(fleet.nc.published, 0, 'an empty fleet is sent nothing');
     } finally {
-      for (const app of [checker, strict, fleet.app, limited.app, boom]) await app.close();
+      open();
+      for (const app of [checker, strict, fleet.app, limited.app, boom, page.app]) await app.close();
     }
   });
 });

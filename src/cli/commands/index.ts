@@ -15,6 +15,7 @@ import { natCommand } from './nat.js';
 import { probeCommand } from './probe.js';
 import { relayCommand } from './relay.js';
 import { serveCommand } from './serve.js';
+import { uiCommand } from './ui.js';
 
 const built: readonly CommandSpec[] = [
   serveCommand,
@@ -35,6 +36,7 @@ const built: readonly CommandSpec[] = [
   discoverCommand,
   configCommand,
   cleanupCommand,
+  uiCommand,
 ];
 
 /** Contract order (PRODUCT.md), so `--help` reads like the contract. */
@@ -57,6 +59,7 @@ const ORDER = [
   'discover',
   'config',
   'cleanup',
+  'ui',
 ];
 
 /** The registered commands, in the order `--help` lists them. */
