@@ -13,10 +13,12 @@ import { benchEgress } from './egress.js';
 import { benchEgressVerdicts } from './egressVerdicts.js';
 import { benchFleet } from './fleet.js';
 import { benchGateway } from './gateway.js';
+import { benchHost } from './host.js';
 import { benchIpv6 } from './ipv6.js';
 import { benchNat } from './nat.js';
 import { benchRelay } from './relay.js';
 import { benchStartup } from './startup.js';
+import { benchUi } from './ui.js';
 
 const sections = [
   await benchChecker(),
@@ -31,6 +33,8 @@ const sections = [
   await benchRelay(),
   await benchDiscovery(),
   await benchIpv6(),
+  await benchHost(),
+  await benchUi(),
 ];
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const text = [
