@@ -116,19 +116,29 @@ async function call<T>(
   return body as T;
 }
 
-/** Asks the checker to probe our public address on `ports`, with a proof key when listening. */
-export function requestCheck(
+/**
+ * Asks the checker to probe our public address on `ports`, with a proof key when listening.
+ * Without a key there was nothing for the checker to verify: any `verified` it answers is dropped
+ * (null), so a buggy or foreign checker cannot make a port proven; only porthole's own listener
+ * answering the key, or the checker's connection seen on this host, proves a port.
+ */
+export async function requestCheck(
   checker: URL,
   ports: string,
   proofKey: Uint8Array | undefined,
   options: CheckerCallOptions = {},
 ): Promise<CheckResponse> {
   const body = { ports, ...(proofKey ? { proof: { key: Buffer.from(proofKey).toString('base64') } } : {}) };
-  return call<CheckResponse>(
+  const response = await call<CheckResponse>(
     new URL('/v1/check', checker),
     { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
     options,
   );
+  if (proofKey) return response;
+  return {
+    ...response,
+    results: response.results.map(({ verifiedBy: _claimed, ...result }) => ({ ...result, verified: null })),
+  };
 }
 
 /** Our public address as the checker sees it. */

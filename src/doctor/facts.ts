@@ -10,7 +10,7 @@
  * how long it took, and a step that fails records its error instead of stopping the others.
  */
 import type { CheckResponse } from '../checkerClient/index.js';
-import type { AbortOptions } from '../deadline/index.js';
+import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import type { MulticastFinding } from '../discovery/index.js';
 import type { EgressResult, NameResolution } from '../egress/index.js';
 import type { CombinedVerdict } from '../fleet/index.js';
@@ -20,7 +20,7 @@ import type { Manifest } from '../manifest/index.js';
 import type { NatDiagnosis } from '../nat/index.js';
 import type { Transport } from '../net/index.js';
 import type { PeerIdentity } from '../probe/index.js';
-import type { FactSources, StepName } from './sources.js';
+import type { Change, FactSources, StepName } from './sources.js';
 
 /** A step's outcome: its value, or the error that stopped it, and its time. */
 export type Step<T> =
@@ -139,10 +139,14 @@ export function exposedPorts(manifest: Manifest): { entry: string; protocol: Tra
 async function gatherMappings(
   gateway: GatewayInfo,
   statePath: string | undefined,
+  ports: readonly { protocol: Transport; port: number }[],
   options: AbortOptions & { confirm: boolean },
 ): Promise<SeenMapping[]> {
   const { seeMappings } = await import('../gateway/index.js');
-  return seeMappings(gateway, { ...options, statePath });
+  // Only the records of the ports being diagnosed are confirmed (renewed): the others are not asked about.
+  const asked = (m: { protocol: string; internalPort: number }) =>
+    ports.some((p) => p.protocol === m.protocol && p.port === m.internalPort);
+  return seeMappings(gateway, { ...options, statePath, confirmOnly: asked });
 }
 
 /** The external port a mapping for this host's port uses (the port itself when none is known). */
@@ -184,18 +188,24 @@ function notRunning<T>(sources: FactSources, name: StepName, why: string): Step<
   return skipped(why);
 }
 
-/** Says what confirming the mappings changed on the router (NAT-PMP and PCP renewals). */
-function sayRenewals(sources: FactSources, mappings: Step<readonly SeenMapping[]>): void {
-  if (mappings.ok !== true) return;
-  for (const seen of mappings.value.filter((m) => m.confirmedBy === 'renewal')) {
-    const method = seen.source.includes('PCP') ? 'PCP' : 'NAT-PMP';
-    sources.changed({
-      on: 'router',
-      what: `renewed porthole's ${method} mapping of ${seen.externalPort}/${seen.protocol} -> ${seen.internalAddress}:${seen.internalPort}`,
-      why: `${method} has no way to read a mapping: renewing it is the only question the router answers`,
-      ...(seen.lost ? { found: `the router had lost it (${seen.lost}); the renewal made it again` } : {}),
+/** What confirming mappings changed on the router: one change per NAT-PMP/PCP record renewed to ask. */
+export function renewalChanges(seen: readonly SeenMapping[]): Change[] {
+  return seen
+    .filter((m) => m.confirmedBy === 'renewal')
+    .map((m) => {
+      const method = m.source.includes('PCP') ? 'PCP' : 'NAT-PMP';
+      return {
+        on: 'router' as const,
+        what: `renewed porthole's ${method} mapping of ${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort}`,
+        why: `${method} has no way to read a mapping: renewing it is the only question the router answers`,
+        ...(m.lost ? { found: `the router had lost it (${m.lost}); the renewal made it again` } : {}),
+      };
     });
-  }
+}
+
+/** Says what confirming the mappings changed on the router. */
+function sayRenewals(sources: FactSources, mappings: Step<readonly SeenMapping[]>): void {
+  if (mappings.ok === true) for (const change of renewalChanges(mappings.value)) sources.changed(change);
 }
 
 /**
@@ -220,7 +230,10 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
   const mappingsP = gatewayP.then((gateway) =>
     gateway.ok === true
       ? tracked(sources, 'mappings', "the router's mappings", () =>
-          gatherMappings(gateway.value, options.statePath, { signal, confirm: options.confirmMappings !== false }),
+          gatherMappings(gateway.value, options.statePath, ports, {
+            signal,
+            confirm: options.confirmMappings !== false,
+          }),
         )
       : Promise.resolve(notRunning<SeenMapping[]>(sources, 'mappings', 'no gateway')),
   );
@@ -294,6 +307,8 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
     }),
   );
 
+  // A step that failed because the run was interrupted is not a finding: the run ends E_ABORTED.
+  throwIfAborted(signal);
   return {
     manifest: options.manifest.name,
     ports: ports.map((p, index) => ({

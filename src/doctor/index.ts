@@ -4,7 +4,7 @@ import { type DoctorReport, judge } from './judge.js';
 import type { FactSources } from './sources.js';
 
 export type { DoctorOptions, Facts, OutsideValue, PortFacts, SeenMapping, Step } from './facts.js';
-export { exposedPorts, skipped, step } from './facts.js';
+export { exposedPorts, renewalChanges, skipped, step } from './facts.js';
 export { findingSubject, HOPS, type Hop, type HopName, hopOf, hopsOfStep } from './hops.js';
 export type { Cause, DoctorReport, Finding, FindingStatus } from './judge.js';
 export { hostFixText, judge } from './judge.js';

@@ -45,6 +45,11 @@ export interface SeeOptions extends AbortOptions {
    * those protocols made are shown unconfirmed (`live: null`).
    */
   readonly confirm?: boolean;
+  /**
+   * Which records may be confirmed by renewal (the ports being diagnosed); others are shown
+   * unconfirmed. Default: every record.
+   */
+  readonly confirmOnly?: (stored: StoredMapping) => boolean;
 }
 
 const key = (m: { protocol: string; externalPort: number }) => `${m.protocol}/${m.externalPort}`;
@@ -132,7 +137,16 @@ export async function seeMappings(gateway: GatewayInfo, options: SeeOptions = {}
           note: upnp ? 'the router no longer lists it (restarted, or the lease ended)' : 'UPnP did not answer',
         });
       }
-      if (!options.confirm) return fromRecord(stored, gateway.internalAddress, {});
+      // A lease that ended is over: renewing it would open the port again (a week after `map 7001`
+      // without --keep, the doctor of another port must not quietly make 7001 reachable again).
+      const endsAt = Date.parse(stored.createdAt) + stored.lifetime * 1000;
+      if (stored.lifetime > 0 && Number.isFinite(endsAt) && endsAt < Date.now())
+        return fromRecord(stored, gateway.internalAddress, {
+          live: false,
+          note: `its lease ended at ${new Date(endsAt).toISOString()} (not renewed to ask: that would make it again)`,
+        });
+      if (!options.confirm || options.confirmOnly?.(stored) === false)
+        return fromRecord(stored, gateway.internalAddress, {});
       return fromRecord(stored, gateway.internalAddress, await confirmByRenewal(gateway, stored, signalOptions));
     }),
   );

@@ -162,6 +162,7 @@ export function createLinuxHost(options: HostOptions = {}): Host {
       return rows?.filter((row) => row.state !== PROC_TCP_LISTEN && wanted.has(row.localPort));
     },
     firewall: {
+      target: 'nftables',
       container: (manifest) => `inet ${nftTableName(manifest)}`,
       async applyRules(plan) {
         await mustBeRoot(commandsFor(plan).apply);

@@ -10,7 +10,7 @@
  * Windows and macOS adapters run on Linux in tests, on recorded outputs.
  */
 import type { AbortOptions } from '../deadline/index.js';
-import type { RulePlan } from '../firewall/index.js';
+import type { FirewallTarget, RulePlan } from '../firewall/index.js';
 import type { NetworkInterface, Transport } from '../net/index.js';
 import type { CommandRunner, FolderKind } from '../system/index.js';
 
@@ -156,6 +156,8 @@ export interface FirewallCommands {
 
 /** The host firewall: opened for a plan's rules, and closed again, by porthole's own container. */
 export interface HostFirewall {
+  /** Which of porthole's rule targets this firewall is (`porthole firewall --target`): nftables, windows, pf. */
+  readonly target: FirewallTarget;
   /** What holds porthole's rules for a manifest (named before applying, so the run can record it first). */
   container(manifest: string): string;
   /**

@@ -122,6 +122,30 @@ async function removeRequested(
       throw new PortholeError('E_CLEANUP_FAILED', { detail: report.failed.map((f) => f.why).join('; ') });
     return report.removed;
   }
+  // No list to read: PCP deletes by the nonce the request was recorded with (RFC 6887 §15: a
+  // router that never made it refuses, which is nothing to remove); else NAT-PMP deletes the
+  // internal port's mapping (RFC 6886 §3.4).
+  const pcp = clientFor(gateway, 'pcp');
+  if (pcp && request.nonce) {
+    const mapping: Mapping = {
+      method: 'pcp',
+      gateway: gateway.address,
+      protocol: request.protocol,
+      internalAddress: gateway.internalAddress,
+      internalPort: request.internalPort,
+      externalPort: request.internalPort,
+      externalIp: '',
+      lifetime: 0,
+      nonce: request.nonce,
+    };
+    try {
+      await pcp.unmap(mapping, options);
+      return [mapping];
+    } catch (error) {
+      if ((error as { code?: string }).code === 'E_GATEWAY_REFUSED') return [];
+      throw error;
+    }
+  }
   const natpmp = clientFor(gateway, 'natpmp');
   if (!natpmp)
     throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
@@ -227,6 +251,9 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
   // What is removed leaves porthole's list of mappings too: a record left there would be renewed
   // (made again) by the next `porthole mappings`, which confirms NAT-PMP/PCP records by renewing them.
   const statePath = mappingStatePath(env);
+  // A removal by request knows no external port (NAT-PMP, a PCP nonce): then the internal port and
+  // method decide; a known external port must match too, so another mapping of the same internal
+  // port (left by design with another --external) keeps its record.
   const forgetState = (gone: readonly Mapping[]) =>
     forgetMappings(statePath, (stored) =>
       gone.some(
@@ -234,6 +261,11 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
           stored.gateway === m.gateway &&
           stored.protocol === m.protocol &&
           stored.internalPort === m.internalPort &&
+          stored.method === m.method &&
+          // A PCP mapping is named by its nonce; NAT-PMP's delete by request knows no external port (0).
+          (m.nonce !== undefined
+            ? stored.nonce === m.nonce
+            : m.externalPort === 0 || stored.externalPort === m.externalPort) &&
           (stored.family ?? 4) === (m.family ?? 4),
       ),
     );

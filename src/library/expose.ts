@@ -8,7 +8,7 @@
 
 import { PortholeError } from '../errors/index.js';
 import { doctorOptionsOf, type RunInputs, relaySettingsOf } from './inputs.js';
-import { keepNameFollowing, type NameFollowing, type NamePass, updateNameOnce } from './nameFollow.js';
+import { type NameFollowing, type NamePass, prepareNameFollowing } from './nameFollow.js';
 import type { RoadName } from './progress.js';
 import { directRoad } from './roads/direct.js';
 import { ipv6Road } from './roads/ipv6.js';
@@ -39,8 +39,8 @@ export interface ExposeResult extends RoadReport, Omit<RoadOutcome, 'notes' | 'g
   readonly ipv6Because?: string;
   /** The DNS name set once on the public address (followName without keep). */
   readonly name?: NamePass;
-  /** The DNS name kept on the public address while kept: checks and updates sent. */
-  readonly nameKept?: { readonly rounds: number; readonly updates: number };
+  /** The DNS name kept on the public address while kept: checks and updates sent while kept, and the refusal that ended the name's loop, if one did. */
+  readonly nameKept?: { readonly rounds: number; readonly updates: number; readonly error?: string };
 }
 
 /** The roads a request allows, in order: a relay only, IPv6 only, or all of them. */
@@ -89,7 +89,22 @@ export async function exposeIn(session: RunSession, request: ExposeRequest): Pro
       continue;
     }
     session.progress({ kind: 'road', road: road.name, state: 'opened' });
-    let report = await opened.verify();
+    let report: RoadReport;
+    try {
+      report = await opened.verify();
+      // Interrupted while checking from outside: the run ends E_ABORTED and the road is undone,
+      // never kept or left in place on a half-made verdict.
+      session.throwIfAborted();
+    } catch (error) {
+      await opened.close();
+      if (session.signal?.aborted) throw error;
+      // A road that cannot be checked is left like one that failed to open: the next road is tried.
+      firstError ??= error;
+      const because = `the ${road.name} road could not be checked from outside: ${(error as Error).message}`;
+      before.push({ road: road.name, because });
+      session.progress({ kind: 'road', road: road.name, state: 'failed', because });
+      continue;
+    }
     const closed = opened.closedBecause(report);
     if (closed !== undefined && (await laterUsable(roads, index, context))) {
       await opened.close();
@@ -157,7 +172,7 @@ export async function expose(options: ExposeOptions): Promise<ExposeResult> {
   const session = new RunSession({ ...options, purpose: 'diagnose' });
   // Ends the name's loop when expose fails before the run is interrupted.
   const stopNaming = new AbortController();
-  let nameLoop: Promise<{ rounds: number; updates: number }> | undefined;
+  let nameLoop: Promise<{ rounds: number; updates: number; error?: string }> | undefined;
   try {
     const doctor = await doctorOptionsOf(options, session.env);
     const relay = relaySettingsOf(
@@ -171,15 +186,17 @@ export async function expose(options: ExposeOptions): Promise<ExposeResult> {
       session.env,
     );
     const keep = options.keep ?? false;
+    if (keep && !session.signal)
+      throw new PortholeError('E_USAGE', {
+        detail: 'expose with keep needs a signal: keeping ends when it aborts',
+        hint: 'Pass { keep: true, signal } and abort the signal to stop keeping (and remove what was made).',
+      });
+    // The name's settings are read before anything is made: bad ones end expose with their error.
+    const naming = options.followName ? await prepareNameFollowing(session, options.followName, doctor) : undefined;
     // With keep, the name follows the address for as long as the road is kept; without, one pass.
     nameLoop =
-      options.followName && keep
-        ? keepNameFollowing(
-            session,
-            options.followName,
-            doctor,
-            AbortSignal.any([stopNaming.signal, ...(session.signal ? [session.signal] : [])]),
-          )
+      naming && keep
+        ? naming.keep(AbortSignal.any([stopNaming.signal, ...(session.signal ? [session.signal] : [])]))
         : undefined;
     const result = await exposeIn(session, {
       ...doctor,
@@ -192,7 +209,7 @@ export async function expose(options: ExposeOptions): Promise<ExposeResult> {
       ...(options.checker6 ? { checker6: options.checker6 } : {}),
       ...(relay ? { relay } : {}),
     });
-    const name = options.followName && !keep ? await updateNameOnce(session, options.followName, doctor) : undefined;
+    const name = naming && !keep ? await naming.once() : undefined;
     const nameKept = await nameLoop;
     return {
       ...result,

@@ -29,6 +29,9 @@ import {
 import { askRecorded, type OwnedMapping } from './leftovers.js';
 import type { Holding, RunSession } from './session.js';
 
+/** How long removing a held mapping may take when a run ends (its own deadline, not the run's signal). */
+const UNDO_TIMEOUT_MS = 5000;
+
 /** What to hold: a mapping request, for IPv4 (a port mapping) or IPv6 (a pinhole). */
 export interface HoldRequest extends MappingRequest {
   /** 6 for an IPv6 pinhole in the router's firewall; 4 (default) for a port mapping. */
@@ -103,9 +106,10 @@ async function ask(
 ): Promise<{ mapping: Mapping; client: MappingClient; tried: string[] }> {
   const { family, ...asked } = request;
   const via = options.via ? { via: options.via } : {};
+  // The PCP nonce is chosen here so the record carries it before the router is asked: a process
+  // killed before it saw the answer leaves a request `porthole cleanup` can delete by its nonce.
+  const nonce = asked.nonce ?? randomBytes(12).toString('hex');
   if (family === 6) {
-    // The nonce is chosen here so the record carries it before the router is asked.
-    const nonce = asked.nonce ?? randomBytes(12).toString('hex');
     return mapPinhole(
       { ...asked, external: undefined, nonce },
       {
@@ -124,8 +128,8 @@ async function ask(
     );
   }
   const gateway = await session.gateway(enoughToMap(options.via, asked));
-  beforeAsking({ gateway: gateway.address, protocol: asked.protocol, internalPort: asked.internalPort });
-  return mapWithBest(gateway, asked, { ...session.abort, ...via });
+  beforeAsking({ gateway: gateway.address, protocol: asked.protocol, internalPort: asked.internalPort, nonce });
+  return mapWithBest(gateway, { ...asked, nonce }, { ...session.abort, ...via });
 }
 
 /**
@@ -146,11 +150,17 @@ export async function holdMapping(
   const forgetState = () => {
     if (statePath) forgetMappings(statePath, (stored) => sameMapping(stored, current));
   };
-  const holding: Holding = session.hold(describeMapping(current), async () => {
-    await granted.client.unmap(current, session.abort);
-    owned.done(true);
-    forgetState();
-  });
+  const holding: Holding = session.hold(
+    describeMapping(current),
+    async () => {
+      // Its own deadline, not the run's signal: undoing is what an interrupted run does (Ctrl-C
+      // has already aborted that signal, and the removal must still go out).
+      await granted.client.unmap(current, { signal: AbortSignal.timeout(UNDO_TIMEOUT_MS) });
+      owned.done(true);
+      forgetState();
+    },
+    current,
+  );
   return {
     get mapping() {
       return current;
@@ -170,8 +180,10 @@ export async function holdMapping(
         onEvent: (event) => {
           owned.follow(event);
           if ('mapping' in event && event.kind !== 'removed') {
-            if (statePath && !sameMapping(event.mapping, current)) {
-              forgetState();
+            if (statePath) {
+              // Re-recorded at each renewal: the record's lease is what `porthole mappings` and
+              // the doctor judge it by (a lease that ended is not renewed by them to ask).
+              if (!sameMapping(event.mapping, current)) forgetState();
               recordMapping(statePath, event.mapping);
             }
             current = event.mapping;

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { Mapping } from '../gateway/index.js';
 import type { Transport } from '../net/index.js';
-import { processAlive, requiredFolder } from '../system/index.js';
+import { processAlive, readStateFile, requiredFolder } from '../system/index.js';
 
 /**
  * A mapping asked of a router whose answer this process has not yet seen: the router may have made
@@ -98,7 +98,19 @@ export function forgetOwned(id: string, env: NodeJS.ProcessEnv = process.env): v
   rmSync(join(ownedRecordDir(env), `${id}.json`), { force: true });
 }
 
-/** Every record (unreadable files are skipped: a half-written one is never renamed into place). */
+/** A record's shape, as recordOwned writes it. */
+function isRecord(value: unknown): value is LeftoverRecord {
+  const record = value as Partial<LeftoverRecord> | null;
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    typeof record.kind === 'string' &&
+    typeof record.pid === 'number' &&
+    typeof record.id === 'string'
+  );
+}
+
+/** Every record (a half-written one is never renamed into place; a damaged one is moved aside and reported). */
 export function readOwnedRecords(env: NodeJS.ProcessEnv = process.env): LeftoverRecord[] {
   let names: string[];
   try {
@@ -106,12 +118,11 @@ export function readOwnedRecords(env: NodeJS.ProcessEnv = process.env): Leftover
   } catch {
     return [];
   }
+  // A damaged record is moved aside and reported (src/system/stateFile.ts), never skipped silently:
+  // what it names may still be on the router, for a person to remove.
   return names.flatMap((name) => {
-    try {
-      return [JSON.parse(readFileSync(join(ownedRecordDir(env), name), 'utf8')) as LeftoverRecord];
-    } catch {
-      return [];
-    }
+    const record = readStateFile<LeftoverRecord | undefined>(join(ownedRecordDir(env), name), isRecord, undefined);
+    return record ? [record] : [];
   });
 }
 

@@ -104,7 +104,8 @@ export async function unmapPort(
   mapping: PortMapping,
   options: Omit<SessionOptions, 'purpose' | 'onProgress'> = {},
 ): Promise<void> {
-  const session = new RunSession({ ...options, purpose: 'map' });
+  // Removing wants every protocol's answer (a busy router's UPnP comes last): scripts/crash-safety.ts.
+  const session = new RunSession({ ...options, purpose: 'inventory' });
   const gateway = mapping.family === 6 ? await session.pinholeGateway() : await session.gateway();
   if (gateway.address !== mapping.gateway) {
     throw new PortholeError('E_NO_GATEWAY', {

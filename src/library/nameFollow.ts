@@ -27,57 +27,57 @@ export interface NamePass {
  */
 const FOLLOW_INTERVAL_MS = 60_000;
 
-/** The name's settings with the run's own checker and STUN server as the address's sources. */
-async function prepare(session: RunSession, following: NameFollowing, doctor: DoctorOptions) {
+/** A name made ready to follow the address: its settings read (secrets included) before anything is made. */
+export interface NameFollower {
+  /** One pass: the name set on the public address now. */
+  once(): Promise<NamePass>;
+  /** Keeps the name on the public address until `signal` aborts; a final refusal ends it with its error. */
+  keep(signal: AbortSignal): Promise<{ rounds: number; updates: number; error?: string }>;
+}
+
+/**
+ * Reads the name's settings, with the run's own checker and STUN server as the address's
+ * sources. Rejects at once on bad settings (an unreadable key or password file): expose calls it
+ * before it makes anything, so a bad --name never leaves a mapping behind.
+ */
+export async function prepareNameFollowing(
+  session: RunSession,
+  following: NameFollowing,
+  doctor: DoctorOptions,
+): Promise<NameFollower> {
   const settings: NameSettings = {
     ...(doctor.checker ? { checker: doctor.checker.toString() } : {}),
     ...(doctor.stun ? { stun: `${doctor.stun.address}:${doctor.stun.port}` } : {}),
     ...following.settings,
   };
+  const common = await commonUpdate(settings, session.env);
+  const publicAddresses = await addressSource(settings, session.env);
   return {
-    common: await commonUpdate(settings, session.env),
-    publicAddresses: await addressSource(settings, session.env),
-  };
-}
-
-/** One pass: the name set on the public address now. */
-export async function updateNameOnce(
-  session: RunSession,
-  following: NameFollowing,
-  doctor: DoctorOptions,
-): Promise<NamePass> {
-  const { common, publicAddresses } = await prepare(session, following, doctor);
-  const report = await updateName({
-    ...common,
-    name: following.name,
-    addresses: await publicAddresses(session.abort),
-    ...session.abort,
-  });
-  session.progress({ kind: 'name', name: report.name, updates: report.updates });
-  return { name: report.name, records: report.records };
-}
-
-/** Keeps the name on the public address until `signal` (the run's, or expose giving up) aborts. */
-export async function keepNameFollowing(
-  session: RunSession,
-  following: NameFollowing,
-  doctor: DoctorOptions,
-  signal: AbortSignal,
-): Promise<{ rounds: number; updates: number }> {
-  const { common, publicAddresses } = await prepare(session, following, doctor);
-  return keepName({
-    ...common,
-    name: following.name,
-    publicAddresses,
-    intervalMs: FOLLOW_INTERVAL_MS,
-    minUpdateIntervalMs: FOLLOW_INTERVAL_MS,
-    signal,
-    onRound: ({ report, error }) =>
-      session.progress({
-        kind: 'name',
+    async once() {
+      const report = await updateName({
+        ...common,
         name: following.name,
-        updates: report?.updates ?? 0,
-        ...(error ? { error: `${error.code}: ${error.message}` } : {}),
-      }),
-  });
+        addresses: await publicAddresses(session.abort),
+        ...session.abort,
+      });
+      session.progress({ kind: 'name', name: report.name, updates: report.updates });
+      return { name: report.name, records: report.records };
+    },
+    keep: (signal) =>
+      keepName({
+        ...common,
+        name: following.name,
+        publicAddresses,
+        intervalMs: FOLLOW_INTERVAL_MS,
+        minUpdateIntervalMs: FOLLOW_INTERVAL_MS,
+        signal,
+        onRound: ({ report, error }) =>
+          session.progress({
+            kind: 'name',
+            name: following.name,
+            updates: report?.updates ?? 0,
+            ...(error ? { error: `${error.code}: ${error.message}` } : {}),
+          }),
+      }).catch((error: unknown) => ({ rounds: 0, updates: 0, error: (error as Error).message })),
+  };
 }

@@ -5,7 +5,7 @@
  * comes last). Listing is a diagnosis: where confirming a NAT-PMP or PCP record needs a renewal
  * (they cannot be read), the result says so in `changes`.
  */
-import type { Change } from '../doctor/index.js';
+import { type Change, renewalChanges } from '../doctor/index.js';
 import {
   clientFor,
   closePinholes,
@@ -68,16 +68,7 @@ export async function listMappings(options: RouterOptions = {}): Promise<Mapping
     confirm: true,
     ...session.abort,
   });
-  const changes = mappings
-    .filter((m) => m.confirmedBy === 'renewal')
-    .map(
-      (m): Change => ({
-        on: 'router',
-        what: `renewed porthole's mapping of ${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.source})`,
-        why: 'NAT-PMP and PCP have no way to read a mapping: renewing it is the only question the router answers',
-        ...(m.lost ? { found: `the router had lost it (${m.lost}); the renewal made it again` } : {}),
-      }),
-    );
+  const changes = renewalChanges(mappings);
   return { gateway, mappings, changes };
 }
 

@@ -68,6 +68,8 @@ export interface Holding {
 export interface LeftBehind {
   readonly what: string;
   readonly why: string;
+  /** The thing itself, when it is data a user or a script acts on (a mapping's fields). */
+  readonly detail?: object;
 }
 
 /** One run's shared answers, what it made, and what it changed. */
@@ -81,7 +83,7 @@ export class RunSession {
   /** What a diagnosis in this run had to change on the router or the host, and why. */
   readonly changes: Change[] = [];
   readonly #options: SessionOptions;
-  readonly #held = new Set<{ what: string; undo: () => Promise<void> }>();
+  readonly #held = new Set<{ what: string; undo: () => Promise<void>; detail?: object }>();
   readonly #left: LeftBehind[] = [];
   #gateways: Promise<readonly GatewayInfo[]> | undefined;
   #pinhole: Promise<PinholeGateway> | undefined;
@@ -115,15 +117,16 @@ export class RunSession {
     if (!this.#gateways) {
       this.#rounds++;
       const discovery = this.#options.discovery ?? {};
-      this.#gateways = discoverGateways({
+      const round = discoverGateways({
         graceMs: DISCOVERY_GRACE_MS[this.purpose],
         ...discovery,
         ...(enough && this.purpose === 'map' ? { enough } : {}),
         ...this.abort,
       });
-      // A failed discovery is not cached: the next step may ask again.
-      this.#gateways.catch(() => {
-        this.#gateways = undefined;
+      this.#gateways = round;
+      // A failed discovery is not cached: the next step may ask again (unless a newer one replaced it).
+      round.catch(() => {
+        if (this.#gateways === round) this.#gateways = undefined;
       });
     }
     return this.#gateways;
@@ -141,9 +144,10 @@ export class RunSession {
     // A quick answer (stopped at PCP, IGDv2 not asked) does not do for a caller that needs IGDv2.
     if (!this.#pinhole || (this.#pinholeQuick && options.stopAtPcp !== true)) {
       this.#pinholeQuick = options.stopAtPcp === true;
-      this.#pinhole = discoverPinholeGateway({ ...this.#options.pinholeDiscovery, ...options, ...this.abort });
-      this.#pinhole.catch(() => {
-        this.#pinhole = undefined;
+      const round = discoverPinholeGateway({ ...this.#options.pinholeDiscovery, ...options, ...this.abort });
+      this.#pinhole = round;
+      round.catch(() => {
+        if (this.#pinhole === round) this.#pinhole = undefined;
       });
     }
     return this.#pinhole;
@@ -174,9 +178,9 @@ export class RunSession {
     this.progress({ kind: 'change', change });
   }
 
-  /** Holds something this run made, to undo on close unless released. */
-  hold(what: string, undo: () => Promise<void>): Holding {
-    const entry = { what, undo };
+  /** Holds something this run made, to undo on close unless released; `detail` goes into leftBehind. */
+  hold(what: string, undo: () => Promise<void>, detail?: object): Holding {
+    const entry = { what, undo, ...(detail ? { detail } : {}) };
     this.#held.add(entry);
     return {
       what,
@@ -191,8 +195,8 @@ export class RunSession {
   }
 
   /** Says something this run made could not be removed (a keeper's removal failed): close() reports it. */
-  leftBehind(what: string, why: string): void {
-    this.#left.push({ what, why });
+  leftBehind(what: string, why: string, detail?: object): void {
+    this.#left.push({ what, why, ...(detail ? { detail } : {}) });
   }
 
   /** What this run still holds. */
@@ -211,7 +215,11 @@ export class RunSession {
         await entry.undo();
         this.#held.delete(entry);
       } catch (error) {
-        leftBehind.push({ what: entry.what, why: (error as Error).message });
+        leftBehind.push({
+          what: entry.what,
+          why: (error as Error).message,
+          ...(entry.detail ? { detail: entry.detail } : {}),
+        });
       }
     }
     return leftBehind;

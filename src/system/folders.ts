@@ -64,7 +64,8 @@ export function portholeFolder(
   if (platform === 'win32') return windowsFolder(kind, env, userHome);
   const { variable, under } = XDG[kind];
   const xdg = setting(env, variable);
-  if (xdg) return posix.join(xdg, 'porthole');
+  // The XDG spec: a relative path is invalid and ignored (records must not land wherever the command ran).
+  if (xdg && posix.isAbsolute(xdg)) return posix.join(xdg, 'porthole');
   if (!userHome) return undefined;
   if (platform === 'darwin') {
     const support = posix.join(userHome, 'Library', 'Application Support', 'porthole');

@@ -120,7 +120,7 @@ describe('commands read the configured checker through one resolution', () => {
           target: '127.0.0.1',
           proof: false,
           ms: 1,
-          // As a `check --listen` answer: open, with the proof verified (so the verdict is Success).
+          // Open, and claiming a proof no key was sent for: porthole does not believe it (Unproven, exit 1).
           results: [{ port: 7001, protocol: 'tcp', state: 'open', verified: true, reason: 'syn-ack, proof', ms: 1 }],
         }),
       );
@@ -133,8 +133,9 @@ describe('commands read the configured checker through one resolution', () => {
   it('`porthole check 7001` with a configured checker needs no flag; the env overrides the file', async () => {
     writeFileSync(userFile, `checker: http://127.0.0.1:${port}\n`);
     const result = await run(['check', '7001', '--json'], env);
-    assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(asked, ['POST /v1/check']);
+    assert.deepEqual(asked, ['POST /v1/check'], 'the configured checker was asked');
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as { results: { outcome: string }[] }).results[0]?.outcome, 'Unproven');
     const overridden = await run(['check', '7001', '--json'], { ...env, PORTHOLE_CHECKER: 'ftp://nope' });
     assert.equal(overridden.status, 2);
     const { error } = JSON.parse(overridden.stdout) as { error: { code: string; message: string } };

@@ -66,6 +66,8 @@ describe('library: planFirewall and checkReachable', () => {
             results: [
               { port: 7001, protocol: 'tcp', state: 'open', verified: null, reason: 'syn-ack', ms: 1 },
               { port: 7002, protocol: 'tcp', state: 'filtered', verified: null, reason: 'timeout', ms: 1 },
+              // A checker that claims proof it was never asked for (no key was sent): never believed.
+              { port: 7003, protocol: 'tcp', state: 'open', verified: true, reason: 'syn-ack', ms: 1 },
             ],
           }),
         );
@@ -79,6 +81,8 @@ describe('library: planFirewall and checkReachable', () => {
         env: { PORTHOLE_CHECKER: `http://127.0.0.1:${port}`, XDG_CONFIG_HOME: state },
       });
       assert.equal(result.reachable, false, 'one port is filtered');
+      const claimed = result.results.find((r) => r.port === 7003);
+      assert.deepEqual([claimed?.verified, claimed?.reach], [null, 'open-unproven']);
       assert.equal(result.target, '198.51.100.7');
       assert.deepEqual(asked, ['/v1/check {"ports":"7001-7002/tcp"}']);
       await assert.rejects(checkReachable({ ports: 7001, checker: 'notaurl', env: {} }), { code: 'E_CHECKER_URL' });

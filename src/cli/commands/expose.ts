@@ -26,14 +26,11 @@ function viaOption(value: unknown): MappingMethod | undefined {
   throw new PortholeError('E_USAGE', { detail: `--via ${String(value)}`, hint: 'Use --via pcp, natpmp or upnp.' });
 }
 
-/** The host firewall each system opens (`--firewall host` means whichever this system has). */
-const FIREWALL_OF_SYSTEM = { linux: 'nftables', windows: 'windows', macos: 'pf' } as const;
-
 /** `--firewall`: open the host firewall too; the name must be this system's firewall (or `host`). */
 async function firewallOption(value: unknown): Promise<boolean> {
   if (value === undefined) return false;
   const { currentHost } = await import('../../host/index.js');
-  const own = FIREWALL_OF_SYSTEM[currentHost().system];
+  const own = currentHost().firewall.target;
   if (value === 'host' || value === own) return true;
   throw new PortholeError('E_FIREWALL_UNSUPPORTED', {
     detail: `--firewall ${String(value)}: this system's firewall is ${own}`,
@@ -171,7 +168,8 @@ export const exposeCommand: CommandSpec = {
         ...(result.name ? { name: result.name } : {}),
         ...(result.nameKept ? { nameKept: result.nameKept } : {}),
         portChanges: result.portChanges,
-        leftBehind: result.leftBehind,
+        // A mapping left behind keeps its fields (externalPort, protocol, method...) as before, with what and why.
+        leftBehind: result.leftBehind.map(({ detail, what, why }) => ({ ...detail, what, why })),
         firewall: result.firewall,
         kept: result.kept,
         findings: result.findings,

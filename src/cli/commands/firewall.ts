@@ -52,13 +52,10 @@ async function writeFilesAtomically(dir: string, files: readonly RenderedFile[])
   return files.map((file) => join(dir, file.name));
 }
 
-/** The firewall each system's host applies and removes (the others are rules written for elsewhere). */
-const OWN_FIREWALL = { linux: 'nftables', windows: 'windows', macos: 'pf' } as const;
-
 /** --apply and --remove work on this system's own firewall only. */
 async function assertCanApply(target: FirewallTarget): Promise<void> {
   const { currentHost } = await import('../../host/index.js');
-  const own = OWN_FIREWALL[currentHost().system];
+  const own = currentHost().firewall.target;
   if (target !== own)
     throw new PortholeError('E_FIREWALL_UNSUPPORTED', {
       detail: `--target ${target} on ${process.platform}: this system applies ${own}`,

@@ -227,6 +227,7 @@ export function createMacosHost(options: HostOptions = {}): Host {
       return connections.length === 0 && !root ? undefined : connections;
     },
     firewall: {
+      target: 'pf',
       container: (manifest) => `anchor ${pfAnchor(manifest)}`,
       applyRules,
       removeRules,

@@ -219,6 +219,7 @@ export function createWindowsHost(options: HostOptions = {}): Host {
       }
     },
     firewall: {
+      target: 'windows',
       container: (manifest) => `rule group porthole (${rulePrefix(manifest)}*)`,
       applyRules,
       removeRules,

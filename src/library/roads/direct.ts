@@ -97,7 +97,19 @@ export const directRoad: Road = {
           while (!session.signal?.aborted) {
             await sleep(request.verifyEverySeconds * 1000, session.abort).catch(() => {});
             if (session.signal?.aborted) break;
-            report = await verify();
+            try {
+              report = await verify();
+            } catch (error) {
+              // A check that could not run is said and tried again next round; the keepers go on.
+              if (session.signal?.aborted) break;
+              session.progress({
+                kind: 'verified',
+                reachable: false,
+                publicAddress: report.publicAddress,
+                failing: [`the check from outside did not run: ${(error as Error).message}`],
+              });
+              continue;
+            }
             if (!report.reachable) wake.dispatchEvent(new Event('wake'));
             session.progress({
               kind: 'verified',
@@ -107,10 +119,13 @@ export const directRoad: Road = {
             });
           }
         })();
-        const kept = await Promise.all(keepers);
-        await verifier;
+        const [kept] = await Promise.all([Promise.all(keepers), verifier]);
         for (const ending of kept.filter((k) => !k.removed))
-          session.leftBehind(describeMapping(ending.mapping), ending.why ?? 'the router did not confirm the removal');
+          session.leftBehind(
+            describeMapping(ending.mapping),
+            ending.why ?? 'the router did not confirm the removal',
+            ending.mapping,
+          );
         // The keepers removed the mappings on abort; the firewall rules go last.
         await firewall?.remove();
         return report;

@@ -143,6 +143,7 @@ export const ipv6Road: Road = {
           session.leftBehind(
             `pinhole [${ending.mapping.internalAddress}]:${ending.mapping.internalPort}/${ending.mapping.protocol}`,
             ending.why ?? 'the router did not confirm the removal',
+            ending.mapping,
           );
         return report;
       },

@@ -124,7 +124,7 @@ export const relayRoad: Road = {
       // Without --keep the tunnel cannot outlive this process: it was proven, and is closed.
       leave: close,
       close,
-      outcome: (_report, kept) => ({
+      outcome: (report, kept) => ({
         mode: 'relay',
         family: 4,
         mappings: [],
@@ -135,7 +135,8 @@ export const relayRoad: Road = {
         })),
         portChanges: [],
         firewall: null,
-        give: tunnels.map((t) => `${t.publicAddress} (for ${t.port}/tcp)`),
+        // Only what was proven, and only while it is open: without keep the tunnel is closed by now.
+        give: kept && report.reachable ? tunnels.map((t) => `${t.publicAddress} (for ${t.port}/tcp)`) : [],
         notes: [
           `Went through the relay: ${because}.`,
           ...(!kept ? ['The tunnel was proven and closed: run with --keep to keep it open for users.'] : []),
