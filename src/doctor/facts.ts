@@ -261,6 +261,24 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
     });
   const listeners = perPort((facts) => facts.listeners);
   const firewall = perPort((facts) => facts.firewall);
+  sources.firstPhase?.({
+    manifest: options.manifest.name,
+    ports: ports.map((p, index) => ({
+      ...p,
+      listeners: listeners[index] ?? skipped('not run'),
+      firewall: firewall[index] ?? skipped('not run'),
+      outside: skipped('pending'),
+      hairpin: skipped('pending'),
+    })),
+    gateway,
+    mappings,
+    nat,
+    name: skipped('pending'),
+    egress: skipped('pending'),
+    multicast: skipped('pending'),
+    checker: options.checker?.origin,
+    ...(options.relayUrl ? { relay: options.relayUrl } : {}),
+  });
   const lanAddress = gateway.ok === true ? gateway.value.internalAddress : undefined;
   const publicIp = nat.ok === true ? nat.value.publicIp : gateway.ok === true ? gateway.value.externalIp : undefined;
 

@@ -1,6 +1,6 @@
 /** The doctor: gather the facts (I/O, concurrent, through the run's sources), then judge them (pure). */
 import { type DoctorOptions, gatherFacts } from './facts.js';
-import { type DoctorReport, judge } from './judge.js';
+import { type DoctorReport, type Finding, judge } from './judge.js';
 import type { FactSources } from './sources.js';
 
 export type { DoctorOptions, Facts, OutsideValue, PortFacts, SeenMapping, Step } from './facts.js';
@@ -10,17 +10,43 @@ export type { Cause, DoctorReport, Finding, FindingStatus } from './judge.js';
 export { hostFixText, judge } from './judge.js';
 export type { Change, FactSources, StepEvent, StepName } from './sources.js';
 
+/** Findings whose verdict the first phase alone decides. */
+const FIRST_PHASE = /^(listener:|firewall:|gateway$|nat$)/;
+
+/** The sources with their methods bound (a class instance's methods lose `this` when spread). */
+function sessionLike(sources: FactSources): FactSources {
+  return {
+    host: sources.host,
+    gateway: () => sources.gateway(),
+    gateways: () => sources.gateways(),
+    step: (event) => sources.step(event),
+    changed: (change) => sources.changed(change),
+  };
+}
+
 /**
  * Runs the whole diagnosis in a run: the facts through its sources, then the judgement. The
  * report lists what the diagnosis had to change (`changes`), never silently.
  */
 export async function runDoctor(
   options: DoctorOptions,
-  sources: FactSources & { readonly changes: readonly import('./sources.js').Change[] },
+  sources: FactSources & {
+    readonly changes: readonly import('./sources.js').Change[];
+    /** Hears each finding decided early (optional). */
+    finding?(finding: Finding): void;
+  },
 ): Promise<DoctorReport & { ms: number }> {
   const started = performance.now();
   const before = sources.changes.length;
-  const facts = await gatherFacts(options, sources);
+  // The findings that depend only on the first phase (the host, the router, the NAT) are final
+  // once it is in: said at once (the page shows each hop's verdict as it comes), judged by the same rules.
+  const firstPhase = sources.finding
+    ? (facts: import('./facts.js').Facts) => {
+        for (const finding of judge(facts, options.source ?? '').findings)
+          if (FIRST_PHASE.test(finding.id)) sources.finding?.(finding);
+      }
+    : undefined;
+  const facts = await gatherFacts(options, firstPhase ? { ...sessionLike(sources), firstPhase } : sources);
   const report = judge(facts, options.source ?? '', sources.changes.slice(before));
   return { ...report, ms: Math.round(performance.now() - started) };
 }

@@ -5,6 +5,7 @@
  */
 import type { GatewayInfo } from '../gateway/index.js';
 import type { Host } from '../host/index.js';
+import type { Facts } from './facts.js';
 
 /** The doctor's steps, by hop: what the page and the terminal show as "checking…". */
 export type StepName =
@@ -52,4 +53,9 @@ export interface FactSources {
   gateways(): Promise<readonly GatewayInfo[]>;
   step(event: StepEvent): void;
   changed(change: Change): void;
+  /**
+   * Hears the facts as soon as the first phase is in (host, router, NAT), with the later steps
+   * pending: the doctor judges the findings that depend on nothing else right then.
+   */
+  firstPhase?(facts: Facts): void;
 }

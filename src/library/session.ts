@@ -7,7 +7,7 @@
  * events that the command line and the local page print.
  */
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
-import type { Change, StepEvent } from '../doctor/index.js';
+import type { Change, Finding, StepEvent } from '../doctor/index.js';
 import { PortholeError } from '../errors/index.js';
 import {
   type DiscoveryOptions,
@@ -170,6 +170,11 @@ export class RunSession {
   /** A step of the doctor's plan started or ended (the doctor's facts call this). */
   step(event: StepEvent): void {
     this.progress(event);
+  }
+
+  /** A finding decided before the diagnosis ends (the page shows it at once). */
+  finding(finding: Finding): void {
+    this.progress({ kind: 'finding', finding });
   }
 
   /** Records something a diagnosis had to change (said in the report, never silent). */

@@ -282,7 +282,25 @@ const SCRIPT = String.raw`'use strict';
     return item;
   }
 
+  function showFinding(finding) {
+    const row = hopRow(finding.hop);
+    const box = row.querySelector('.findings');
+    if (row.dataset.early !== 'yes') {
+      box.textContent = '';
+      row.dataset.early = 'yes';
+    }
+    for (const old of Array.from(box.children)) if (old.dataset && old.dataset.id === finding.id) old.remove();
+    box.append(findingView(finding, box.children.length > 0));
+    const shown = Array.from(box.children).map((item) => item.dataset.status);
+    const worst = shown.reduce((a, s) => (RANK[s] > RANK[a] ? s : a), 'skip');
+    row.dataset.status = worst;
+    row.querySelector('.mark').textContent = MARK[worst];
+    row.querySelector('.state').textContent = WORD[worst];
+    say((HOP[finding.hop] || { title: finding.hop }).title + ': ' + WORD[finding.status] + '.');
+  }
+
   function renderReport(report) {
+    for (const row of Array.from(byId('hops').children)) delete row.dataset.early;
     const groups = new Map();
     for (const finding of report.findings) {
       if (!groups.has(finding.hop)) groups.set(finding.hop, []);
@@ -550,7 +568,13 @@ const SCRIPT = String.raw`'use strict';
       else if (event.because) say('Not ' + road + ': ' + event.because + '.');
       return;
     }
-    if (event.kind === 'change' || event.kind === 'finding') return;
+    if (event.kind === 'finding') {
+      // A hop whose verdict is known before the run ends (the listener, the firewall, the router,
+      // the NAT) shows it at once; the report at the end draws the whole checklist again.
+      if (message.id === view) showFinding(event.finding);
+      return;
+    }
+    if (event.kind === 'change') return;
     if (message.job !== 'keep') return;
     keptStatus(keptWords(event), event.kind);
     // A kept road's checklist gets its verdicts only when keeping stops; its checks from outside say the rest.

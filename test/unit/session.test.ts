@@ -83,14 +83,24 @@ describe('run session: one discovery per run', () => {
   it('diagnose() asks the router once: the facts and the NAT diagnosis share the discovery', async () => {
     const before = router.discoveryRounds();
     const steps: string[] = [];
+    const early: string[] = [];
     const report = await diagnose({
       ...run(),
       ports: '7411',
       checker: checker.url,
       onProgress: (event: ProgressEvent) => {
         if (event.kind === 'step' && event.state === 'started') steps.push(event.step);
+        // Findings decided by the first phase are said before the check from outside has run.
+        if (event.kind === 'finding') early.push(`${event.finding.id}${steps.includes('outside-in') ? ' (late)' : ''}`);
       },
     });
+    assert.deepEqual(early.sort(), ['firewall:7411/tcp', 'gateway', 'listener:7411/tcp', 'nat']);
+    // The early verdicts are the report's own.
+    for (const id of early)
+      assert.ok(
+        report.findings.some((f) => f.id === id),
+        `${id} is in the report`,
+      );
     assert.equal(router.discoveryRounds() - before, 1);
     // Both steps that need the router ran (and each says it started), on the one discovery.
     assert.ok(steps.includes('gateway') && steps.includes('nat'), steps.join(','));
