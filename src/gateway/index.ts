@@ -6,6 +6,7 @@ export {
   clientsFor,
   discoverPrimaryGateway,
   enoughToMap,
+  listingOf,
   METHOD_PREFERENCE,
   mapWithBest,
 } from './mappingSession.js';
@@ -22,7 +23,10 @@ export {
   type PinholeRemoval,
   pinholeClientFor,
 } from './pinhole.js';
+export { type RefusalMeaning, type RefusalReason, refusalMeaning } from './refusal.js';
 export {
+  askPermission,
+  type PermissionAnswer,
   type RemovalQuery,
   type RemovalReport,
   removeMappings,

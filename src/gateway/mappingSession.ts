@@ -6,6 +6,7 @@ import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
 import { involvesLowPort } from './candidates.js';
 import { type DiscoveryOptions, discoverGateways, type GatewayInfo } from './discovery.js';
+import type { KeeperOptions } from './keeper.js';
 import { createNatpmpClient } from './natpmp.js';
 import { createPcpClient } from './pcp.js';
 import type { Mapping, MappingClient, MappingMethod, MappingRequest } from './types.js';
@@ -18,13 +19,30 @@ export const METHOD_PREFERENCE: readonly MappingMethod[] = ['pcp', 'natpmp', 'up
 export function clientFor(gateway: GatewayInfo, method: MappingMethod): MappingClient | undefined {
   if (!gateway.protocols.includes(method)) return undefined;
   const base = { gateway: gateway.address, internalAddress: gateway.internalAddress };
-  const port = gateway.natpmpPort ? { port: gateway.natpmpPort } : {};
+  const port = {
+    ...(gateway.natpmpPort ? { port: gateway.natpmpPort } : {}),
+    ...(gateway.answersFrom ? { exchange: { alsoFrom: gateway.answersFrom } } : {}),
+  };
   if (method === 'natpmp') return createNatpmpClient({ ...base, ...port });
   if (method === 'pcp') return createPcpClient({ ...base, ...port });
   const service = gateway.upnp?.description?.services[0];
   return service
     ? createUpnpClient({ ...base, service, ...(gateway.policy ? { policy: gateway.policy } : {}) })
     : undefined;
+}
+
+/**
+ * Whether the router lists a mapping, by its UPnP list (miniupnpd lists NAT-PMP and PCP mappings
+ * there too): a keeper of a NAT-PMP or PCP mapping asks before renewing, to see a mapping the
+ * router dropped while it ran. Undefined when the router speaks no UPnP.
+ */
+export function listingOf(gateway: GatewayInfo): KeeperOptions['listed'] {
+  const upnp = clientFor(gateway, 'upnp') as
+    | (MappingClient & { getSpecific(p: 'tcp' | 'udp', e: number, o?: AbortOptions): Promise<unknown> })
+    | undefined;
+  if (!upnp) return undefined;
+  return async (mapping, options) =>
+    (await upnp.getSpecific(mapping.protocol, mapping.externalPort, options)) !== undefined;
 }
 
 /** The clients of a gateway in the order to try them. */
@@ -57,7 +75,7 @@ export function enoughToMap(via?: MappingMethod, request?: MappingRequest): Disc
  */
 function tellingness(error: unknown): number {
   const known = error as PortholeError;
-  if (known.hint?.includes('no usable public address')) return 3;
+  if (known.hint?.includes('no usable public address') || known.code === 'E_GATEWAY_POLICY') return 3;
   if (known.code === 'E_GATEWAY_REFUSED' || known.code === 'E_MAPPING_CONFLICT') return 2;
   if (known.code === 'E_GATEWAY_UNREACHABLE') return 0;
   return 1;
@@ -113,8 +131,11 @@ export async function mapWithBest(
       };
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      // A conflict is the answer for every method alike; other refusals may be method-specific.
-      if (error instanceof PortholeError && error.code === 'E_MAPPING_CONFLICT') throw error;
+      // A conflict, and a host the router's rules refuse, are the answer for every method alike
+      // (one router, one table, one set of rules); other refusals may be method-specific. Asking
+      // NAT-PMP after PCP named the rules would start miniupnpd's search for an allowed port.
+      if (error instanceof PortholeError && (error.code === 'E_MAPPING_CONFLICT' || error.code === 'E_GATEWAY_POLICY'))
+        throw error;
       failures.push({ method: client.method, error });
       // A low port refused, or asked and not answered (the router may be busy with it): asking
       // the same router again by another protocol only stalls it further.
