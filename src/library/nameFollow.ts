@@ -57,12 +57,16 @@ export async function updateNameOnce(
   return { name: report.name, records: report.records };
 }
 
-/** Keeps the name on the public address until `signal` (the run's, or expose giving up) aborts. */
+/**
+ * Keeps the name on the public address until `signal` (the run's, or expose giving up) aborts; a
+ * `wake` event on `wake` (the router's address changed) looks again at once.
+ */
 export async function keepNameFollowing(
   session: RunSession,
   following: NameFollowing,
   doctor: DoctorOptions,
   signal: AbortSignal,
+  wake?: EventTarget,
 ): Promise<{ rounds: number; updates: number }> {
   const { common, publicAddresses } = await prepare(session, following, doctor);
   return keepName({
@@ -72,6 +76,7 @@ export async function keepNameFollowing(
     intervalMs: FOLLOW_INTERVAL_MS,
     minUpdateIntervalMs: FOLLOW_INTERVAL_MS,
     signal,
+    ...(wake ? { wake } : {}),
     onRound: ({ report, error }) =>
       session.progress({
         kind: 'name',
