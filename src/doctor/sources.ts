@@ -52,4 +52,9 @@ export interface FactSources {
   gateways(): Promise<readonly GatewayInfo[]>;
   step(event: StepEvent): void;
   changed(change: Change): void;
+  /**
+   * The router in front of this one (double NAT), asked at `address` with `inner`'s WAN address as
+   * the client. Absent: the doctor does not ask it.
+   */
+  outerGateway?(address: string, inner: GatewayInfo): Promise<GatewayInfo>;
 }

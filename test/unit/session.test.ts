@@ -94,7 +94,14 @@ describe('run session: one discovery per run', () => {
     assert.ok(steps.includes('gateway') && steps.includes('nat'), steps.join(','));
     assert.equal(report.findings.find((f) => f.id === 'gateway')?.status, 'ok');
     assert.match(report.findings.find((f) => f.id === 'nat')?.summary ?? '', /198\.51\.100\.7/);
-    assert.deepEqual(report.changes, []);
+    // Nothing maps 7411: the doctor asked whether the router would let this host map it (PCP with
+    // PREFER_FAILURE, deleted at once), and says so; nothing stays on the router.
+    assert.equal(report.changes.length, 1, JSON.stringify(report.changes));
+    assert.match(
+      report.changes[0]?.what ?? '',
+      /asked the router to map 7411\/tcp for 30 s by PCP \(with PREFER_FAILURE\) and deleted it at once/,
+    );
+    assert.ok(!router.mappings().some((m) => m.internalPort === 7411), 'the question left nothing mapped');
   });
 
   it('expose() asks the router once: its mapping and its check from outside share the discovery', async () => {
