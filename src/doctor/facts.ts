@@ -80,6 +80,8 @@ export interface Facts {
   readonly multicast: Step<readonly MulticastFinding[]>;
   /** When the checker is a fleet front: what its vantages together saw (src/fleet). */
   readonly vantages?: CombinedVerdict | undefined;
+  /** Ranges of more ports than the doctor checks: only their first ports were. */
+  readonly unchecked?: readonly UncheckedRange[];
   /**
    * Double NAT: the outer router (from the path), what it speaks, and its mappings that point at
    * this router's WAN address (its UPnP list and porthole's records of it).
@@ -138,17 +140,52 @@ export function skipped<T>(why: string): Step<T> {
   return { ok: 'skipped', why, ms: 0 };
 }
 
-/** The (entry, port, protocol) triples the doctor checks: every exposed inbound port. */
+/**
+ * The most ports of one range the doctor checks: a check service probes at most 64 ports at once,
+ * a router maps one port of a range, and a 10,000-port range made the doctor inspect every port
+ * (22 s, and the host ran out of file descriptors before the router was asked).
+ */
+export const MAX_CHECKED_PER_RANGE = 64;
+
+/** A range the doctor checked only the start of, and why. */
+export interface UncheckedRange {
+  readonly entry: string;
+  readonly protocol: Transport;
+  readonly start: number;
+  readonly end: number;
+  /** The last port checked (start + MAX_CHECKED_PER_RANGE - 1). */
+  readonly checkedTo: number;
+}
+
+/** The (entry, port, protocol) triples the doctor checks: every exposed inbound port, the first 64 of a larger range. */
 export function exposedPorts(manifest: Manifest): { entry: string; protocol: Transport; port: number }[] {
   const ports: { entry: string; protocol: Transport; port: number }[] = [];
   for (const entry of manifest.entries) {
     if (entry.direction !== 'inbound' || !entry.expose) continue;
     for (const range of entry.ports) {
-      for (let port = range.start; port <= range.end; port++)
+      const last = Math.min(range.end, range.start + MAX_CHECKED_PER_RANGE - 1);
+      for (let port = range.start; port <= last; port++)
         ports.push({ entry: entry.name, protocol: range.protocol, port });
     }
   }
   return ports;
+}
+
+/** The ranges larger than the doctor checks, for the report to say so. */
+export function uncheckedRanges(manifest: Manifest): UncheckedRange[] {
+  return manifest.entries
+    .filter((entry) => entry.direction === 'inbound' && entry.expose)
+    .flatMap((entry) =>
+      entry.ports
+        .filter((range) => range.end - range.start + 1 > MAX_CHECKED_PER_RANGE)
+        .map((range) => ({
+          entry: entry.name,
+          protocol: range.protocol,
+          start: range.start,
+          end: range.end,
+          checkedTo: range.start + MAX_CHECKED_PER_RANGE - 1,
+        })),
+    );
 }
 
 /** The router's mappings; porthole's records count only as far as the router confirms them now. */
@@ -179,7 +216,7 @@ function externalPortOf(
   return mine?.externalPort ?? port;
 }
 
-/** At most this many ports are asked about: a host the rules refuse is refused for every port alike. */
+/** At most this many questions (one per entry and protocol): a host the rules refuse is refused for every port alike. */
 const MAX_PERMISSION_ASKS = 4;
 
 /**
@@ -188,7 +225,7 @@ const MAX_PERMISSION_ASKS = 4;
  * deleted to ask). Once the router refuses the host itself, the other ports share that answer.
  */
 async function askPermissions(
-  ports: readonly { protocol: Transport; port: number }[],
+  ports: readonly { entry: string; protocol: Transport; port: number }[],
   gateway: Step<GatewayInfo>,
   mappings: Step<readonly SeenMapping[]>,
   sources: FactSources,
@@ -198,21 +235,19 @@ async function askPermissions(
   const { askPermission } = await import('../gateway/index.js');
   const lan = gateway.value.internalAddress;
   const answers: (PermissionAnswer | undefined)[] = [];
-  let asks = 0;
+  // One question per entry and protocol (a range's ports share the router's rules), a few in all.
+  const asked = new Set<string>();
   let host: PermissionAnswer | undefined;
   for (const p of ports) {
     const mapped = mappings.value.some(
       (m) => m.live !== false && m.protocol === p.protocol && m.internalPort === p.port && m.internalAddress === lan,
     );
-    if (mapped || asks >= MAX_PERMISSION_ASKS) {
+    const key = `${p.entry}/${p.protocol}`;
+    if (mapped || host || asked.has(key) || asked.size >= MAX_PERMISSION_ASKS) {
       answers.push(mapped ? undefined : host);
       continue;
     }
-    if (host) {
-      answers.push(host);
-      continue;
-    }
-    asks++;
+    asked.add(key);
     const answer = await askPermission(gateway.value, p, signal ? { signal } : {});
     if (answer)
       sources.changed({
@@ -391,6 +426,7 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
     ...(options.relayUrl ? { relay: options.relayUrl } : {}),
     ...(vantages ? { vantages } : {}),
     ...(outer ? { outer } : {}),
+    ...(uncheckedRanges(options.manifest).length > 0 ? { unchecked: uncheckedRanges(options.manifest) } : {}),
   };
 }
 

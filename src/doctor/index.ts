@@ -4,7 +4,7 @@ import { type DoctorReport, judge } from './judge.js';
 import type { FactSources } from './sources.js';
 
 export type { DoctorOptions, Facts, OutsideValue, PortFacts, SeenMapping, Step } from './facts.js';
-export { exposedPorts, skipped, step } from './facts.js';
+export { exposedPorts, MAX_CHECKED_PER_RANGE, skipped, step, uncheckedRanges } from './facts.js';
 export type { Cause, DoctorReport, Finding, FindingStatus } from './judge.js';
 export { hostFixText, judge } from './judge.js';
 export type { Change, FactSources, StepEvent, StepName } from './sources.js';

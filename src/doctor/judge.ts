@@ -790,24 +790,23 @@ const GROUP_FROM = 3;
 const GROUP_EVIDENCE = 4;
 
 /**
- * Findings per range, not per port: within a run of consecutive ports of one entry and protocol,
- * the ports whose finding of a kind (listener, firewall, mapping, outside-in, hairpin) has the same
+ * Findings per range, not per port: among the ports of one entry and protocol (a range or a list),
+ * those whose finding of a kind (listener, firewall, mapping, outside-in, hairpin) has the same
  * status and cause become one finding (`outside-in:20570-20575/tcp`) that says how many ports it
- * stands for; a port judged otherwise keeps its own. Pure.
+ * stands for; fewer than GROUP_FROM alike keep their own. Pure.
  */
 export function groupByRange(perPort: readonly { p: PortFacts; findings: readonly Finding[] }[]): Finding[] {
   const out: Finding[] = [];
   let start = 0;
   while (start < perPort.length) {
-    // One run: consecutive ports of the same entry and protocol.
+    // One run: the ports of one entry and protocol, in order (a range, or a list of ports).
     let end = start + 1;
     const first = perPort[start];
     while (
       first &&
       end < perPort.length &&
       perPort[end]?.p.entry === first.p.entry &&
-      perPort[end]?.p.protocol === first.p.protocol &&
-      perPort[end]?.p.port === (perPort[end - 1]?.p.port ?? 0) + 1
+      perPort[end]?.p.protocol === first.p.protocol
     )
       end++;
     const run = perPort.slice(start, end);
@@ -822,34 +821,30 @@ export function groupByRange(perPort: readonly { p: PortFacts; findings: readonl
         const found = one.findings.find((f) => f.id.startsWith(`${kind}:`));
         return found ? [{ port: one.p.port, finding: found }] : [];
       });
-      let i = 0;
-      while (i < byPort.length) {
-        const head = byPort[i];
-        if (!head) break;
-        let j = i + 1;
-        while (
-          j < byPort.length &&
-          byPort[j]?.finding.status === head.finding.status &&
-          byPort[j]?.finding.cause === head.finding.cause &&
-          byPort[j]?.port === (byPort[j - 1]?.port ?? 0) + 1
-        )
-          j++;
-        const alike = byPort.slice(i, j);
-        i = j;
+      // Alike: the same status and cause. Each distinct verdict is one finding for its ports.
+      const groups = new Map<string, typeof byPort>();
+      for (const one of byPort) {
+        const key = `${one.finding.status}/${one.finding.cause ?? ''}`;
+        groups.set(key, [...(groups.get(key) ?? []), one]);
+      }
+      for (const alike of groups.values()) {
+        const head = alike[0];
         const last = alike.at(-1);
-        if (alike.length < GROUP_FROM || !last) {
+        if (!head || !last || alike.length < GROUP_FROM) {
           out.push(...alike.map((a) => a.finding));
           continue;
         }
         const protocol = run[0]?.p.protocol ?? 'tcp';
+        const contiguous = last.port - head.port + 1 === alike.length;
         const span = `${head.port}-${last.port}/${protocol}`;
+        const which = contiguous ? span : `${alike.length} ports of ${run[0]?.p.entry ?? 'the entry'} from ${span}`;
         out.push({
           ...head.finding,
           id: `${kind}:${span}`,
-          summary: `${span} (${alike.length} ports, each alike): ${head.finding.summary}`,
+          summary: `${which} (${alike.length} ports, each alike): ${head.finding.summary}`,
           evidence: [
             ...head.finding.evidence.slice(0, GROUP_EVIDENCE),
-            `… the same for each of the ${alike.length} ports ${span} (shown: ${head.port})`,
+            `… the same for each of the ${alike.length} ports (shown: ${head.port})`,
           ],
           ms: Math.max(...alike.map((a) => a.finding.ms)),
         });
@@ -893,6 +888,19 @@ export function judge(facts: Facts, source: string, changes: readonly Change[] =
       reachable = false;
   }
   findings.push(...groupByRange(perPort));
+  for (const range of facts.unchecked ?? [])
+    findings.push(
+      finding(
+        `range:${range.start}-${range.end}/${range.protocol}`,
+        'warn',
+        `${range.start}-${range.end}/${range.protocol} (${range.end - range.start + 1} ports): only ${range.start}-${range.checkedTo} checked; a router maps one port of a range, and a check service probes at most 64 at once`,
+        [`entry ${range.entry}`],
+        0,
+        {
+          fix: `Name the ports the users need (a smaller range, or a list), and check them: \`porthole doctor ${range.start}-${range.checkedTo}/${range.protocol}\`.`,
+        },
+      ),
+    );
   const vantages = vantagesFinding(facts);
   if (vantages) findings.push(vantages);
   // Reachable is a claim about the inbound road only: a failing hop on it denies it. The manifest's

@@ -47,6 +47,8 @@ export interface GatewayInfo {
   readonly warnings: readonly string[];
   /** The NAT-PMP/PCP port it answered on, when not the standard 5351 (tests' loopback routers). */
   readonly natpmpPort?: number;
+  /** The SSDP port it answered on, when not the standard 1900 (tests' loopback routers). */
+  readonly ssdpPort?: number;
   /** Which URLs of it may be fetched, when discovery was told (tests on loopback); production uses the gateway-only rule. */
   readonly policy?: AddressPolicy;
   /**
@@ -208,6 +210,7 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
     ms: Math.round(performance.now() - started),
     warnings: heard.warnings,
     ...(natpmpPort !== NATPMP_PORT ? { natpmpPort } : {}),
+    ...(ssdpPort !== SSDP_PORT ? { ssdpPort } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(answersFrom ? { answersFrom } : {}),
   };
@@ -215,9 +218,10 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
 
 /**
  * A router URL that names a host (`http://router.lan:5000/rootDesc.xml`, some ISP boxes, or a
- * URLBase with the router's name) is asked at the gateway's address instead, its port and path
- * kept: porthole never resolves a name a router gives (a hostile device could name anything), and
- * the description came from the gateway. Said as a warning.
+ * URLBase with the router's name), or an address that cannot be the router's (loopback), is asked
+ * at the gateway's address instead, its port and path kept: porthole never resolves a name a router
+ * gives (a hostile device could name anything), and the description came from the gateway. Said as
+ * a warning.
  */
 export function atGateway(url: string, gateway: string, warnings: string[]): string {
   let parsed: URL;
@@ -227,9 +231,12 @@ export function atGateway(url: string, gateway: string, warnings: string[]): str
     return url;
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (isIpLiteral(host)) return url;
+  // A literal address is kept, unless it cannot be the router's: loopback or unspecified (a TP-Link
+  // miniupnpd 1.8 answered LOCATION http://[::1]:1900/rootDesc.xml; home-assistant/core#57052).
+  if (isIpLiteral(host) && !['loopback', 'unspecified'].includes(classifyAddress(host))) return url;
+  if (isIpLiteral(host) && classifyAddress(gateway) === 'loopback') return url;
   parsed.hostname = gateway.includes(':') ? `[${gateway}]` : gateway;
-  const warning = `the router's URL names the host "${host}": asked at ${gateway} instead (${parsed.href})`;
+  const warning = `the router's URL names ${isIpLiteral(host) ? '' : 'the host '}"${host}": asked at ${gateway} instead (${parsed.href})`;
   if (!warnings.includes(warning)) warnings.push(warning);
   return parsed.href;
 }

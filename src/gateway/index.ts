@@ -9,6 +9,7 @@ export {
   listingOf,
   METHOD_PREFERENCE,
   mapWithBest,
+  withUpnp,
 } from './mappingSession.js';
 export { createNatpmpClient } from './natpmp.js';
 export { createPcpClient } from './pcp.js';

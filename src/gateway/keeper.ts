@@ -105,9 +105,13 @@ export async function keepMapping(
       ...(options.announcements ? { port: options.announcements.port } : {}),
     });
   }
+  // After a failed renewal the next try comes RETRY_SECONDS later, not a whole interval later (a
+  // router still settling after a WAN reconnect refused one renewal, and the mapping stayed gone 30 s).
+  let retrySoon = false;
   try {
     while (!options.signal?.aborted) {
-      const wait = renewAfterSeconds(mapping, options.checkIntervalSeconds);
+      const wait = retrySoon ? RETRY_SECONDS : renewAfterSeconds(mapping, options.checkIntervalSeconds);
+      retrySoon = false;
       try {
         await sleepOrWake(wait * 1000, options);
       } catch {
@@ -161,7 +165,7 @@ export async function keepMapping(
       } catch (error) {
         if (options.signal?.aborted) break;
         emit({ kind: 'renew-failed', error: (error as Error).message });
-        await sleep(RETRY_SECONDS * 1000, options).catch(() => undefined);
+        retrySoon = true;
       }
     }
   } finally {

@@ -197,7 +197,12 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         continue;
       }
       if (answer.map.externalPort !== candidate)
-        skipped.push({ port: candidate, why: `not given (the router chose ${answer.map.externalPort})` });
+        skipped.push({
+          port: candidate,
+          // miniupnpd 2.3.1 checks a port in use before it looks at PREFER_FAILURE (pcpserver.c):
+          // it steps to another port although asked not to.
+          why: `not given (the router chose ${answer.map.externalPort}${preferFailure ? ', although asked with PREFER_FAILURE' : ''})`,
+        });
       return granted({ ...answer, map: answer.map });
     }
     if (refusedPorts.length === 0) throw rangeExhausted(skipped);

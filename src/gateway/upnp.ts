@@ -250,9 +250,11 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
         if (portSatisfies(request, reserved))
           return asGranted(mappingFor(request, reserved, ip, request.lifetimeSeconds, skipped), signalOptions);
       }
+      const first = skipped[0];
       throw new PortholeError('E_MAPPING_CONFLICT', {
-        detail: `${skipped.map((s) => s.port).join(', ')} ${skipped.length === 1 ? 'is' : 'are'} mapped to another host`,
-        data: { skipped },
+        detail: `${skipped.map((s) => s.port).join(', ')} ${skipped.length === 1 ? 'is' : 'are'} mapped to another host${first ? ` (UPnP ${first.why.replace(/^taken \((.*)\)$/, '$1')})` : ''}`,
+        hint: refusalMeaning('upnp', 718).fix,
+        data: { method: 'upnp', reason: 'taken', skipped },
       });
     },
     async renew(mapping, signalOptions = {}) {

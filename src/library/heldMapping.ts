@@ -27,6 +27,7 @@ import {
   mappingStatePath,
   mapWithBest,
   recordMapping,
+  withUpnp,
 } from '../gateway/index.js';
 import { askRecorded, type OwnedMapping } from './leftovers.js';
 import type { Holding, RunSession } from './session.js';
@@ -139,7 +140,7 @@ async function ask(
 async function listingFor(session: RunSession, mapping: Mapping, options: HoldOptions) {
   if (mapping.family === 6 || mapping.method === 'upnp') return undefined;
   const gateway = options.gateway ?? (await session.gateway().catch(() => undefined));
-  return gateway && gateway.address === mapping.gateway ? listingOf(gateway) : undefined;
+  return gateway && gateway.address === mapping.gateway ? listingOf(await withUpnp(gateway, session.abort)) : undefined;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface NamePass {
  * sent when it did not change.
  */
 const FOLLOW_INTERVAL_MS = 60_000;
+/** At most one change per record type this often (a change after a change a second ago waits, then goes). */
+const MIN_UPDATE_INTERVAL_MS = 10_000;
 
 /** The name's settings with the run's own checker and STUN server as the address's sources. */
 async function prepare(session: RunSession, following: NameFollowing, doctor: DoctorOptions) {
@@ -74,7 +76,9 @@ export async function keepNameFollowing(
     name: following.name,
     publicAddresses,
     intervalMs: FOLLOW_INTERVAL_MS,
-    minUpdateIntervalMs: FOLLOW_INTERVAL_MS,
+    // A change heard from the router is followed within seconds; the limit only stops a flapping
+    // address from sending an update per round.
+    minUpdateIntervalMs: MIN_UPDATE_INTERVAL_MS,
     signal,
     ...(wake ? { wake } : {}),
     onRound: ({ report, error }) =>

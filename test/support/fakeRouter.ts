@@ -478,7 +478,21 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
         if (!live().delete(key(protocol, externalPort))) return fail(NO_SUCH_ENTRY, 'NoSuchEntryInArray');
         return ok();
       case 'GetSpecificPortMappingEntry': {
-        const found = live().get(key(protocol, externalPort));
+        const other = occupied.get(key(protocol, externalPort));
+        const found =
+          live().get(key(protocol, externalPort)) ??
+          (other === undefined
+            ? undefined
+            : {
+                method: 'upnp' as const,
+                protocol,
+                externalPort,
+                internalAddress: other,
+                internalPort: externalPort,
+                description: 'another host',
+                lifetime: 0,
+                expiresAt: 0,
+              });
         if (!found) return fail(NO_SUCH_ENTRY, 'NoSuchEntryInArray');
         return ok(
           entryValues(found).filter(([name]) => !['NewRemoteHost', 'NewExternalPort', 'NewProtocol'].includes(name)),

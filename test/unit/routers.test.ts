@@ -245,6 +245,27 @@ describe('routers: refusal told apart', () => {
   });
 });
 
+describe("routers: a refused port told apart by the router's own list", () => {
+  const { router, run } = useRun();
+
+  it('PCP cannot say whether a port is taken or denied; the UPnP list can: the holder is named, or the rules are', async () => {
+    router().occupy('tcp', 7351, '192.168.1.99');
+    const taken = await rejection(mapPort({ ...run(), port: 7351, externalPort: 7351 }));
+    assert.equal(taken.code, 'E_MAPPING_CONFLICT');
+    assert.match(taken.message, /7351 by 192\.168\.1\.99/);
+    router().permit((port) => port !== 7352);
+    try {
+      const denied = await rejection(mapPort({ ...run(), port: 7352, externalPort: 7352 }));
+      assert.equal(denied.code, 'E_GATEWAY_REFUSED');
+      assert.equal(denied.data?.reason, 'policy');
+      assert.match(denied.message, /rules do not allow 127\.0\.0\.1 tcp 7352/);
+      assert.equal(router().searches(), 0);
+    } finally {
+      router().permit(undefined);
+    }
+  });
+});
+
 describe('routers: a router whose rules refuse this host', () => {
   const { router, run } = useRun();
 
@@ -305,7 +326,14 @@ describe('routers: asking more than a router can hold', () => {
       listeners: { ok: true as const, value: [], ms: 1 },
       firewall: {
         ok: true as const,
-        value: { verdict: 'accept' as const, certain: true, summary: 'accepts', evidence: [] },
+        value: {
+          firewall: 'nftables',
+          verdict: 'accept' as const,
+          certain: true,
+          reason: 'allowed' as const,
+          summary: 'accepts',
+          evidence: [],
+        },
         ms: 1,
       },
       outside: { ok: 'skipped' as const, why: 'no checker', ms: 0 as const },
