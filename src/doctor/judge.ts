@@ -229,6 +229,17 @@ function mappingFinding(
     // the router, lists fine and passes nothing (seen in the lab with miniupnpd's rules unreached).
     const outside = p.outside.ok === true ? p.outside.value : undefined;
     const at = outside ? `${outside.target}:${outside.externalPort}/${p.protocol}` : label(p);
+    if (outside?.result.state === 'closed') {
+      // A refusal is an answer from a device on the path (the router with no forward in effect, or
+      // the provider): the check from outside names it; the listing is not called ok meanwhile.
+      return finding(
+        id,
+        'warn',
+        `the router lists ${describe(mine)}, but the check from outside was refused at ${at}: listed is not proof that it is applied`,
+        [`listed: ${describe(mine)}`, `checker ${facts.checker ?? ''} probed ${at}: closed (${outside.result.reason})`],
+        facts.mappings.ms,
+      );
+    }
     return finding(
       id,
       'fail',

@@ -101,6 +101,10 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
   const ssdpPort = options.ssdpPort ?? SSDP_PORT;
   const heard: Heard = { warnings: [] };
   let answersFrom: string | undefined;
+  // A caller whose `enough` every other protocol together cannot satisfy wants UPnP only.
+  const needsUpnp = options.enough
+    ? !options.enough({ natpmp: true, pcp: true, pcpAnswered: true, upnp: false })
+    : false;
   const warnings = await runGatewayRound({
     family: 4,
     gateway,
@@ -118,8 +122,12 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
             upnp: heard.ssdp !== undefined,
           }),
       ),
-    // The grace starts at an answer that can be used: a refusal must not cut short a late SSDP answer.
-    usable: () => heard.natpmp?.result === 0 || heard.pcp?.result === 0 || heard.ssdp !== undefined,
+    // The grace starts at an answer that can be used: a refusal must not cut short a late SSDP
+    // answer, and neither must NAT-PMP's when the caller can only use UPnP (`map --via upnp`).
+    usable: () =>
+      needsUpnp
+        ? heard.ssdp !== undefined
+        : heard.natpmp?.result === 0 || heard.pcp?.result === 0 || heard.ssdp !== undefined,
     // Some routers answer NAT-PMP/PCP from another of their LAN addresses than the one asked (the
     // address on another bridge, or their primary). Counted only from the NAT-PMP/PCP port and from
     // a private or link-local address, and said as a warning.

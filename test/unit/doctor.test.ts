@@ -312,13 +312,12 @@ describe('doctor judgement: verdicts state their proof', () => {
     assert.notEqual(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.status, 'ok');
   });
 
-  it('a refusal from outside through a forward the router lists: the router answers for the port instead of applying it', () => {
+  it('a refusal from outside through a forward the router lists: an answer on the path, and the listing is not called ok', () => {
     const report = judge(facts({}, { outside: outsideWith('closed', null, { seen: null, evidence: '' }) }), '7001');
-    assert.deepEqual(failing(report), [
-      'mapping:7001/tcp=forward-not-applied',
-      'outside-in:7001/tcp=forward-not-applied',
-    ]);
-    assert.match(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.summary ?? '', /was closed/);
+    assert.deepEqual(failing(report), ['outside-in:7001/tcp=refused-on-path']);
+    const mapping = report.findings.find((f) => f.id === 'mapping:7001/tcp');
+    assert.equal(mapping?.status, 'warn');
+    assert.match(mapping?.summary ?? '', /listed is not proof that it is applied/);
   });
 
   it('a stale record (the router no longer has it) is not a mapping', () => {
