@@ -6,7 +6,7 @@
  * PORTHOLE_ONLY_GATEWAYS to 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -354,6 +354,51 @@ describe('routers: asking more than a router can hold', () => {
     assert.ok(report.findings.length < 10, `${report.findings.length} findings`);
     const listener = report.findings.find((f) => f.id === 'listener:10000-10999/tcp');
     assert.match(listener?.summary ?? '', /1000 ports/);
+  });
+});
+
+describe('routers: cleanup finishes with any protocol the router still speaks', () => {
+  const { router, run } = useRun();
+
+  it('records of a dead process whose PCP the router no longer answers are removed through UPnP, the silence asked once', async () => {
+    const { cleanupLeftovers } = await import('../../src/library/index.js');
+    const env = run().env;
+    const owned = join(env.XDG_STATE_HOME, 'porthole', 'owned');
+    mkdirSync(owned, { recursive: true });
+    const made = [];
+    for (const [index, port] of [7361, 7362].entries()) {
+      const mapping = await pcpOf(router()).map({ ...request, internalPort: port });
+      made.push(mapping);
+      const pid = 4194290 + index;
+      writeFileSync(
+        join(owned, `${pid}-0000.json`),
+        JSON.stringify({
+          kind: 'mapping',
+          mapping,
+          id: `${pid}-0000`,
+          pid,
+          processStart: null,
+          createdAt: new Date().toISOString(),
+        }),
+      );
+    }
+    router().cue('pcp', { kind: 'silent' });
+    try {
+      const started = performance.now();
+      const report = await cleanupLeftovers(run());
+      const ms = performance.now() - started;
+      assert.equal(report.removed.length, 2, JSON.stringify(report));
+      assert.deepEqual(report.failed, []);
+      assert.ok(
+        !router()
+          .mappings()
+          .some((m) => m.internalPort === 7361 || m.internalPort === 7362),
+      );
+      // One silent PCP exchange (RFC 6886 timing, 3.75 s), not one per record.
+      assert.ok(ms < 6000, `${Math.round(ms)} ms`);
+    } finally {
+      router().cue('pcp', undefined);
+    }
   });
 });
 
