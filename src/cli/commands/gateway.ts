@@ -6,7 +6,7 @@
 import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
 import type { GatewayInfo, KeeperEvent, Mapping, MappingMethod } from '../../gateway/index.js';
-import { parsePortRangeText, parsePortSpec } from '../../net/index.js';
+import { classifyAddress, isIpLiteral, parsePortRangeText, parsePortSpec } from '../../net/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 
 /** The library (and with it the gateway module) loads only when a gateway command runs. */
@@ -114,12 +114,14 @@ function grantedNotes(mapping: Mapping & { outer?: Mapping }): string[] {
   for (const m of mapping.outer ? [mapping, mapping.outer] : [mapping])
     if (m.asked && m.asked.lifetime !== m.lifetime)
       notes.push(`${m.gateway} granted a lease of ${m.lifetime} s, not the ${m.asked.lifetime} s asked`);
-  const behind = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(
-    reach.externalIp,
-  );
+  const kind =
+    reach.externalIp && reach.family !== 6 && isIpLiteral(reach.externalIp)
+      ? classifyAddress(reach.externalIp)
+      : undefined;
+  const behind = kind === 'private' || kind === 'cgnat';
   if (behind)
     notes.push(
-      `${reach.externalIp} is not a public address (${reach.externalIp.startsWith('100.') ? 'carrier-grade NAT' : 'another router stands in front'}): nothing from the internet reaches this mapping; do not give it to users (\`porthole doctor\` names the way on)`,
+      `${reach.externalIp} is not a public address (${kind === 'cgnat' ? 'carrier-grade NAT' : 'another router stands in front'}): nothing from the internet reaches this mapping; do not give it to users (\`porthole doctor\` names the way on)`,
     );
   else if (reach.externalIp && reach.family !== 6)
     notes.push(`give your users: ${reach.externalIp}:${reach.externalPort}/${reach.protocol}`);
