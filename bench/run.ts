@@ -9,6 +9,7 @@ import { benchChecker } from './checker.js';
 import { benchDiscovery } from './discovery.js';
 import { benchDns } from './dns.js';
 import { benchDoctor } from './doctor.js';
+import { benchDoubleNat } from './doubleNat.js';
 import { benchEgress } from './egress.js';
 import { benchEgressVerdicts } from './egressVerdicts.js';
 import { benchFleet } from './fleet.js';
@@ -25,6 +26,7 @@ const sections = [
   await benchEgress(),
   await benchEgressVerdicts(),
   await benchGateway(),
+  await benchDoubleNat(),
   await benchNat(),
   await benchDoctor(),
   await benchStartup(),

@@ -62,10 +62,24 @@ program
   )
   .option('--egress <ports>', 'venue: outbound TCP ports let out', '80,443,745')
   .option('--low-internal-ports', 'miniupnpd maps external 1024-65535 to internal ports below 1024 too')
+  .option('--permission <rule...>', "miniupnpd's allow/deny rules instead of the default (docs/routers.md)")
+  .option('--router-firewall', 'a second firewall on the router drops what miniupnpd forwards')
+  .option('--private-wan', 'cgnat/doublenat: the router takes its private WAN address for public (STUN beside it)')
+  .option('--outer-mapping', 'doublenat: the router in front runs miniupnpd too')
   .action(
     async (
       topology: string,
-      options: { upnp: boolean; natpmp: boolean; inbound: InboundPolicy; egress: string; lowInternalPorts?: boolean },
+      options: {
+        upnp: boolean;
+        natpmp: boolean;
+        inbound: InboundPolicy;
+        egress: string;
+        lowInternalPorts?: boolean;
+        permission?: string[];
+        routerFirewall?: boolean;
+        privateWan?: boolean;
+        outerMapping?: boolean;
+      },
     ) => {
       if (!TOPOLOGIES.includes(topology as TopologyName)) {
         throw new PortholeError('E_USAGE', {
@@ -84,6 +98,10 @@ program
           inbound: options.inbound,
           egressTcpPorts,
           lowInternalPorts: options.lowInternalPorts === true,
+          ...(options.permission ? { permissions: options.permission } : {}),
+          routerFirewall: options.routerFirewall === true,
+          privateWan: options.privateWan === true,
+          outerMapping: options.outerMapping === true,
         },
         { byHand: true },
       );

@@ -18,7 +18,18 @@ import { processAlive } from '../src/system/index.js';
 import { LabError } from './errors.js';
 import { type RunOptions, type RunResult, run, runChecked, runSyncQuiet, startDaemon, veth } from './exec.js';
 import { killAndWait } from './processes.js';
-import { carrierRuleset, IFACE, LAB_TABLE, MINIUPNPD_CHAINS, miniupnpdConfig, routerRuleset } from './routerConfig.js';
+import {
+  carrierRuleset,
+  IFACE,
+  LAB_TABLE,
+  MINIUPNPD_CHAINS,
+  miniupnpdConfig,
+  OUTER_PLACE,
+  ROUTER_FIREWALL_TABLE,
+  type RouterPlace,
+  routerFirewallRuleset,
+  routerRuleset,
+} from './routerConfig.js';
 import {
   addressesOf,
   type HostName,
@@ -28,6 +39,7 @@ import {
   PLAN,
   type ResolvedLabOptions,
   resolveOptions,
+  stunServerOf,
   type TopologyName,
 } from './topology.js';
 
@@ -151,6 +163,15 @@ export class Lab {
     await startMiniupnpd(this);
   }
 
+  /**
+   * Changes the router's settings and restarts miniupnpd with them (its permission rules, lease
+   * limits): what a person does on the router's page, then the router's restart.
+   */
+  async reconfigureRouter(change: Partial<Pick<ResolvedLabOptions, 'permissions' | 'pcpLifetime'>>): Promise<void> {
+    (this.state as { options: ResolvedLabOptions }).options = { ...this.state.options, ...change };
+    await this.restartRouterDaemon();
+  }
+
   /** Stops miniupnpd and flushes its chains, as a router that lost power. */
   async stopRouterDaemon(): Promise<void> {
     const pid = readPid(join(this.state.dir, 'miniupnpd.pid'));
@@ -160,6 +181,78 @@ export class Lab {
       .map((chain) => `flush chain inet ${LAB_TABLE} ${chain}`)
       .join('\n');
     await runChecked('ip', ['netns', 'exec', this.namespace('router'), 'nft', '-f', '-'], { input: flush });
+  }
+
+  /**
+   * A router's periodic clean-up, as it leaves things: every mapping gone from the ruleset while
+   * the daemon runs on (its epoch goes on; only its table is empty). miniupnpd's own
+   * clean_ruleset_interval cannot be used: its nftables backend never reads packet counts
+   * (netfilter_nft/nftnlrdr.c leaves them unset in 2.3.1), so it cannot tell an idle rule.
+   */
+  async dropRouterMappings(): Promise<void> {
+    const flush = Object.values(MINIUPNPD_CHAINS)
+      .map((chain) => `flush chain inet ${LAB_TABLE} ${chain}`)
+      .join('\n');
+    await runChecked('ip', ['netns', 'exec', this.namespace('router'), 'nft', '-f', '-'], { input: flush });
+  }
+
+  /**
+   * Turns the router's second firewall on or off (routerFirewall): on, forwarded connections from
+   * the WAN are dropped in front of miniupnpd's rules, which it still lists; off is what a person
+   * does on the router's page ("SPI firewall" off).
+   */
+  async setRouterFirewall(on: boolean): Promise<void> {
+    const router = this.namespace('router');
+    if (on) await runChecked('ip', ['netns', 'exec', router, 'nft', '-f', '-'], { input: routerFirewallRuleset() });
+    else await run('ip', ['netns', 'exec', router, 'nft', 'delete', 'table', 'inet', ROUTER_FIREWALL_TABLE]);
+  }
+
+  /**
+   * The router answers NAT-PMP and PCP from another of its LAN addresses (`address`, added to its
+   * LAN bridge) than the one it was asked at, as some routers with several LAN addresses do; the
+   * source of its answers is rewritten on the way out. Undefined turns it back.
+   */
+  async answerNatpmpFrom(address: string | undefined): Promise<void> {
+    const router = this.namespace('router');
+    const exec = (args: string[]) => run('ip', ['netns', 'exec', router, ...args]);
+    if (address === undefined) {
+      await exec(['nft', 'delete', 'table', 'ip', 'quirk_source']);
+      for (const line of (await exec(['ip', '-4', '-o', 'addr', 'show', 'dev', IFACE.lanBridge])).stdout.split('\n'))
+        for (const [, other] of line.matchAll(/inet (\S+)/g))
+          if (other && !other.startsWith(`${PLAN.routerLan}/`))
+            await exec(['ip', 'addr', 'del', other, 'dev', IFACE.lanBridge]);
+      return;
+    }
+    await runChecked('ip', ['-n', router, 'addr', 'add', `${address}/${PLAN.lanPrefix}`, 'dev', IFACE.lanBridge]);
+    await runChecked('ip', ['netns', 'exec', router, 'nft', '-f', '-'], {
+      input: `table ip quirk_source {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    oifname "${IFACE.lanBridge}" udp sport ${PLAN.natpmpPort} ip saddr set ${address}
+  }
+}
+`,
+    });
+  }
+
+  /**
+   * A WAN reconnect (a PPPoE session or DHCP lease renewed): the WAN address goes for `ms` and comes
+   * back. miniupnpd hears both over netlink and re-runs its STUN test each time; while the address
+   * is gone it refuses every mapping (port forwarding disabled), as a router that has not settled.
+   */
+  async wanReconnect(ms: number): Promise<void> {
+    const router = this.namespace('router');
+    const cidr = `${this.addresses.routerWan}/${this.state.topology === 'home' || this.state.topology === 'venue' ? PLAN.internetPrefix : this.state.topology === 'cgnat' ? PLAN.carrierPrefix : PLAN.outerPrefix}`;
+    const via =
+      this.state.topology === 'cgnat'
+        ? PLAN.carrierInside
+        : this.state.topology === 'doublenat'
+          ? PLAN.outerInside
+          : PLAN.internetHost;
+    await runChecked('ip', ['-n', router, 'addr', 'del', cidr, 'dev', IFACE.wan]);
+    await sleep(ms);
+    await runChecked('ip', ['-n', router, 'addr', 'add', cidr, 'dev', IFACE.wan]);
+    await runChecked('ip', ['-n', router, 'route', 'replace', 'default', 'via', via]);
   }
 
   /**
@@ -287,6 +380,10 @@ export async function startLab(labOptions: LabOptions, startOptions: StartOption
   try {
     await buildNetwork(lab);
     await startCoturn(lab);
+    if (options.privateWan && (options.topology === 'cgnat' || options.topology === 'doublenat'))
+      await startCoturn(lab, options.topology === 'cgnat' ? 'carrier' : 'outer', 'coturn-wan', stunServerOf(options));
+    if (options.outerMapping && options.topology === 'doublenat')
+      await startMiniupnpd(lab, { host: 'outer', name: 'miniupnpd-outer', place: OUTER_PLACE });
     if (options.upnp || options.natpmp) await startMiniupnpd(lab);
     if (options.topology === 'venue' && options.intercept) await startPortal(lab);
     if (Object.keys(options.dnsRecords).length > 0) await startDns(lab);
@@ -400,6 +497,8 @@ async function buildNetwork(lab: Lab): Promise<void> {
       prefix: PLAN.outerPrefix,
       public: PLAN.outerPublic,
       port: 'out0',
+      // A provider's router that maps (outerMapping) has miniupnpd's chains in its ruleset.
+      ...(options.outerMapping ? { ruleset: routerRuleset(options, OUTER_PLACE) } : {}),
     });
   } else {
     await veth(router, IFACE.wan, internet, 'rtr0');
@@ -437,7 +536,7 @@ async function routeIpv6ThroughProvider(router: string, provider: string, intern
 async function buildProviderNat(
   lab: Lab,
   host: 'carrier' | 'outer',
-  plan: { routerWan: string; inside: string; prefix: number; public: string; port: string },
+  plan: { routerWan: string; inside: string; prefix: number; public: string; port: string; ruleset?: string },
 ): Promise<void> {
   const router = lab.namespace('router');
   const internet = lab.namespace('internet');
@@ -452,7 +551,12 @@ async function buildProviderNat(
   await ip(['-n', box, 'route', 'add', 'default', 'via', PLAN.internetHost]);
   await routeIpv6ThroughProvider(router, box, internet);
   await enableForwarding(box);
-  await nftLoad(box, carrierRuleset());
+  await nftLoad(box, plan.ruleset ?? carrierRuleset());
+  if (lab.state.options.privateWan) {
+    // The STUN server beside the router needs its second address on the link (privateWan).
+    const stun = stunServerOf(lab.state.options);
+    await ip(['-n', box, 'addr', 'add', `${stun.alt}/${plan.prefix}`, 'dev', IFACE.carrierInside]);
+  }
 }
 
 /** Polls until `ready()` or the deadline; on failure the error carries the daemon's log. */
@@ -467,9 +571,14 @@ async function waitFor(lab: Lab, name: string, pid: number, ready: () => Promise
   throw new LabError('E_LAB_DAEMON', { detail: `${name} ${why}; its log:\n${lab.log(name).slice(-4000)}` });
 }
 
-async function startCoturn(lab: Lab): Promise<void> {
+async function startCoturn(
+  lab: Lab,
+  host: HostName = 'internet',
+  name = 'coturn',
+  at: { primary: string; alt: string } = { primary: PLAN.internetHost, alt: PLAN.internetAlt },
+): Promise<void> {
   const dir = lab.state.dir;
-  const pid = lab.startBackground('internet', 'coturn', 'turnserver', [
+  const pid = lab.startBackground(host, name, 'turnserver', [
     // Debian's /etc/turnserver.conf turns RFC 5780 off: read no config file at all.
     '-n',
     '--no-cli',
@@ -478,47 +587,51 @@ async function startCoturn(lab: Lab): Promise<void> {
     '--no-tls',
     '--no-dtls',
     '--listening-ip',
-    PLAN.internetHost,
+    at.primary,
     '--listening-ip',
-    PLAN.internetAlt,
+    at.alt,
     '--listening-port',
     String(PLAN.stunPort),
     // RFC 5780: the second port answers CHANGE-REQUEST tests.
     '--alt-listening-port',
     String(PLAN.stunAltPort),
     '--db',
-    join(dir, 'turndb'),
+    join(dir, `${name}-turndb`),
     '--pidfile',
-    join(dir, 'coturn.pid'),
+    join(dir, `${name}.pid`),
     '--log-file',
     'stdout',
     '--simple-log',
   ]);
   // Ready when a real STUN client gets a binding response from it.
-  await waitFor(lab, 'coturn', pid, async () => {
-    const probe = await lab.exec('internet', 'turnutils_stunclient', ['-p', String(PLAN.stunPort), PLAN.internetHost], {
+  await waitFor(lab, name, pid, async () => {
+    const probe = await lab.exec(host, 'turnutils_stunclient', ['-p', String(PLAN.stunPort), at.primary], {
       timeoutMs: 1000,
     });
     return probe.code === 0 && /reflexive addr/.test(probe.stdout + probe.stderr);
   });
 }
 
-/** Starts miniupnpd on the router and waits for its STUN test and listeners. */
-export async function startMiniupnpd(lab: Lab): Promise<void> {
+/** Starts miniupnpd on a router (the home router, or the one in front) and waits for its STUN test and listeners. */
+export async function startMiniupnpd(
+  lab: Lab,
+  where: { host: HostName; name: string; place?: RouterPlace } = { host: 'router', name: 'miniupnpd' },
+): Promise<void> {
   const { options, dir } = lab.state;
-  const config = join(dir, 'miniupnpd.conf');
-  writeFileSync(config, miniupnpdConfig(options, randomUUID()));
-  writeFileSync(lab.logPath('miniupnpd'), '');
-  const pid = lab.startBackground('router', 'miniupnpd', 'miniupnpd', [
+  const config = join(dir, `${where.name}.conf`);
+  writeFileSync(config, miniupnpdConfig(options, randomUUID(), where.place));
+  writeFileSync(lab.logPath(where.name), '');
+  const pid = lab.startBackground(where.host, where.name, 'miniupnpd', [
     '-d',
     '-f',
     config,
     '-P',
-    join(dir, 'miniupnpd.pid'),
+    join(dir, `${where.name}.pid`),
   ]);
   // PRODUCT.md: wait for "Listening for NAT-PMP" (or the HTTP listener when only UPnP is on).
-  const readyLine = options.natpmp ? /Listening for NAT-PMP\/PCP traffic on port/ : /HTTP listening on port/;
-  await waitFor(lab, 'miniupnpd', pid, () => readyLine.test(lab.log('miniupnpd')));
+  const natpmp = where.place !== undefined || options.natpmp;
+  const readyLine = natpmp ? /Listening for NAT-PMP\/PCP traffic on port/ : /HTTP listening on port/;
+  await waitFor(lab, where.name, pid, () => readyLine.test(lab.log(where.name)));
 }
 
 /** Where `ip netns exec` looks for a namespace's own /etc files. */

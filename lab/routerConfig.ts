@@ -2,7 +2,7 @@
  * Pure renderers for what runs on the lab's routers: nftables rulesets and miniupnpd's
  * config. Interface names are the ones lab.ts creates inside each namespace.
  */
-import { PLAN, type ResolvedLabOptions } from './topology.js';
+import { PLAN, type ResolvedLabOptions, stunServerOf } from './topology.js';
 
 /** Interface names inside the namespaces (namespaces isolate them, so they can be fixed). */
 export const IFACE = {
@@ -50,9 +50,45 @@ function pcpOff(options: ResolvedLabOptions): string {
 `;
 }
 
+/** Where a router's ruleset sits: its LAN interface, its STUN server's addresses, whether it routes IPv6 natively. */
+export interface RouterPlace {
+  readonly lan: string;
+  readonly stun: { readonly primary: string; readonly alt: string };
+  /** The provider's box in front of a home router: IPv6 routed to the home without filtering. */
+  readonly routeIpv6?: boolean;
+}
+
+/** The router in front of the home router in doublenat, when it runs miniupnpd (outerMapping). */
+export const OUTER_PLACE: RouterPlace = {
+  lan: IFACE.carrierInside,
+  stun: { primary: PLAN.internetHost, alt: PLAN.internetAlt },
+  routeIpv6: true,
+};
+
+/**
+ * A second firewall on the router (routerFirewall), hooked in front of the lab's own forward chain:
+ * forwarded connections from the WAN are dropped before miniupnpd's rules are reached, as a
+ * router's "SPI firewall" or a security filter does to what its UPnP daemon maps.
+ */
+export const ROUTER_FIREWALL_TABLE = 'router_firewall';
+
+/** The router's second firewall (routerFirewall), as a ruleset of its own table. */
+export function routerFirewallRuleset(): string {
+  return `table inet ${ROUTER_FIREWALL_TABLE} {
+  chain forward {
+    type filter hook forward priority -10; policy accept;
+    iifname "${IFACE.wan}" ct state new drop
+  }
+}
+`;
+}
+
 /** The home/venue/cgnat router's ruleset: NAT, miniupnpd's chains, inbound and (venue) egress policy. */
-export function routerRuleset(options: ResolvedLabOptions): string {
-  const lan = IFACE.lanBridge;
+export function routerRuleset(
+  options: ResolvedLabOptions,
+  place: RouterPlace = { lan: IFACE.lanBridge, stun: stunServerOf(options) },
+): string {
+  const lan = place.lan;
   const wan = IFACE.wan;
   const inbound = inboundRules(options);
   const egress =
@@ -82,13 +118,13 @@ export function routerRuleset(options: ResolvedLabOptions): string {
     # IPv6 needs ICMPv6 on the link (neighbour discovery), as RFC 4890 says a firewall must allow.
     iifname "${wan}" meta l4proto ipv6-icmp accept
     # miniupnpd's start-up STUN test: coturn answers from its other address and port.
-    iifname "${wan}" ip saddr { ${PLAN.internetHost}, ${PLAN.internetAlt} } udp sport { ${PLAN.stunPort}, ${PLAN.stunAltPort} } accept
-${pcpOff(options)}    ${inbound}
+    iifname "${wan}" ip saddr { ${place.stun.primary}, ${place.stun.alt} } udp sport { ${PLAN.stunPort}, ${PLAN.stunAltPort} } accept
+${place.lan === IFACE.lanBridge ? pcpOff(options) : ''}    ${inbound}
   }
   chain forward {
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
-    ${egress.join('\n    ')}
+    ${egress.join('\n    ')}${place.routeIpv6 ? '\n    meta nfproto ipv6 accept' : ''}
     jump ${MINIUPNPD_CHAINS.forward}
     ${inbound}
   }
@@ -109,7 +145,7 @@ ${pcpOff(options)}    ${inbound}
   chain ${MINIUPNPD_CHAINS.postrouting} {
   }
 }
-`;
+${place.lan === IFACE.lanBridge && options.routerFirewall ? routerFirewallRuleset() : ''}`;
 }
 
 /**
@@ -151,32 +187,44 @@ export function carrierRuleset(): string {
  * reserved, so it learns the public address by STUN against the lab's coturn; behind a full
  * cone (home, venue) it then enables forwarding, behind the carrier NAT it does not.
  */
-export function miniupnpdConfig(options: ResolvedLabOptions, uuid: string): string {
+export function miniupnpdConfig(
+  options: ResolvedLabOptions,
+  uuid: string,
+  place: RouterPlace = { lan: IFACE.lanBridge, stun: stunServerOf(options) },
+): string {
+  const home = place.lan === IFACE.lanBridge;
+  const subnet = home ? PLAN.lanSubnet : PLAN.outerSubnet;
+  const permissions =
+    home && options.permissions.length > 0
+      ? options.permissions
+      : [`allow 1024-65535 ${subnet} ${home && options.lowInternalPorts ? '1-65535' : '1024-65535'}`];
   return [
     `ext_ifname=${IFACE.wan}`,
     // IPv6: pinholes (IGDv2 WANIPv6FirewallControl, PCP over IPv6) on the WAN; miniupnpd 2.3.1 puts
     // them in the same inet table and forward chain as the IPv4 rules (upnp_forward_chain).
-    `ext_ifname6=${IFACE.wan}`,
-    `listening_ip=${IFACE.lanBridge}`,
+    ...(home ? [`ext_ifname6=${IFACE.wan}`] : ['ipv6_disable=yes']),
+    `listening_ip=${place.lan}`,
     `http_port=${PLAN.igdHttpPort}`,
-    `enable_upnp=${options.upnp ? 'yes' : 'no'}`,
-    `enable_natpmp=${options.natpmp ? 'yes' : 'no'}`,
+    `enable_upnp=${!home || options.upnp ? 'yes' : 'no'}`,
+    `enable_natpmp=${!home || options.natpmp ? 'yes' : 'no'}`,
     'secure_mode=yes',
     'system_uptime=no',
     'notify_interval=30',
     `uuid=${uuid}`,
     'ext_perform_stun=yes',
-    `ext_stun_host=${PLAN.internetHost}`,
+    `ext_stun_host=${place.stun.primary}`,
     `ext_stun_port=${PLAN.stunPort}`,
     `upnp_table_name=${LAB_TABLE}`,
     `upnp_nat_table_name=${LAB_TABLE}`,
     `upnp_forward_chain=${MINIUPNPD_CHAINS.forward}`,
     `upnp_nat_chain=${MINIUPNPD_CHAINS.prerouting}`,
     `upnp_nat_postrouting_chain=${MINIUPNPD_CHAINS.postrouting}`,
+    ...(home && options.pcpLifetime.min !== undefined ? [`min_lifetime=${options.pcpLifetime.min}`] : []),
+    ...(home && options.pcpLifetime.max !== undefined ? [`max_lifetime=${options.pcpLifetime.max}`] : []),
     // Unprivileged external ports from the LAN only (miniupnpd's default, which also refuses
     // internal ports below 1024 unless lowInternalPorts: many consumer routers only guard the
-    // external side). PRODUCT.md: a denied port can make miniupnpd spin.
-    `allow 1024-65535 ${PLAN.lanSubnet} ${options.lowInternalPorts ? '1-65535' : '1024-65535'}`,
+    // external side), or the rules a test gives. PRODUCT.md: a denied port can make miniupnpd spin.
+    ...permissions,
     'deny 0-65535 0.0.0.0/0 0-65535',
     '',
   ].join('\n');

@@ -42,6 +42,28 @@ export interface LabOptions {
   readonly intercept?: boolean;
   /** Names a DNS server (dnsmasq) on the internet host answers; LAN hosts resolve through it. */
   readonly dnsRecords?: Readonly<Record<string, string>>;
+  /**
+   * Routers as they really are (docs/routers.md). miniupnpd's permission rules in place of the
+   * default `allow 1024-65535 LAN 1024-65535`, in its own syntax (`deny 0-65535 192.168.77.10/32
+   * 0-65535`); the final `deny` everything is added.
+   */
+  readonly permissions?: readonly string[];
+  /** PCP's lease limits (miniupnpd's min_lifetime/max_lifetime): a lease asked outside them is clamped. */
+  readonly pcpLifetime?: { readonly min?: number; readonly max?: number };
+  /**
+   * A second firewall on the router, in front of miniupnpd's rules, that drops forwarded traffic
+   * arriving from the WAN: miniupnpd lists its mappings and nothing passes them.
+   */
+  readonly routerFirewall?: boolean;
+  /**
+   * cgnat, doublenat: a STUN server beside the router on its WAN link (on the box in front), so
+   * miniupnpd's STUN test sees no NAT and it takes its private WAN address (100.64.0.2, 192.168.1.2)
+   * for a public one: it maps, and reports that address as external, as routers told to allow a
+   * private WAN do (miniupnpd 2.3.1 has no ext_allow_private_ipv4 yet).
+   */
+  readonly privateWan?: boolean;
+  /** doublenat: the router in front runs miniupnpd too (UPnP IGD, NAT-PMP, PCP) on its LAN. */
+  readonly outerMapping?: boolean;
 }
 
 /** The address plan. The documentation ranges stand in for the internet; none is routed outside. */
@@ -73,6 +95,11 @@ export const PLAN = {
   routerWanDoubleNat: '192.168.1.2',
   /** doublenat: the outer router's public address. */
   outerPublic: '203.0.113.3',
+  /**
+   * privateWan: the second address of the STUN server beside the router (RFC 5780 change
+   * requests need two), on the box in front: 100.64.0.254 (cgnat), 192.168.1.254 (doublenat).
+   */
+  wanStunAltHost: 254,
   stunPort: 3478,
   stunAltPort: 3479,
   /** miniupnpd's HTTP port, fixed so the description URL is known (upnpc -u needs it). */
@@ -126,7 +153,24 @@ export function resolveOptions(options: LabOptions): ResolvedLabOptions {
     egressUdpPorts: options.egressUdpPorts ?? [],
     intercept: options.intercept ?? false,
     dnsRecords: options.dnsRecords ?? {},
+    permissions: options.permissions ?? [],
+    pcpLifetime: options.pcpLifetime ?? {},
+    routerFirewall: options.routerFirewall ?? false,
+    privateWan: options.privateWan ?? false,
+    outerMapping: options.outerMapping ?? false,
   };
+}
+
+/**
+ * The STUN server the router's miniupnpd asks: coturn on the internet (default), or beside the
+ * router on its WAN link (privateWan): its two addresses.
+ */
+export function stunServerOf(options: ResolvedLabOptions): { readonly primary: string; readonly alt: string } {
+  if (options.privateWan && options.topology === 'cgnat')
+    return { primary: PLAN.carrierInside, alt: `100.64.0.${PLAN.wanStunAltHost}` };
+  if (options.privateWan && options.topology === 'doublenat')
+    return { primary: PLAN.outerInside, alt: `192.168.1.${PLAN.wanStunAltHost}` };
+  return { primary: PLAN.internetHost, alt: PLAN.internetAlt };
 }
 
 /** The hosts a topology has. */

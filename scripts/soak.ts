@@ -263,7 +263,10 @@ function buildReport(input: ReportInput): string {
   // (update_portmapping): a SYN that lands in between gets a conntrack entry without the DNAT, and
   // its retransmissions follow that entry. Such a failure starts just before a renewal's answer.
   const renewals = statuses
-    .filter((s) => s.kind === 'renewed' || s.kind === 'router-restarted')
+    .filter(
+      (s) =>
+        s.kind === 'renewed' || s.kind === 'router-restarted' || s.kind === 'address-changed' || s.kind === 'remade',
+    )
     .map((s) => Date.parse(String(s.at)));
   const nearRenewal = outsideFailures.filter((p) => renewals.some((at) => at - p.at >= -50 && at - p.at <= 250));
 

@@ -130,6 +130,14 @@ export class Output {
     } else {
       this.#options.stderr.write(`${this.style('red', `error ${error.code}`)}: ${error.message}\n`);
       this.#options.stderr.write(`${this.style('dim', 'hint')}: ${error.hint}\n`);
+      // What the failed run made and could not remove: never left unsaid.
+      const left = Array.isArray(error.data?.leftBehind)
+        ? (error.data.leftBehind as { what: string; why: string }[])
+        : [];
+      for (const item of left)
+        this.#options.stderr.write(
+          `NOT removed: ${item.what} (${item.why}); \`porthole cleanup\` tries again once this process is gone\n`,
+        );
     }
     if (this.verbose) {
       for (const cause of causeChain(error)) this.#options.stderr.write(`cause: ${describeCause(cause)}\n`);

@@ -228,6 +228,26 @@ export interface KeepNameOptions extends Omit<UpdateNameOptions, 'addresses'> {
   readonly rounds?: number;
   /** Called after every round with its report or the error that ended it. */
   readonly onRound?: (outcome: { report?: NameReport; error?: PortholeError }) => void;
+  /**
+   * A `wake` event here starts the next round at once (expose sends it when the router says its
+   * public address changed, so the name follows within seconds rather than an interval).
+   */
+  readonly wake?: EventTarget;
+}
+
+/** A round whose change the rate limit deferred looks again this soon, not a whole interval later. */
+const DEFERRED_RETRY_MS = 5000;
+
+/** Sleeps `ms`, or less when `wake` fires; never rejects (the loop checks its signal). */
+async function sleepOrWake(ms: number, signal: AbortSignal | undefined, wake: EventTarget | undefined): Promise<void> {
+  const woken = new AbortController();
+  const onWake = () => woken.abort();
+  wake?.addEventListener('wake', onWake, { once: true });
+  try {
+    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(signal ? [signal] : [])]) }).catch(() => {});
+  } finally {
+    wake?.removeEventListener('wake', onWake);
+  }
 }
 
 /**
@@ -242,10 +262,12 @@ export async function keepName(options: KeepNameOptions): Promise<{ rounds: numb
   let updates = 0;
   // Interrupting is how a keep loop ends: it returns what it did, like `expose --keep`.
   while (!options.signal?.aborted) {
+    let deferred = false;
     try {
       const addresses = await options.publicAddresses({ signal: options.signal });
       const report = await updateName({ ...options, addresses });
       updates += report.updates;
+      deferred = report.records.some((record) => record.deferred);
       options.onRound?.({ report });
     } catch (error) {
       if (options.signal?.aborted) break;
@@ -257,7 +279,11 @@ export async function keepName(options: KeepNameOptions): Promise<{ rounds: numb
     }
     rounds++;
     if (options.rounds !== undefined && rounds >= options.rounds) break;
-    await sleep(options.intervalMs, { signal: options.signal }).catch(() => {});
+    await sleepOrWake(
+      deferred ? Math.min(options.intervalMs, DEFERRED_RETRY_MS) : options.intervalMs,
+      options.signal,
+      options.wake,
+    );
   }
   return { rounds, updates };
 }

@@ -14,7 +14,7 @@ import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import type { MulticastFinding } from '../discovery/index.js';
 import type { EgressResult, NameResolution } from '../egress/index.js';
 import type { CombinedVerdict } from '../fleet/index.js';
-import type { GatewayInfo, SeenMapping } from '../gateway/index.js';
+import type { GatewayInfo, PermissionAnswer, SeenMapping } from '../gateway/index.js';
 import type { FirewallAnswer, HostInspection, PortHostFacts, PortListener } from '../host/index.js';
 import type { Manifest } from '../manifest/index.js';
 import type { NatDiagnosis } from '../nat/index.js';
@@ -56,6 +56,11 @@ export interface PortFacts {
   /** The outside-in probe of the public address (on the mapped external port). */
   readonly outside: Step<OutsideValue>;
   readonly hairpin: Step<{ readonly state: string; readonly reason: string }>;
+  /**
+   * Whether the router lets this host map the port, asked when nothing maps it (PCP with
+   * PREFER_FAILURE, or UPnP; never NAT-PMP, whose refusal starts miniupnpd's port search).
+   */
+  readonly permission?: PermissionAnswer;
 }
 
 /** Everything the doctor saw. */
@@ -75,6 +80,19 @@ export interface Facts {
   readonly multicast: Step<readonly MulticastFinding[]>;
   /** When the checker is a fleet front: what its vantages together saw (src/fleet). */
   readonly vantages?: CombinedVerdict | undefined;
+  /** Ranges of more ports than the doctor checks: only their first ports were. */
+  readonly unchecked?: readonly UncheckedRange[];
+  /**
+   * Double NAT: the outer router (from the path), what it speaks, and its mappings that point at
+   * this router's WAN address (its UPnP list and porthole's records of it).
+   */
+  readonly outer?: Step<OuterRouter>;
+}
+
+/** The router in front of this one, asked at its address (unicast SSDP, NAT-PMP and PCP all work to a known address). */
+export interface OuterRouter {
+  readonly gateway: GatewayInfo;
+  readonly mappings: readonly SeenMapping[];
 }
 
 /** What the doctor is asked. */
@@ -122,17 +140,52 @@ export function skipped<T>(why: string): Step<T> {
   return { ok: 'skipped', why, ms: 0 };
 }
 
-/** The (entry, port, protocol) triples the doctor checks: every exposed inbound port. */
+/**
+ * The most ports of one range the doctor checks: a check service probes at most 64 ports at once,
+ * a router maps one port of a range, and a 10,000-port range made the doctor inspect every port
+ * (22 s, and the host ran out of file descriptors before the router was asked).
+ */
+export const MAX_CHECKED_PER_RANGE = 64;
+
+/** A range the doctor checked only the start of, and why. */
+export interface UncheckedRange {
+  readonly entry: string;
+  readonly protocol: Transport;
+  readonly start: number;
+  readonly end: number;
+  /** The last port checked (start + MAX_CHECKED_PER_RANGE - 1). */
+  readonly checkedTo: number;
+}
+
+/** The (entry, port, protocol) triples the doctor checks: every exposed inbound port, the first 64 of a larger range. */
 export function exposedPorts(manifest: Manifest): { entry: string; protocol: Transport; port: number }[] {
   const ports: { entry: string; protocol: Transport; port: number }[] = [];
   for (const entry of manifest.entries) {
     if (entry.direction !== 'inbound' || !entry.expose) continue;
     for (const range of entry.ports) {
-      for (let port = range.start; port <= range.end; port++)
+      const last = Math.min(range.end, range.start + MAX_CHECKED_PER_RANGE - 1);
+      for (let port = range.start; port <= last; port++)
         ports.push({ entry: entry.name, protocol: range.protocol, port });
     }
   }
   return ports;
+}
+
+/** The ranges larger than the doctor checks, for the report to say so. */
+export function uncheckedRanges(manifest: Manifest): UncheckedRange[] {
+  return manifest.entries
+    .filter((entry) => entry.direction === 'inbound' && entry.expose)
+    .flatMap((entry) =>
+      entry.ports
+        .filter((range) => range.end - range.start + 1 > MAX_CHECKED_PER_RANGE)
+        .map((range) => ({
+          entry: entry.name,
+          protocol: range.protocol,
+          start: range.start,
+          end: range.end,
+          checkedTo: range.start + MAX_CHECKED_PER_RANGE - 1,
+        })),
+    );
 }
 
 /** The router's mappings; porthole's records count only as far as the router confirms them now. */
@@ -165,6 +218,52 @@ function externalPortOf(
       entry.live !== false,
   );
   return mine?.externalPort ?? port;
+}
+
+/** At most this many questions (one per entry and protocol): a host the rules refuse is refused for every port alike. */
+const MAX_PERMISSION_ASKS = 4;
+
+/**
+ * For each port no mapping serves, whether the router would let this host map it: asked only
+ * where the router can answer safely, and said in the report's changes (a mapping is made and
+ * deleted to ask). Once the router refuses the host itself, the other ports share that answer.
+ */
+async function askPermissions(
+  ports: readonly { entry: string; protocol: Transport; port: number }[],
+  gateway: Step<GatewayInfo>,
+  mappings: Step<readonly SeenMapping[]>,
+  sources: FactSources,
+  signal: AbortSignal | undefined,
+): Promise<(PermissionAnswer | undefined)[]> {
+  if (gateway.ok !== true || mappings.ok !== true || !gateway.value.externalIp) return [];
+  const { askPermission } = await import('../gateway/index.js');
+  const lan = gateway.value.internalAddress;
+  const answers: (PermissionAnswer | undefined)[] = [];
+  // One question per entry and protocol (a range's ports share the router's rules), a few in all.
+  const asked = new Set<string>();
+  let host: PermissionAnswer | undefined;
+  for (const p of ports) {
+    const mapped = mappings.value.some(
+      (m) => m.live !== false && m.protocol === p.protocol && m.internalPort === p.port && m.internalAddress === lan,
+    );
+    const key = `${p.entry}/${p.protocol}`;
+    if (mapped || host || asked.has(key) || asked.size >= MAX_PERMISSION_ASKS) {
+      answers.push(mapped ? undefined : host);
+      continue;
+    }
+    asked.add(key);
+    const answer = await askPermission(gateway.value, p, signal ? { signal } : {});
+    if (answer)
+      sources.changed({
+        on: 'router',
+        what: answer.changed,
+        why: 'nothing maps the port: would the router let this host map it?',
+        found: answer.evidence,
+      });
+    if (answer?.allowed === false && answer.scope === 'host') host = answer;
+    answers.push(answer);
+  }
+  return answers;
 }
 
 /** Runs one step of the plan, said as it starts and ends (the page shows each hop as it is checked). */
@@ -212,7 +311,12 @@ function sayRenewals(sources: FactSources, mappings: Step<readonly SeenMapping[]
  * Gathers every fact; never throws for what it finds, only when aborted. The run's sources give
  * the host and the gateway (discovered once for the whole run) and hear the steps and changes.
  */
-export async function gatherFacts(options: DoctorOptions, sources: FactSources): Promise<Facts> {
+export async function gatherFacts(
+  options: DoctorOptions,
+  sources: FactSources,
+  /** Hears the facts once the first phase is in (host, router, NAT), the later steps pending. */
+  firstPhase?: (facts: Facts) => void,
+): Promise<Facts> {
   const { signal } = options;
   const ports = exposedPorts(options.manifest);
   const { host } = sources;
@@ -251,7 +355,20 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
       : Promise.resolve(
           notRunning<NatDiagnosis>(sources, 'nat', 'no --stun server or checker to learn the public address from'),
         );
-  const [inspection, gateway, mappings, nat] = await Promise.all([hostP, gatewayP, mappingsP, natP]);
+  const outerP = Promise.all([natP, gatewayP]).then(([nat, gateway]) =>
+    gatherOuter(nat, gateway, options.statePath, sources, signal),
+  );
+  const permissionP = mappingsP.then(async (mappings) =>
+    options.confirmMappings === false ? [] : askPermissions(ports, await gatewayP, mappings, sources, signal),
+  );
+  const [inspection, gateway, mappings, nat, permissions, outer] = await Promise.all([
+    hostP,
+    gatewayP,
+    mappingsP,
+    natP,
+    permissionP,
+    outerP,
+  ]);
   sayRenewals(sources, mappings);
   const perPort = <T>(pick: (facts: PortHostFacts) => T) =>
     ports.map((_, index): Step<T> => {
@@ -261,7 +378,7 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
     });
   const listeners = perPort((facts) => facts.listeners);
   const firewall = perPort((facts) => facts.firewall);
-  sources.firstPhase?.({
+  firstPhase?.({
     manifest: options.manifest.name,
     ports: ports.map((p, index) => ({
       ...p,
@@ -288,7 +405,7 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
         options.checker,
         ports,
         listeners,
-        (p) => externalPortOf(mappings, lanAddress, p.protocol, p.port),
+        (p) => publicPortOf(externalPortOf(mappings, lanAddress, p.protocol, p.port), p.protocol, outer),
         sources,
         signal,
       )
@@ -335,6 +452,7 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
       firewall: firewall[index] ?? skipped('not run'),
       outside: outside[index] ?? skipped('not run'),
       hairpin: hairpin[index] ?? skipped('not run'),
+      ...(permissions[index] ? { permission: permissions[index] } : {}),
     })),
     gateway,
     mappings,
@@ -345,7 +463,45 @@ export async function gatherFacts(options: DoctorOptions, sources: FactSources):
     checker: options.checker?.origin,
     ...(options.relayUrl ? { relay: options.relayUrl } : {}),
     ...(vantages ? { vantages } : {}),
+    ...(outer ? { outer } : {}),
+    ...(uncheckedRanges(options.manifest).length > 0 ? { unchecked: uncheckedRanges(options.manifest) } : {}),
   };
+}
+
+/**
+ * Double NAT: the outer router from the path (the first private hop after this router), asked at
+ * its address with this router's WAN address as the client, and its mappings of that address.
+ */
+async function gatherOuter(
+  nat: Step<NatDiagnosis>,
+  gateway: Step<GatewayInfo>,
+  statePath: string | undefined,
+  sources: FactSources,
+  signal: AbortSignal | undefined,
+): Promise<Step<OuterRouter> | undefined> {
+  if (nat.ok !== true || !nat.value.doubleNat || nat.value.cgnat || gateway.ok !== true || !sources.outerGateway)
+    return undefined;
+  const hop = (nat.value.path ?? []).slice(1).find((h) => h.class === 'private');
+  if (!hop) return undefined;
+  return tracked(sources, 'gateway', `the router in front (${hop.address})`, async () => {
+    const outer = await (sources.outerGateway as NonNullable<FactSources['outerGateway']>).call(
+      sources,
+      hop.address,
+      gateway.value,
+    );
+    const mappings =
+      outer.protocols.length > 0 ? await gatherMappings(outer, statePath, [], { signal, confirm: false }) : [];
+    return { gateway: outer, mappings };
+  });
+}
+
+/** The port the internet sees: the outer router's mapping of this router's external port, when there is one. */
+function publicPortOf(innerPort: number, protocol: Transport, outer: Step<OuterRouter> | undefined): number {
+  if (outer?.ok !== true) return innerPort;
+  const forward = outer.value.mappings.find(
+    (m) => m.live !== false && m.mine && m.protocol === protocol && m.internalPort === innerPort,
+  );
+  return forward?.externalPort ?? innerPort;
 }
 
 /**

@@ -4,7 +4,14 @@ import { type DoctorReport, type Finding, judge } from './judge.js';
 import type { FactSources } from './sources.js';
 
 export type { DoctorOptions, Facts, OutsideValue, PortFacts, SeenMapping, Step } from './facts.js';
-export { exposedPorts, renewalChanges, skipped, step } from './facts.js';
+export {
+  exposedPorts,
+  MAX_CHECKED_PER_RANGE,
+  renewalChanges,
+  skipped,
+  step,
+  uncheckedRanges,
+} from './facts.js';
 export { findingSubject, HOPS, type Hop, type HopName, hopOf, hopsOfStep } from './hops.js';
 export type { Cause, DoctorReport, Finding, FindingStatus } from './judge.js';
 export { hostFixText, judge } from './judge.js';
@@ -12,17 +19,6 @@ export type { Change, FactSources, StepEvent, StepName } from './sources.js';
 
 /** Findings whose verdict the first phase alone decides. */
 const FIRST_PHASE = /^(listener:|firewall:|gateway$|nat$)/;
-
-/** The sources with their methods bound (a class instance's methods lose `this` when spread). */
-function sessionLike(sources: FactSources): FactSources {
-  return {
-    host: sources.host,
-    gateway: () => sources.gateway(),
-    gateways: () => sources.gateways(),
-    step: (event) => sources.step(event),
-    changed: (change) => sources.changed(change),
-  };
-}
 
 /**
  * Runs the whole diagnosis in a run: the facts through its sources, then the judgement. The
@@ -46,7 +42,7 @@ export async function runDoctor(
           if (FIRST_PHASE.test(finding.id)) sources.finding?.(finding);
       }
     : undefined;
-  const facts = await gatherFacts(options, firstPhase ? { ...sessionLike(sources), firstPhase } : sources);
+  const facts = await gatherFacts(options, sources, firstPhase);
   const report = judge(facts, options.source ?? '', sources.changes.slice(before));
   return { ...report, ms: Math.round(performance.now() - started) };
 }

@@ -6,6 +6,7 @@
  * each have their own cause; the outside-in finding names the one that explains it.
  */
 import type { HostFix } from '../host/index.js';
+import { classifyAddress, isIpLiteral } from '../net/index.js';
 import { reachOf } from '../probe/index.js';
 import type { Facts, PortFacts, SeenMapping, Step } from './facts.js';
 import type { Change } from './sources.js';
@@ -30,7 +31,9 @@ export type Cause =
   | 'dns-unresolved'
   | 'dns-mismatch'
   | 'egress-blocked'
-  | 'mapping-lost';
+  | 'mapping-lost'
+  /** The router lists the forward, but traffic from outside does not arrive through it. */
+  | 'forward-not-applied';
 
 /** One finding of the report. */
 export interface Finding {
@@ -56,6 +59,8 @@ export interface DoctorReport {
   readonly findings: readonly Finding[];
   /** What the diagnosis changed on the router or the host, and why (empty: it only looked). */
   readonly changes: readonly Change[];
+  /** Double NAT: the router in front of this one, by address, when the path showed it. */
+  readonly outerRouter?: string;
 }
 
 function finding(
@@ -77,6 +82,18 @@ function notRun(id: string, step: Exclude<Step<unknown>, { ok: true }>, what: st
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * Where the address a router reports as external sits, when it is not public: `cgnat` (100.64.0.0/10)
+ * or `private` (RFC 1918: another router in front). Routers report it so when told to allow a
+ * private WAN (miniupnpd's ext_allow_private_ipv4) or when they never check; mappings on them
+ * work on the router and are reached by nothing from the internet.
+ */
+export function routerAddressBehindNat(address: string | undefined): 'cgnat' | 'private' | undefined {
+  if (!address || !isIpLiteral(address)) return undefined;
+  const kind = classifyAddress(address);
+  return kind === 'cgnat' || kind === 'private' ? kind : undefined;
+}
 const label = (p: PortFacts) => `${p.port}/${p.protocol}`;
 const upper = (p: PortFacts) => p.protocol.toUpperCase();
 
@@ -151,7 +168,25 @@ function firewallFinding(p: PortFacts): Finding {
   return finding(id, 'fail', answer.summary, answer.evidence, p.firewall.ms, { cause: 'host-firewall', ...fix });
 }
 
-function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgnat: boolean): Finding {
+/** Whether the check from outside ran on a port nothing on this host blocks, and did not get through. */
+function outsideFailedHere(p: PortFacts, hostFindings: readonly Finding[]): boolean {
+  if (p.outside.ok !== true) return false;
+  const reach = reachOf(p.outside.value.result);
+  if (reach === 'proven' || reach === 'open-unproven' || reach === 'not-this-host') return false;
+  // The host explains it (nothing listening, a firewall here): the router is not the one to blame.
+  return !hostFindings.some(
+    (f) =>
+      f.status === 'fail' && !(p.outside.ok === true && p.outside.value.ownListener && f.id.startsWith('listener:')),
+  );
+}
+
+function mappingFinding(
+  p: PortFacts,
+  facts: Facts,
+  lan: string | undefined,
+  cgnat: boolean,
+  hostFindings: readonly Finding[] = [],
+): Finding {
   const id = `mapping:${label(p)}`;
   const where = lan ?? 'this host';
   const routerSetting = `On the router, forward external port ${p.port}/${upper(p)} to internal IP ${where}, internal port ${p.port}, protocol ${upper(p)}.`;
@@ -189,8 +224,59 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       changed: `renewed the mapping to ask the router about it (${mine.source}): that made it again`,
     };
   }
+  if (mine && outsideFailedHere(p, hostFindings) && outerRouterOf(facts) === undefined) {
+    // Listed is not applied: a forward landing in a chain nothing jumps to, or a second firewall on
+    // the router, lists fine and passes nothing (seen in the lab with miniupnpd's rules unreached).
+    const outside = p.outside.ok === true ? p.outside.value : undefined;
+    const at = outside ? `${outside.target}:${outside.externalPort}/${p.protocol}` : label(p);
+    if (outside?.result.state === 'closed') {
+      // A refusal is an answer from a device on the path (the router with no forward in effect, or
+      // the provider): the check from outside names it; the listing is not called ok meanwhile.
+      return finding(
+        id,
+        'warn',
+        `the router lists ${describe(mine)}, but the check from outside was refused at ${at}: listed is not proof that it is applied`,
+        [`listed: ${describe(mine)}`, `checker ${facts.checker ?? ''} probed ${at}: closed (${outside.result.reason})`],
+        facts.mappings.ms,
+      );
+    }
+    return finding(
+      id,
+      'fail',
+      `the router lists the forward but traffic does not arrive: a router firewall or a broken UPnP implementation (${describe(mine)}; from outside ${at} was ${outside?.result.state ?? 'not reached'})`,
+      [
+        `listed: ${describe(mine)}`,
+        ...(outside
+          ? [`checker ${facts.checker ?? ''} probed ${at}: ${outside.result.state} (${outside.result.reason})`]
+          : []),
+        'nothing on this host blocks it (listener and host firewall checked)',
+        'a filter at the ISP would look the same from here; the last step of the fix tells them apart',
+      ],
+      facts.mappings.ms,
+      {
+        cause: 'forward-not-applied',
+        fix: `On the router's page, turn off the firewall that drops forwarded traffic for this port (named "SPI firewall", "block WAN requests", "DoS protection" or a security filter), or make the forward by hand under Port Forwarding: ${routerSetting.replace('On the router, f', 'f')} (a forward made by hand is often applied where UPnP's is not). Then check again: \`porthole doctor ${p.port}/${p.protocol}${facts.checker ? ` --checker ${facts.checker}` : ''}\`. Still not reachable with the router's firewall off: the ISP filters the port (it looks the same from here); use another external port: \`porthole map ${p.port}/${p.protocol} --external ${otherExternalPort(p.port)}\`.`,
+      },
+    );
+  }
   if (mine) {
-    const found = finding(id, 'ok', `the router maps ${describe(mine)}`, list.map(describe), facts.mappings.ms);
+    const outerForward =
+      facts.outer?.ok === true
+        ? facts.outer.value.mappings.find(
+            (m) => m.live !== false && m.mine && m.protocol === p.protocol && m.internalPort === mine.externalPort,
+          )
+        : undefined;
+    const through =
+      outerForward && facts.outer?.ok === true
+        ? `; the router in front (${facts.outer.value.gateway.address}) forwards external ${outerForward.externalPort}/${p.protocol} to it (${outerForward.source})`
+        : '';
+    const found = finding(
+      id,
+      'ok',
+      `the router maps ${describe(mine)}${through}`,
+      list.map(describe),
+      facts.mappings.ms,
+    );
     return mine.confirmedBy === 'renewal'
       ? { ...found, changed: `renewed the mapping's lease to confirm it (${mine.source}): the only way to ask` }
       : found;
@@ -240,7 +326,7 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
       `no forward for ${label(p)} reaches this host, and a second router (${outer || 'in front of this one'}) stands between this router and the internet`,
       [...doubleNatEvidence(facts), ...list.map(describe)],
       facts.mappings.ms,
-      { cause: 'double-nat', fix: doubleNatFix(p, lan, outer) },
+      { cause: 'double-nat', fix: doubleNatFix(p, lan, outer, facts) },
     );
   }
   if (gateway.protocols.length === 0) {
@@ -255,6 +341,28 @@ function mappingFinding(p: PortFacts, facts: Facts, lan: string | undefined, cgn
         fix: `${routerSetting} Or enable UPnP IGD or NAT-PMP/PCP on the router and run \`porthole expose ${p.port}/${p.protocol}\`.${facts.relay ? ` Or, without the router: ${relayWay(facts, `${p.port}/${p.protocol}`)}.` : ''}`,
       },
     );
+  }
+  const refused = p.permission?.allowed === false ? p.permission : undefined;
+  if (refused) {
+    const host = refused.scope === 'host';
+    return {
+      ...finding(
+        id,
+        'fail',
+        host
+          ? `this router's rules do not let ${where} map ports, and no forward for ${label(p)} reaches this host`
+          : `the router will not give external port ${label(p)} to this host (another device holds it, or its rules do not allow that port)`,
+        [refused.evidence, ...list.map(describe)],
+        facts.mappings.ms,
+        {
+          cause: 'router-refuses-mapping',
+          fix: host
+            ? `In the router's settings, allow ${where} to map ports (its UPnP / NAT-PMP / PCP access rules; on a miniupnpd-based router an "allow" line for ${where}), or ${routerSetting.replace('On the router, f', 'on the router, f')}${facts.relay ? ` Or, without the router: ${relayWay(facts, `${p.port}/${p.protocol}`)}.` : ''}`
+            : `Map another external port to it: \`porthole map ${p.port}/${p.protocol} --external ${otherExternalPort(p.port)}\` (users then connect to that port), or free ${p.port}/${upper(p)} on the router (\`porthole mappings\` shows who holds it).`,
+        },
+      ),
+      changed: refused.changed,
+    };
   }
   if (!gateway.externalIp && facts.nat.ok !== true) {
     return finding(
@@ -374,7 +482,7 @@ function outsideFinding(p: PortFacts, others: readonly Finding[], facts: Facts):
       p.outside.ms,
       {
         cause: 'double-nat',
-        fix: doubleNatFix(p, facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined, outer),
+        fix: doubleNatFix(p, facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined, outer, facts),
       },
     );
   }
@@ -464,7 +572,8 @@ function natFinding(facts: Facts, source: string): Finding {
  * this router), '' when double NAT is known but the path did not show it, undefined when there
  * is no double NAT.
  */
-function outerRouterOf(facts: Facts): string | undefined {
+export function outerRouterOf(facts: Facts): string | undefined {
+  if (facts.outer?.ok === true) return facts.outer.value.gateway.address;
   if (facts.nat.ok !== true || !facts.nat.value.doubleNat || facts.nat.value.cgnat) return undefined;
   const hop = (facts.nat.value.path ?? []).slice(1).find((h) => h.class === 'private');
   return hop?.address ?? '';
@@ -476,14 +585,23 @@ function doubleNatEvidence(facts: Facts): string[] {
     : [];
 }
 
-/** What to set on both routers of a double NAT, by address. */
-function doubleNatFix(p: PortFacts, lan: string | undefined, outer: string): string {
+/** Whether the outer router of a double NAT answers a mapping protocol (then porthole maps on both). */
+function outerSpeaks(facts: Facts): boolean {
+  return facts.outer?.ok === true && facts.outer.value.gateway.protocols.length > 0;
+}
+
+/** What to set on both routers of a double NAT, by address: one command when the outer router answers. */
+function doubleNatFix(p: PortFacts, lan: string | undefined, outer: string, facts?: Facts): string {
   const at = outer ? `the router at ${outer}` : 'the router in front of yours';
+  if (facts && outer && outerSpeaks(facts)) {
+    const speaks = facts.outer?.ok === true ? facts.outer.value.gateway.protocols.join(', ') : '';
+    return `Two routers, and the one in front (${outer}) answers ${speaks}: map on both, the outer to your router's WAN address and yours to this host: \`porthole map ${p.port}/${p.protocol} --outer ${outer}\` (or \`porthole expose ${p.port}/${p.protocol}\`, which does it when the first road ends at double NAT).`;
+  }
   const subnet = outer ? ` (an address on ${outer.split('.').slice(0, 3).join('.')}.x; its status page shows it)` : '';
   return `Two routers: on ${at}, forward external port ${p.port}/${upper(p)} to your router's WAN address${subnet}, port ${p.port}; on your router, forward ${p.port}/${upper(p)} to ${lan ?? 'this host'}:${p.port} (\`porthole expose ${p.port}/${p.protocol}\` does this one when the router allows it). Or put ${at} in bridge mode, or make your router its DMZ host.`;
 }
 
-function gatewayFinding(facts: Facts): Finding {
+function gatewayFinding(facts: Facts, source: string, proven = false): Finding {
   if (facts.gateway.ok !== true) return notRun('gateway', facts.gateway, 'router');
   const gateway = facts.gateway.value;
   const evidence = [`router ${gateway.address} on ${gateway.interface}, this host ${gateway.internalAddress}`];
@@ -503,6 +621,40 @@ function gatewayFinding(facts: Facts): Finding {
       `the router ${gateway.address} speaks ${gateway.protocols.join(', ')} but has no public address: probably carrier-grade NAT (run with --stun or a checker to confirm)`,
       [...evidence, 'the router gave no external address (NAT-PMP refused or UPnP answered an empty one)'],
       facts.gateway.ms,
+    );
+  }
+  const behind = routerAddressBehindNat(gateway.externalIp);
+  if (behind && proven) {
+    // Mapped on both routers (double NAT) and proven from outside: said, not failed.
+    return finding(
+      'gateway',
+      'warn',
+      `the router reports ${gateway.externalIp} (${behind === 'cgnat' ? 'carrier-grade NAT' : 'private'}) as its external address; the ports were proven reachable from outside through the router in front`,
+      [...evidence, `external address ${gateway.externalIp}`],
+      facts.gateway.ms,
+    );
+  }
+  if (behind) {
+    return finding(
+      'gateway',
+      'fail',
+      behind === 'cgnat'
+        ? `the router reports ${gateway.externalIp} as its external address: that is carrier-grade NAT (100.64.0.0/10), not a public address; mappings on this router are made but nothing from the internet reaches them`
+        : `the router reports ${gateway.externalIp} as its external address: a private address, so another router (the provider's box) stands in front of it; mappings on this router alone are reached by nothing from the internet`,
+      [
+        ...evidence,
+        `external address ${gateway.externalIp}: ${behind === 'cgnat' ? 'carrier-grade NAT range 100.64.0.0/10' : 'a private range (RFC 1918)'}`,
+      ],
+      facts.gateway.ms,
+      behind === 'cgnat'
+        ? {
+            cause: 'cgnat',
+            fix: `No mapping on this router can open a port: the ISP's NAT is in front of it. Ask the ISP for a public IPv4 address, use IPv6 (\`porthole expose ${source} --family ipv6\`) if both ends have it, or ${relayWay(facts, source)}.`,
+          }
+        : {
+            cause: 'double-nat',
+            fix: `Map on both routers: ${outerSpeaks(facts) && facts.outer?.ok === true ? `\`porthole expose ${source}\` does it (the router in front, ${facts.outer.value.gateway.address}, answers ${facts.outer.value.gateway.protocols.join(', ')}; \`porthole map PORT --outer ${facts.outer.value.gateway.address}\` maps one port)` : "forward the port on the router in front to this router's WAN address, then on this one to this host"}; or put the router in front in bridge mode.`,
+          },
     );
   }
   return finding(
@@ -643,33 +795,123 @@ function egressFinding(facts: Facts): Finding | undefined {
   });
 }
 
+/** A range's ports judged alike are one finding from this many on: a 10,000-port table gave 40,002 findings. */
+const GROUP_FROM = 3;
+/** Evidence lines kept from a grouped finding's first port. */
+const GROUP_EVIDENCE = 4;
+
+/**
+ * Findings per range, not per port: among the ports of one entry and protocol (a range or a list),
+ * those whose finding of a kind (listener, firewall, mapping, outside-in, hairpin) has the same
+ * status and cause become one finding (`outside-in:20570-20575/tcp`) that says how many ports it
+ * stands for; fewer than GROUP_FROM alike keep their own. Pure.
+ */
+export function groupByRange(perPort: readonly { p: PortFacts; findings: readonly Finding[] }[]): Finding[] {
+  const out: Finding[] = [];
+  let start = 0;
+  while (start < perPort.length) {
+    // One run: the ports of one entry and protocol, in order (a range, or a list of ports).
+    let end = start + 1;
+    const first = perPort[start];
+    while (
+      first &&
+      end < perPort.length &&
+      perPort[end]?.p.entry === first.p.entry &&
+      perPort[end]?.p.protocol === first.p.protocol
+    )
+      end++;
+    const run = perPort.slice(start, end);
+    start = end;
+    if (run.length < GROUP_FROM) {
+      for (const one of run) out.push(...one.findings);
+      continue;
+    }
+    const kinds = [...new Set(run.flatMap((one) => one.findings.map((f) => f.id.split(':')[0] ?? f.id)))];
+    for (const kind of kinds) {
+      const byPort = run.flatMap((one) => {
+        const found = one.findings.find((f) => f.id.startsWith(`${kind}:`));
+        return found ? [{ port: one.p.port, finding: found }] : [];
+      });
+      // Alike: the same status and cause. Each distinct verdict is one finding for its ports.
+      const groups = new Map<string, typeof byPort>();
+      for (const one of byPort) {
+        const key = `${one.finding.status}/${one.finding.cause ?? ''}`;
+        groups.set(key, [...(groups.get(key) ?? []), one]);
+      }
+      for (const alike of groups.values()) {
+        const head = alike[0];
+        const last = alike.at(-1);
+        if (!head || !last || alike.length < GROUP_FROM) {
+          out.push(...alike.map((a) => a.finding));
+          continue;
+        }
+        const protocol = run[0]?.p.protocol ?? 'tcp';
+        const contiguous = last.port - head.port + 1 === alike.length;
+        const span = `${head.port}-${last.port}/${protocol}`;
+        const which = contiguous ? span : `${alike.length} ports of ${run[0]?.p.entry ?? 'the entry'} from ${span}`;
+        out.push({
+          ...head.finding,
+          id: `${kind}:${span}`,
+          summary: `${which} (${alike.length} ports, each alike): ${head.finding.summary}`,
+          evidence: [
+            ...head.finding.evidence.slice(0, GROUP_EVIDENCE),
+            `… the same for each of the ${alike.length} ports (shown: ${head.port})`,
+          ],
+          ms: Math.max(...alike.map((a) => a.finding.ms)),
+        });
+      }
+    }
+  }
+  return out;
+}
+
 /** Judges the facts. `source` is how the user named the ports (for the fixes' commands). */
 export function judge(facts: Facts, source: string, changes: readonly Change[] = []): DoctorReport {
   const lan = facts.gateway.ok === true ? facts.gateway.value.internalAddress : undefined;
   const nat = natFinding(facts, source);
-  const cgnat = nat.cause === 'cgnat';
+  const cgnat =
+    nat.cause === 'cgnat' ||
+    (facts.gateway.ok === true && routerAddressBehindNat(facts.gateway.value.externalIp) === 'cgnat');
   const probed = facts.ports.map((p) => p.outside).find((step) => step.ok === true);
   const publicIp =
     facts.nat.ok === true
       ? facts.nat.value.publicIp
       : probed?.ok === true
         ? probed.value.target
-        : facts.gateway.ok === true
+        : facts.gateway.ok === true && !routerAddressBehindNat(facts.gateway.value.externalIp)
           ? facts.gateway.value.externalIp
           : undefined;
-  const findings: Finding[] = [gatewayFinding(facts), nat];
+  const proven =
+    facts.ports.length > 0 &&
+    facts.ports.every((p) => p.outside.ok === true && reachOf(p.outside.value.result) === 'proven');
+  const findings: Finding[] = [gatewayFinding(facts, source, proven), nat];
   let reachable = facts.ports.length > 0;
+  const perPort: { p: PortFacts; findings: Finding[] }[] = [];
   for (const p of facts.ports) {
     const listener = listenerFinding(p);
     const firewall = firewallFinding(p);
-    const mapping = mappingFinding(p, facts, lan, cgnat);
+    const mapping = mappingFinding(p, facts, lan, cgnat, [listener, firewall]);
     const outside = outsideFinding(p, [...(cgnat ? [nat] : []), listener, firewall, mapping], facts);
     const hairpin = hairpinFinding(p);
-    findings.push(listener, firewall, mapping, outside, ...(hairpin ? [hairpin] : []));
+    perPort.push({ p, findings: [listener, firewall, mapping, outside, ...(hairpin ? [hairpin] : [])] });
     const served = listener.status === 'ok' || listener.status === 'skip';
     if (!(served && outside.status === 'ok' && p.outside.ok === true && !p.outside.value.ownListener))
       reachable = false;
   }
+  findings.push(...groupByRange(perPort));
+  for (const range of facts.unchecked ?? [])
+    findings.push(
+      finding(
+        `range:${range.start}-${range.end}/${range.protocol}`,
+        'warn',
+        `${range.start}-${range.end}/${range.protocol} (${range.end - range.start + 1} ports): only ${range.start}-${range.checkedTo} checked; a router maps one port of a range, and a check service probes at most 64 at once`,
+        [`entry ${range.entry}`],
+        0,
+        {
+          fix: `Name the ports the users need (a smaller range, or a list), and check them: \`porthole doctor ${range.start}-${range.checkedTo}/${range.protocol}\`.`,
+        },
+      ),
+    );
   const vantages = vantagesFinding(facts);
   if (vantages) findings.push(vantages);
   // Reachable is a claim about the inbound road only: a failing hop on it denies it. The manifest's
@@ -681,5 +923,13 @@ export function judge(facts: Facts, source: string, changes: readonly Change[] =
   findings.push(...multicastFindings(facts));
   if (name) findings.push(name);
   if (egress) findings.push(egress);
-  return { reachable, publicAddress: publicIp ?? null, lanAddress: lan ?? null, findings, changes };
+  const outerRouter = outerRouterOf(facts);
+  return {
+    reachable,
+    publicAddress: publicIp ?? null,
+    lanAddress: lan ?? null,
+    findings,
+    changes,
+    ...(outerRouter ? { outerRouter } : {}),
+  };
 }

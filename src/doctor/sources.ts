@@ -5,7 +5,6 @@
  */
 import type { GatewayInfo } from '../gateway/index.js';
 import type { Host } from '../host/index.js';
-import type { Facts } from './facts.js';
 
 /** The doctor's steps, by hop: what the page and the terminal show as "checking…". */
 export type StepName =
@@ -54,8 +53,8 @@ export interface FactSources {
   step(event: StepEvent): void;
   changed(change: Change): void;
   /**
-   * Hears the facts as soon as the first phase is in (host, router, NAT), with the later steps
-   * pending: the doctor judges the findings that depend on nothing else right then.
+   * The router in front of this one (double NAT), asked at `address` with `inner`'s WAN address as
+   * the client. Absent: the doctor does not ask it.
    */
-  firstPhase?(facts: Facts): void;
+  outerGateway?(address: string, inner: GatewayInfo): Promise<GatewayInfo>;
 }

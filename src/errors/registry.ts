@@ -272,6 +272,16 @@ const gateway = {
     message: "The mapping was made on another router than this host's gateway now",
     hint: "This host moved to another network (or its router was replaced): remove the mapping on that router's own page, or wait for its lease to end. porthole asks only the gateway of this host's default route.",
   },
+  E_GATEWAY_POLICY: {
+    kind: 'operational',
+    message: 'The router refused this host by its rules',
+    hint: "In the router's settings, allow this host (its address is in the message) to map ports (UPnP / NAT-PMP / PCP access rules), or forward the port by hand; a relay (--relay) needs no router at all.",
+  },
+  E_MAPPING_TABLE_LIMIT: {
+    kind: 'usage',
+    message: 'More port mappings asked than a home router holds',
+    hint: 'Expose fewer ports: a smaller range, one entry per port the users need, or map a range onto few external ports with --external; for many ports, a relay (--relay) carries them without the router.',
+  },
   E_PINHOLE_REFUSED: {
     kind: 'operational',
     message: 'The router refused to open an IPv6 pinhole',

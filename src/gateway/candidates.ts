@@ -49,7 +49,9 @@ export function renewalRequest(mapping: Mapping): MappingRequest & { external: n
     protocol: mapping.protocol,
     internalPort: mapping.internalPort,
     external: mapping.externalPort,
-    lifetimeSeconds: mapping.lifetime,
+    // The lease first asked for: a router that clamped it once clamps it again, and one that
+    // changed its limits since (a new setting, a restart) may grant it now.
+    lifetimeSeconds: mapping.asked?.lifetime ?? mapping.lifetime,
     description: mapping.description ?? '',
   };
 }

@@ -7,7 +7,7 @@
  */
 import { type AbortOptions, throwIfAborted } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { cidrContains, defaultGateways, parseCidrList, parseIp } from '../net/index.js';
+import { cidrContains, classifyAddress, defaultGateways, isIpLiteral, parseCidrList, parseIp } from '../net/index.js';
 import { localAddressToward } from './candidates.js';
 import { runGatewayRound } from './gatewayRound.js';
 import { type IgdDescription, parseIgdDescription } from './igdDescription.js';
@@ -47,8 +47,15 @@ export interface GatewayInfo {
   readonly warnings: readonly string[];
   /** The NAT-PMP/PCP port it answered on, when not the standard 5351 (tests' loopback routers). */
   readonly natpmpPort?: number;
+  /** The SSDP port it answered on, when not the standard 1900 (tests' loopback routers). */
+  readonly ssdpPort?: number;
   /** Which URLs of it may be fetched, when discovery was told (tests on loopback); production uses the gateway-only rule. */
   readonly policy?: AddressPolicy;
+  /**
+   * The address its NAT-PMP/PCP answers come from, when not the gateway's own (a router answering
+   * from its other LAN address): its clients accept answers from there too.
+   */
+  readonly answersFrom?: string;
 }
 
 /** Options for discovery. */
@@ -93,6 +100,11 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
   const natpmpPort = options.natpmpPort ?? NATPMP_PORT;
   const ssdpPort = options.ssdpPort ?? SSDP_PORT;
   const heard: Heard = { warnings: [] };
+  let answersFrom: string | undefined;
+  // A caller whose `enough` every other protocol together cannot satisfy wants UPnP only.
+  const needsUpnp = options.enough
+    ? !options.enough({ natpmp: true, pcp: true, pcpAnswered: true, upnp: false })
+    : false;
   const warnings = await runGatewayRound({
     family: 4,
     gateway,
@@ -110,6 +122,28 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
             upnp: heard.ssdp !== undefined,
           }),
       ),
+    // The grace starts at an answer that can be used: a refusal must not cut short a late SSDP
+    // answer, and neither must NAT-PMP's when the caller can only use UPnP (`map --via upnp`).
+    usable: () =>
+      needsUpnp
+        ? heard.ssdp !== undefined
+        : heard.natpmp?.result === 0 || heard.pcp?.result === 0 || heard.ssdp !== undefined,
+    // Some routers answer NAT-PMP/PCP from another of their LAN addresses than the one asked (the
+    // address on another bridge, or their primary). Counted only from the NAT-PMP/PCP port and from
+    // a private or link-local address, and said as a warning.
+    alsoFrom: (address, port) => {
+      if (port !== natpmpPort || !isIpLiteral(address)) return false;
+      const kind = classifyAddress(address);
+      // Loopback only for a loopback gateway: the tests' fake router answers from 127.0.0.2.
+      const lan =
+        kind === 'private' || kind === 'link-local' || (kind === 'loopback' && classifyAddress(gateway) === 'loopback');
+      if (!lan) return false;
+      if (answersFrom === undefined) {
+        answersFrom = address;
+        heard.warnings.push(`NAT-PMP/PCP answered from ${address}, not from ${gateway} where it was asked`);
+      }
+      return address === answersFrom;
+    },
     hear: (message, port) => {
       if (port === natpmpPort && message[0] === 0) {
         const answer = decodeNatpmpResponse(message);
@@ -145,16 +179,24 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
 
   let upnp: GatewayInfo['upnp'];
   if (heard.ssdp) {
+    const location = atGateway(heard.ssdp.location, gateway, heard.warnings);
     try {
-      const answer = await igdRequest(heard.ssdp.location, gateway, {
+      const answer = await igdRequest(location, gateway, {
         method: 'GET',
         policy: options.policy ?? gatewayOnly,
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      const description = parseIgdDescription(answer.body, location);
       upnp = {
         location: heard.ssdp.location,
         server: heard.ssdp.server,
-        description: parseIgdDescription(answer.body, heard.ssdp.location),
+        description: {
+          ...description,
+          services: description.services.map((service) => ({
+            ...service,
+            controlUrl: atGateway(service.controlUrl, gateway, heard.warnings),
+          })),
+        },
       };
     } catch (error) {
       upnp = { location: heard.ssdp.location, server: heard.ssdp.server, error: (error as Error).message };
@@ -176,8 +218,35 @@ async function probeOne(gateway: string, iface: string, options: DiscoveryOption
     ms: Math.round(performance.now() - started),
     warnings: heard.warnings,
     ...(natpmpPort !== NATPMP_PORT ? { natpmpPort } : {}),
+    ...(ssdpPort !== SSDP_PORT ? { ssdpPort } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(answersFrom ? { answersFrom } : {}),
   };
+}
+
+/**
+ * A router URL that names a host (`http://router.lan:5000/rootDesc.xml`, some ISP boxes, or a
+ * URLBase with the router's name), or an address that cannot be the router's (loopback), is asked
+ * at the gateway's address instead, its port and path kept: porthole never resolves a name a router
+ * gives (a hostile device could name anything), and the description came from the gateway. Said as
+ * a warning.
+ */
+export function atGateway(url: string, gateway: string, warnings: string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  // A literal address is kept, unless it cannot be the router's: loopback or unspecified (a TP-Link
+  // miniupnpd 1.8 answered LOCATION http://[::1]:1900/rootDesc.xml; home-assistant/core#57052).
+  if (isIpLiteral(host) && !['loopback', 'unspecified'].includes(classifyAddress(host))) return url;
+  if (isIpLiteral(host) && classifyAddress(gateway) === 'loopback') return url;
+  parsed.hostname = gateway.includes(':') ? `[${gateway}]` : gateway;
+  const warning = `the router's URL names ${isIpLiteral(host) ? '' : 'the host '}"${host}": asked at ${gateway} instead (${parsed.href})`;
+  if (!warnings.includes(warning)) warnings.push(warning);
+  return parsed.href;
 }
 
 /**

@@ -26,6 +26,17 @@ export interface GatewayRound extends AbortOptions {
   readonly hear: (message: Buffer, port: number) => void;
   /** Everything wanted was heard: end now, without waiting out the grace. */
   readonly complete: () => boolean;
+  /**
+   * Something heard can be used: only then does the grace start. An answer that says no (NAT-PMP
+   * refused, PCP "unsupported version") must not cut short the wait for a router whose SSDP answer
+   * comes late (UPnP allows a delay up to MX seconds for a multicast search). Default: any answer.
+   */
+  readonly usable?: () => boolean;
+  /**
+   * Another address whose answers count as the gateway's, on the NAT-PMP/PCP port only: a router
+   * that answers from its other LAN address. Undefined: only the gateway's own.
+   */
+  readonly alsoFrom?: (address: string, port: number) => boolean;
 }
 
 /** An address without its IPv6 zone (`%eth0`), for comparing. */
@@ -45,7 +56,8 @@ export async function runGatewayRound(round: GatewayRound): Promise<string[]> {
       deadline.addEventListener('abort', () => done(undefined), { once: true });
       socket.on('error', () => {});
       socket.on('message', (message, remote) => {
-        if (withoutZone(remote.address) !== gateway) return;
+        const from = withoutZone(remote.address);
+        if (from !== gateway && !round.alsoFrom?.(from, remote.port)) return;
         try {
           round.hear(message, remote.port);
         } catch (error) {
@@ -54,7 +66,7 @@ export async function runGatewayRound(round: GatewayRound): Promise<string[]> {
           return;
         }
         if (round.complete()) done(undefined);
-        else grace ??= setTimeout(() => done(undefined), round.graceMs);
+        else if (round.usable?.() ?? true) grace ??= setTimeout(() => done(undefined), round.graceMs);
       });
       socket.bind(0, () => {
         round.send(socket);

@@ -6,8 +6,10 @@ export {
   clientsFor,
   discoverPrimaryGateway,
   enoughToMap,
+  listingOf,
   METHOD_PREFERENCE,
   mapWithBest,
+  withUpnp,
 } from './mappingSession.js';
 export { createNatpmpClient } from './natpmp.js';
 export { createPcpClient } from './pcp.js';
@@ -22,7 +24,10 @@ export {
   type PinholeRemoval,
   pinholeClientFor,
 } from './pinhole.js';
+export { type RefusalMeaning, type RefusalReason, refusalMeaning } from './refusal.js';
 export {
+  askPermission,
+  type PermissionAnswer,
   type RemovalQuery,
   type RemovalReport,
   removeMappings,

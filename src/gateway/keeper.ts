@@ -11,6 +11,14 @@ export type KeeperEvent =
   | { readonly kind: 'renewed'; readonly mapping: Mapping }
   | { readonly kind: 'router-restarted'; readonly mapping: Mapping; readonly evidence: string }
   | { readonly kind: 'remade'; readonly mapping: Mapping; readonly evidence: string }
+  /** The router's external address moved (an ISP's new lease, a WAN reconnect): users need the new one. */
+  | {
+      readonly kind: 'address-changed';
+      readonly mapping: Mapping;
+      readonly from: string;
+      readonly to: string;
+      readonly evidence: string;
+    }
   | { readonly kind: 'renew-failed'; readonly error: string }
   | { readonly kind: 'removed'; readonly mapping: Mapping }
   | { readonly kind: 'remove-failed'; readonly error: string };
@@ -27,6 +35,12 @@ export interface KeeperOptions extends AbortOptions {
    * on 224.0.0.1:5350 by default, on 127.0.0.1:`port` in tests, not at all with `false`.
    */
   readonly announcements?: false | { readonly port: number };
+  /**
+   * Whether the router still lists the mapping (its UPnP list): miniupnpd lists NAT-PMP and PCP
+   * mappings there too, and a renewal alone cannot tell a mapping the router kept from one it
+   * dropped while it ran (a clean-up of idle mappings) and makes again. Undefined: cannot say.
+   */
+  readonly listed?: (mapping: Mapping, options: AbortOptions) => Promise<boolean | undefined>;
 }
 
 /**
@@ -91,9 +105,13 @@ export async function keepMapping(
       ...(options.announcements ? { port: options.announcements.port } : {}),
     });
   }
+  // After a failed renewal the next try comes RETRY_SECONDS later, not a whole interval later (a
+  // router still settling after a WAN reconnect refused one renewal, and the mapping stayed gone 30 s).
+  let retrySoon = false;
   try {
     while (!options.signal?.aborted) {
-      const wait = renewAfterSeconds(mapping, options.checkIntervalSeconds);
+      const wait = retrySoon ? RETRY_SECONDS : renewAfterSeconds(mapping, options.checkIntervalSeconds);
+      retrySoon = false;
       try {
         await sleepOrWake(wait * 1000, options);
       } catch {
@@ -101,40 +119,53 @@ export async function keepMapping(
       }
       try {
         const elapsed = (performance.now() - seenAt) / 1000;
-        if (client.method === 'upnp' && 'getSpecific' in client) {
-          const present = await (
-            client as MappingClient & {
-              getSpecific: (p: 'tcp' | 'udp', e: number, o: AbortOptions) => Promise<unknown>;
-            }
-          ).getSpecific(mapping.protocol, mapping.externalPort, options);
-          mapping = await client.renew(mapping, options);
-          if (!present)
-            emit({
-              kind: 'remade',
-              mapping,
-              evidence: 'the router no longer listed the mapping (restarted or expired)',
-            });
-          else emit({ kind: 'renewed', mapping });
-        } else {
-          const before = mapping.epoch;
-          mapping = await client.renew(mapping, options);
-          if (
-            before !== undefined &&
-            mapping.epoch !== undefined &&
-            epochShowsRestart(before, mapping.epoch, elapsed)
-          ) {
-            emit({
-              kind: 'router-restarted',
-              mapping,
-              evidence: `epoch went from ${before} to ${mapping.epoch} in ${Math.round(elapsed)} s`,
-            });
-          } else emit({ kind: 'renewed', mapping });
-        }
+        const before = mapping;
+        // Asked before the renewal, which would make a dropped mapping again and hide it.
+        const listed =
+          client.method === 'upnp' && 'getSpecific' in client
+            ? (await (
+                client as MappingClient & {
+                  getSpecific: (p: 'tcp' | 'udp', e: number, o: AbortOptions) => Promise<unknown>;
+                }
+              ).getSpecific(mapping.protocol, mapping.externalPort, options)) !== undefined
+            : await options.listed?.(mapping, options).catch(() => undefined);
+        mapping = await client.renew(mapping, options);
+        const restarted =
+          before.epoch !== undefined &&
+          mapping.epoch !== undefined &&
+          epochShowsRestart(before.epoch, mapping.epoch, elapsed);
+        const moved = Boolean(before.externalIp && mapping.externalIp && before.externalIp !== mapping.externalIp);
+        if (moved) {
+          // Named for what it is: a PCP server resets its epoch when its address changes (RFC 6887
+          // section 8.5), which alone would read as a restart.
+          emit({
+            kind: 'address-changed',
+            mapping,
+            from: before.externalIp,
+            to: mapping.externalIp,
+            evidence: `the router's external address went from ${before.externalIp} to ${mapping.externalIp}${restarted ? ` (its ${client.method === 'pcp' ? 'PCP' : 'NAT-PMP'} epoch restarted with it, from ${before.epoch} to ${mapping.epoch} s)` : ''}`,
+          });
+        } else if (restarted) {
+          emit({
+            kind: 'router-restarted',
+            mapping,
+            evidence: `epoch went from ${before.epoch} to ${mapping.epoch} in ${Math.round(elapsed)} s`,
+          });
+        } else if (listed === false) {
+          emit({
+            kind: 'remade',
+            mapping,
+            evidence:
+              client.method === 'upnp'
+                ? 'the router no longer listed the mapping (restarted or expired)'
+                : `the router no longer listed the mapping while it ran (epoch ${mapping.epoch ?? '?'} s, no restart): it dropped it (a clean-up of idle mappings, or its table reset); renewed, it is made again`,
+          });
+        } else emit({ kind: 'renewed', mapping });
         seenAt = performance.now();
       } catch (error) {
         if (options.signal?.aborted) break;
         emit({ kind: 'renew-failed', error: (error as Error).message });
-        await sleep(RETRY_SECONDS * 1000, options).catch(() => undefined);
+        retrySoon = true;
       }
     }
   } finally {

@@ -101,7 +101,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
           continue;
         }
         if (answer.externalPort !== candidate)
-          skipped.push({ port: candidate, why: `taken (the router chose ${answer.externalPort})` });
+          skipped.push({ port: candidate, why: `not given (the router chose ${answer.externalPort})` });
         const mapping: Mapping = {
           method: 'natpmp',
           gateway: options.gateway,
@@ -111,6 +111,7 @@ export function createNatpmpClient(options: NatpmpClientOptions): MappingClient 
           externalPort: answer.externalPort,
           externalIp: ip,
           lifetime: answer.lifetime,
+          ...(answer.lifetime !== request.lifetimeSeconds ? { asked: { lifetime: request.lifetimeSeconds } } : {}),
           epoch: answer.epoch,
           description: request.description,
           ...(skipped.length > 0 ? { skipped } : {}),

@@ -6,11 +6,18 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { AbortOptions } from '../deadline/index.js';
 import { PortholeError } from '../errors/index.js';
-import { candidatePorts, involvesLowPort, LOW_PORT_EXCHANGE, portSatisfies, renewalRequest } from './candidates.js';
+import {
+  candidatePorts,
+  FIRST_UNPRIVILEGED_PORT,
+  involvesLowPort,
+  LOW_PORT_EXCHANGE,
+  portSatisfies,
+  renewalRequest,
+} from './candidates.js';
 import { createMadeMappings } from './madeMappings.js';
 import { NATPMP_PORT } from './natpmp.js';
 import { decodePcpResponse, encodePcpMap, PCP_OP_MAP, PCP_RESULTS, type PcpResponse } from './pcpCodec.js';
-import { gatewayRefusal, rangeExhausted } from './refusal.js';
+import { gatewayRefusal, policyRefusal, rangeExhausted } from './refusal.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
 import { type ExchangeOptions, udpExchange } from './udpExchange.js';
 
@@ -28,8 +35,12 @@ const ANY_V4 = '0.0.0.0';
 /** For an IPv6 client the suggestion is the IPv6 "any" (RFC 6887 section 11.1): a pinhole, no translation. */
 const ANY_V6 = '::';
 
-/** PCP results that mean the router has no public address: NETWORK_FAILURE, CANNOT_PROVIDE_EXTERNAL. */
-const NO_PUBLIC_ADDRESS = new Set([7, 11]);
+/** PCP results that mean the router has no public address: NETWORK_FAILURE. */
+const NO_PUBLIC_ADDRESS = new Set([7]);
+const NOT_AUTHORIZED = 2;
+const UNSUPP_OPTION = 5;
+/** With PREFER_FAILURE: that port is not to be had (taken, or not allowed: PCP says the same for both). */
+const CANNOT_PROVIDE_EXTERNAL = 11;
 
 function refused(result: number, what: string) {
   if (result === 1) {
@@ -47,6 +58,8 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
   const port = options.port ?? NATPMP_PORT;
   const made = createMadeMappings('PCP');
   let epoch: number | undefined;
+  /** Whether the server knows PREFER_FAILURE (undefined until it has answered one). */
+  let preferFailure: boolean | undefined;
 
   async function send(
     lifetime: number,
@@ -54,15 +67,22 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     request: MappingRequest,
     externalPort: number,
     signalOptions: AbortOptions,
+    preferFailure = false,
   ): Promise<PcpResponse> {
-    const packet = encodePcpMap(options.internalAddress, lifetime, {
-      nonce,
-      protocol: request.protocol,
-      internalPort: request.internalPort,
-      externalPort,
-      externalIp: options.internalAddress.includes(':') ? ANY_V6 : ANY_V4,
-    });
-    const lowPort = involvesLowPort({ ...request, external: externalPort });
+    const packet = encodePcpMap(
+      options.internalAddress,
+      lifetime,
+      {
+        nonce,
+        protocol: request.protocol,
+        internalPort: request.internalPort,
+        externalPort,
+        externalIp: options.internalAddress.includes(':') ? ANY_V6 : ANY_V4,
+      },
+      { preferFailure },
+    );
+    // With PREFER_FAILURE a refused port is answered at once: no search, no need to ask only once.
+    const lowPort = !preferFailure && involvesLowPort({ ...request, external: externalPort });
     const answer = await udpExchange(
       options.gateway,
       port,
@@ -87,25 +107,59 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
     return answer;
   }
 
+  /**
+   * Asks for one external port with PREFER_FAILURE where the server knows it: a port it will not
+   * give is refused at once. Without it, miniupnpd answers a port its rules deny by searching the
+   * whole port space for one they allow, deaf to every client meanwhile (107-220 s in the lab, its
+   * log at debug level; a plain natpmpc does the same), and a host its rules deny entirely gets
+   * that search on every request.
+   */
+  async function ask(
+    lifetime: number,
+    nonce: Uint8Array,
+    request: MappingRequest,
+    externalPort: number,
+    signalOptions: AbortOptions,
+  ): Promise<PcpResponse> {
+    const ipv4 = !options.internalAddress.includes(':');
+    if (ipv4 && preferFailure !== false) {
+      const answer = await send(lifetime, nonce, request, externalPort, signalOptions, true);
+      // UNSUPP_OPTION: a server without PREFER_FAILURE (RFC 6887 lets it refuse the option).
+      if (answer.result !== UNSUPP_OPTION) {
+        preferFailure = true;
+        return answer;
+      }
+      preferFailure = false;
+    }
+    return send(lifetime, nonce, request, externalPort, signalOptions);
+  }
+
+  /**
+   * Whether this host may map any port at all: a port from the dynamic range asked with
+   * PREFER_FAILURE, deleted at once when granted. Only asked after a refusal, to tell "this port"
+   * from "this host".
+   */
+  async function hostAllowed(protocol: MappingRequest['protocol'], signalOptions: AbortOptions): Promise<boolean> {
+    const probePort = 49152 + randomInt(16384);
+    const nonce = randomBytes(12);
+    const probe = { protocol, internalPort: probePort, lifetimeSeconds: 30, description: 'porthole probe' };
+    const answer = await ask(30, nonce, probe, probePort, signalOptions);
+    if (answer.result !== 0) return answer.result !== CANNOT_PROVIDE_EXTERNAL && answer.result !== NOT_AUTHORIZED;
+    await send(0, nonce, probe, answer.map?.externalPort ?? probePort, signalOptions).catch(() => undefined);
+    return true;
+  }
+
   async function map(
     request: MappingRequest,
     signalOptions: AbortOptions = {},
     reuseNonce?: Uint8Array,
+    /** Let the router choose another port when the ones asked are refused (a renewal, or no port asked). */
+    allowOther = request.external === undefined,
   ): Promise<Mapping> {
     const skipped: { port: number; why: string }[] = [];
-    for (const candidate of candidatePorts(request)) {
-      const asked = request.nonce ? Buffer.from(request.nonce, 'hex') : undefined;
-      const nonce = reuseNonce ?? (asked?.length === 12 ? asked : randomBytes(12));
-      const answer = await send(request.lifetimeSeconds, nonce, request, candidate, signalOptions);
-      if (answer.result !== 0 || !answer.map)
-        throw refused(answer.result, `map ${request.internalPort}/${request.protocol}`);
-      if (!portSatisfies(request, answer.map.externalPort)) {
-        await send(0, nonce, request, answer.map.externalPort, signalOptions).catch(() => undefined);
-        skipped.push({ port: candidate, why: `taken (the router offered ${answer.map.externalPort})` });
-        continue;
-      }
-      if (answer.map.externalPort !== candidate)
-        skipped.push({ port: candidate, why: `taken (the router chose ${answer.map.externalPort})` });
+    const asked = request.nonce ? Buffer.from(request.nonce, 'hex') : undefined;
+    const nonce = reuseNonce ?? (asked?.length === 12 ? asked : randomBytes(12));
+    const granted = (answer: PcpResponse & { map: NonNullable<PcpResponse['map']> }): Mapping => {
       const mapping: Mapping = {
         method: 'pcp',
         ...(options.internalAddress.includes(':') ? { family: 6 as const } : {}),
@@ -116,6 +170,9 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         externalPort: answer.map.externalPort,
         externalIp: answer.map.externalIp,
         lifetime: answer.lifetime,
+        ...(answer.lifetime !== request.lifetimeSeconds && request.lifetimeSeconds > 0
+          ? { asked: { lifetime: request.lifetimeSeconds } }
+          : {}),
         nonce: Buffer.from(nonce).toString('hex'),
         epoch: answer.epoch,
         description: request.description,
@@ -123,8 +180,62 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
       };
       made.remember(mapping);
       return mapping;
+    };
+    const refusedPorts: number[] = [];
+    for (const candidate of candidatePorts(request)) {
+      const answer = await ask(request.lifetimeSeconds, nonce, request, candidate, signalOptions);
+      if (answer.result === CANNOT_PROVIDE_EXTERNAL && preferFailure) {
+        refusedPorts.push(candidate);
+        skipped.push({ port: candidate, why: 'refused (taken by another host, or not allowed by its rules)' });
+        continue;
+      }
+      if (answer.result !== 0 || !answer.map)
+        throw refused(answer.result, `map ${request.internalPort}/${request.protocol}`);
+      if (!portSatisfies(request, answer.map.externalPort)) {
+        await send(0, nonce, request, answer.map.externalPort, signalOptions).catch(() => undefined);
+        skipped.push({ port: candidate, why: `taken (the router offered ${answer.map.externalPort})` });
+        continue;
+      }
+      if (answer.map.externalPort !== candidate)
+        skipped.push({
+          port: candidate,
+          // miniupnpd 2.3.1 checks a port in use before it looks at PREFER_FAILURE (pcpserver.c):
+          // it steps to another port although asked not to.
+          why: `not given (the router chose ${answer.map.externalPort}${preferFailure ? ', although asked with PREFER_FAILURE' : ''})`,
+        });
+      return granted({ ...answer, map: answer.map });
     }
-    throw rangeExhausted(skipped);
+    if (refusedPorts.length === 0) throw rangeExhausted(skipped);
+    // Every port asked was refused: this port, or this host? One dynamic port tells them apart.
+    const ports = refusedPorts.join(', ');
+    if (!(await hostAllowed(request.protocol, signalOptions)))
+      throw policyRefusal(
+        options.internalAddress,
+        [
+          `PCP refused ${request.protocol} ${ports} and a port from the dynamic range alike (CANNOT_PROVIDE_EXTERNAL, asked with PREFER_FAILURE)`,
+        ],
+        { method: 'pcp', result: CANNOT_PROVIDE_EXTERNAL, skipped },
+      );
+    const internalLow = request.internalPort < FIRST_UNPRIVILEGED_PORT;
+    if (allowOther && !internalLow) {
+      // The host may map: without PREFER_FAILURE the router steps to the next port its rules allow.
+      const answer = await send(request.lifetimeSeconds, nonce, request, refusedPorts[0] ?? 0, signalOptions);
+      if (answer.result === 0 && answer.map) {
+        const last = skipped.at(-1);
+        if (last)
+          skipped[skipped.length - 1] = {
+            port: last.port,
+            why: `${last.why}; the router chose ${answer.map.externalPort}`,
+          };
+        return granted({ ...answer, map: answer.map });
+      }
+      throw refused(answer.result, `map ${request.internalPort}/${request.protocol}`);
+    }
+    throw new PortholeError('E_MAPPING_CONFLICT', {
+      detail: `PCP: the router will not give ${request.protocol} ${ports}: another host holds ${refusedPorts.length === 1 ? 'it' : 'them'}, or its rules do not allow ${refusedPorts.length === 1 ? 'that port' : 'those ports'} for this host (PCP answers CANNOT_PROVIDE_EXTERNAL for both)`,
+      hint: "Map another external port (`--external PORT`, or a range), or see who holds it with `porthole mappings`; if no one does, allow the port for this host in the router's UPnP / PCP rules.",
+      data: { method: 'pcp', result: CANNOT_PROVIDE_EXTERNAL, reason: 'taken', skipped },
+    });
   }
 
   return {
@@ -154,7 +265,8 @@ export function createPcpClient(options: PcpClientOptions): MappingClient & { la
         const request = { ...renewalRequest(mapping), lifetimeSeconds: 0 };
         await send(0, nonce, request, mapping.externalPort, signalOptions).catch(() => undefined);
       }
-      const renewed = await map(renewalRequest(mapping), signalOptions, nonce);
+      // A renewal takes another port when its own was given away meanwhile (the router forgot it).
+      const renewed = await map(renewalRequest(mapping), signalOptions, nonce, true);
       return { ...renewed, externalIp: renewed.externalIp || mapping.externalIp };
     },
     async unmap(mapping, signalOptions = {}) {

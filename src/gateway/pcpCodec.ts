@@ -13,6 +13,14 @@ export const PCP_OP_MAP = 1;
 const RESPONSE_BIT = 0x80;
 const HEADER_BYTES = 24;
 const MAP_BYTES = 36;
+/**
+ * PREFER_FAILURE (RFC 6887 section 13.2): grant the suggested external port or fail, never
+ * another. Its code is in the mandatory-to-process range: a server that does not know it answers
+ * UNSUPP_OPTION instead of ignoring it.
+ */
+export const PCP_OPTION_PREFER_FAILURE = 2;
+/** An option's header (code, reserved, length); PREFER_FAILURE has no data. */
+const OPTION_HEADER_BYTES = 4;
 /** Largest PCP message (RFC 6887 section 7). */
 export const PCP_MAX_BYTES = 1100;
 /** IANA protocol numbers. */
@@ -90,9 +98,17 @@ export function encodePcpAnnounce(clientIp: string): Uint8Array {
   return header(PCP_OP_ANNOUNCE, 0, clientIp, 0).bytes;
 }
 
+/** Options of a MAP request. */
+export interface PcpMapOptions {
+  /** Ask for PREFER_FAILURE: the suggested external port, or a refusal (never a search for another). */
+  readonly preferFailure?: boolean;
+}
+
 /** A MAP request. Lifetime 0 deletes the mapping with this nonce. */
-export function encodePcpMap(clientIp: string, lifetime: number, map: PcpMap): Uint8Array {
-  const { bytes, view } = header(PCP_OP_MAP, lifetime, clientIp, MAP_BYTES);
+export function encodePcpMap(clientIp: string, lifetime: number, map: PcpMap, options: PcpMapOptions = {}): Uint8Array {
+  const extra = options.preferFailure ? OPTION_HEADER_BYTES : 0;
+  const { bytes, view } = header(PCP_OP_MAP, lifetime, clientIp, MAP_BYTES + extra);
+  if (options.preferFailure) view.setUint8(HEADER_BYTES + MAP_BYTES, PCP_OPTION_PREFER_FAILURE);
   if (map.nonce.length !== 12) throw new RangeError('a PCP nonce is 12 bytes');
   bytes.set(map.nonce, HEADER_BYTES);
   view.setUint8(HEADER_BYTES + 12, PROTOCOL_NUMBER[map.protocol]);

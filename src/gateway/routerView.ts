@@ -76,6 +76,8 @@ async function confirmByRenewal(
   gateway: GatewayInfo,
   stored: StoredMapping,
   options: AbortOptions,
+  /** The router speaks UPnP and its list (which holds NAT-PMP and PCP mappings too) lacked it. */
+  unlisted = false,
 ): Promise<Partial<SeenMapping>> {
   const client = clientFor(gateway, stored.method);
   if (!client) return { live: false, note: `the router no longer speaks ${stored.method}` };
@@ -88,9 +90,14 @@ async function confirmByRenewal(
       renewed.epoch !== undefined &&
       Number.isFinite(elapsed) &&
       epochShowsRestart(stored.epoch, renewed.epoch, elapsed);
+    const moved = Boolean(stored.externalIp && renewed.externalIp && stored.externalIp !== renewed.externalIp);
     const lost = restarted
-      ? `it restarted about ${Math.round(renewed.epoch ?? 0)} s ago: ${name} epoch ${renewed.epoch} s, below the ${stored.epoch} s it had when porthole made the mapping ${Math.round(elapsed)} s ago`
-      : undefined;
+      ? moved
+        ? `its external address changed from ${stored.externalIp} to ${renewed.externalIp} (its ${name} epoch restarted with it, as RFC 6887 section 8.5 asks)`
+        : `it restarted about ${Math.round(renewed.epoch ?? 0)} s ago: ${name} epoch ${renewed.epoch} s, below the ${stored.epoch} s it had when porthole made the mapping ${Math.round(elapsed)} s ago`
+      : unlisted
+        ? `its UPnP list, which holds its ${name} mappings too, no longer had it, and its ${name} epoch (${renewed.epoch ?? '?'} s) shows no restart: it dropped the mapping while running (a clean-up of idle mappings, or its table reset)`
+        : undefined;
     return {
       live: true,
       externalPort: renewed.externalPort,
@@ -147,7 +154,11 @@ export async function seeMappings(gateway: GatewayInfo, options: SeeOptions = {}
         });
       if (!options.confirm || options.confirmOnly?.(stored) === false)
         return fromRecord(stored, gateway.internalAddress, {});
-      return fromRecord(stored, gateway.internalAddress, await confirmByRenewal(gateway, stored, signalOptions));
+      return fromRecord(
+        stored,
+        gateway.internalAddress,
+        await confirmByRenewal(gateway, stored, signalOptions, upnp !== undefined),
+      );
     }),
   );
   return [...seen, ...confirmed];
@@ -209,7 +220,10 @@ export async function removeMappings(gateway: GatewayInfo, query: RemovalQuery):
   }
   if (query.statePath) {
     const done = [...report.removed, ...report.stale.map((s) => s.mapping)];
-    forgetMappings(query.statePath, (m) => done.some((r) => key(r) === key(m) && r.method === m.method));
+    // Only this gateway's: behind a double NAT the router in front holds a record with the same port.
+    forgetMappings(query.statePath, (m) =>
+      done.some((r) => key(r) === key(m) && r.method === m.method && r.gateway === m.gateway),
+    );
   }
   const upnp = clientFor(gateway, 'upnp');
   if (upnp) {
@@ -225,4 +239,62 @@ export async function removeMappings(gateway: GatewayInfo, query: RemovalQuery):
     }
   }
   return report;
+}
+
+/** Whether the router lets this host map a port, asked once (the doctor's question when nothing maps it). */
+export interface PermissionAnswer {
+  /** true: granted (and deleted at once); false: refused, by its rules for this host or for this port. */
+  readonly allowed: boolean;
+  /** `host`: no port at all for this host; `port`: this port (taken, or not allowed). */
+  readonly scope?: 'host' | 'port';
+  readonly method: 'pcp' | 'upnp';
+  readonly evidence: string;
+  /** What asking changed on the router, for the report. */
+  readonly changed: string;
+}
+
+/**
+ * Asks whether the router lets this host map `port`: PCP with PREFER_FAILURE (refused at once,
+ * never miniupnpd's search for an allowed port), or UPnP (a 606 comes at once); granted, the
+ * mapping is deleted at once. NAT-PMP is never asked: a refused NAT-PMP request is what starts
+ * that search. Undefined when neither is spoken.
+ */
+export async function askPermission(
+  gateway: GatewayInfo,
+  asked: { readonly protocol: 'tcp' | 'udp'; readonly port: number },
+  options: AbortOptions = {},
+): Promise<PermissionAnswer | undefined> {
+  const client = clientFor(gateway, 'pcp') ?? clientFor(gateway, 'upnp');
+  if (!client) return undefined;
+  const method = client.method as 'pcp' | 'upnp';
+  const name = method === 'pcp' ? 'PCP (with PREFER_FAILURE)' : 'UPnP';
+  const changed = `asked the router to map ${asked.port}/${asked.protocol} for 30 s by ${name} and deleted it at once: the only way to ask whether its rules allow it`;
+  try {
+    const mapping = await client.map(
+      {
+        protocol: asked.protocol,
+        internalPort: asked.port,
+        external: asked.port,
+        lifetimeSeconds: 30,
+        description: 'porthole doctor: allowed?',
+      },
+      options,
+    );
+    await client.unmap(mapping, options).catch(() => undefined);
+    return {
+      allowed: true,
+      method,
+      evidence: `${name} granted ${asked.port}/${asked.protocol} (deleted at once)`,
+      changed,
+    };
+  } catch (error) {
+    const coded = error as PortholeError;
+    const reason = (coded.data as { reason?: string } | undefined)?.reason;
+    if (coded.code === 'E_GATEWAY_POLICY')
+      return { allowed: false, scope: 'host', method, evidence: coded.detail ?? coded.message, changed };
+    if (reason === 'policy' || reason === 'taken')
+      return { allowed: false, scope: 'port', method, evidence: coded.detail ?? coded.message, changed };
+    // Another failure (no public address, no answer) says nothing about its rules.
+    return undefined;
+  }
 }

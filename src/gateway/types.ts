@@ -40,8 +40,10 @@ export interface Mapping {
   readonly internalPort: number;
   readonly externalPort: number;
   readonly externalIp: string;
-  /** Granted lifetime in seconds; 0 means permanent (UPnP). */
+  /** Granted lifetime in seconds; 0 means permanent (UPnP). Renewals go by this, never the asked one. */
   readonly lifetime: number;
+  /** What was asked, where the router granted otherwise (a lease clamped to its minimum or maximum). */
+  readonly asked?: { readonly lifetime: number };
   /** The text routers show beside it (kept so a renewal does not overwrite it). */
   readonly description?: string;
   /** PCP's mapping nonce, needed to renew or delete it. */

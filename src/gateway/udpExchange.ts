@@ -14,6 +14,8 @@ export interface ExchangeOptions extends AbortOptions {
   readonly attempts?: number;
   /** Called with each undecodable datagram, for --verbose. */
   readonly onWarning?: (warning: string) => void;
+  /** Another address whose answers count (a router answering from its other LAN address, seen in discovery). */
+  readonly alsoFrom?: string;
 }
 
 /** Sends `request` to address:port until `accept` returns an answer; undefined when none came. */
@@ -36,7 +38,7 @@ export function udpExchange<T>(
       deadline.addEventListener('abort', () => done(undefined, undefined), { once: true });
       socket.on('error', () => {}); // ICMP errors: keep waiting, the deadline decides.
       socket.on('message', (message, remote) => {
-        if (remote.address !== address || remote.port !== port) return;
+        if ((remote.address !== address && remote.address !== options.alsoFrom) || remote.port !== port) return;
         try {
           const answer = accept(message);
           if (answer !== undefined) done(undefined, answer);

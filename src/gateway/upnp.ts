@@ -12,6 +12,7 @@ import { PortholeError } from '../errors/index.js';
 import { candidatePorts, portSatisfies, renewalRequest } from './candidates.js';
 import type { WanService } from './igdDescription.js';
 import { type AddressPolicy, igdRequest } from './igdHttp.js';
+import { refusalMeaning } from './refusal.js';
 import { decodeSoapResponse, encodeSoapRequest, type SoapAnswer, soapActionHeader } from './soapCodec.js';
 import type { Mapping, MappingClient, MappingEntry, MappingRequest } from './types.js';
 
@@ -34,6 +35,9 @@ export const UPNP_ERRORS: Readonly<Record<number, string>> = {
   729: 'ConflictWithOtherMechanisms',
 };
 
+/** A lease read back this much shorter than asked is the router's clamp, not the seconds gone by. */
+const LEASE_SLACK_SECONDS = 5;
+
 /** A listing stops here even if a router never says 713. */
 const MAX_LIST_ENTRIES = 1024;
 
@@ -46,23 +50,17 @@ export interface UpnpClientOptions {
   readonly policy?: AddressPolicy;
 }
 
-/** A UPnP error answer as an exception with its code. */
+/** A UPnP error answer as an exception with its code, its cause and the fix for it (refusal.ts). */
 export class UpnpActionError extends PortholeError {
   readonly upnpCode: number;
   constructor(action: string, code: number, description: string) {
-    const authorization = code === 606 || code === 401;
-    super(
-      authorization ? 'E_GATEWAY_REFUSED' : code === 718 || code === 729 ? 'E_MAPPING_CONFLICT' : 'E_GATEWAY_REFUSED',
-      {
-        detail: `UPnP ${action}: ${code} ${description || UPNP_ERRORS[code] || ''}`.trim(),
-        ...(authorization
-          ? {
-              hint: 'The router does not let this host map that port (routers often refuse ports below 1024, or ports for other hosts).',
-            }
-          : {}),
-        data: { method: 'upnp', upnpCode: code },
-      },
-    );
+    const explained = refusalMeaning('upnp', code);
+    super(explained.reason === 'taken' ? 'E_MAPPING_CONFLICT' : 'E_GATEWAY_REFUSED', {
+      detail: `UPnP ${action}: ${code} ${description || UPNP_ERRORS[code] || ''}`.trim(),
+      // A listing's end (713, 714) is no refusal: no fix to give.
+      ...(code === 713 || code === 714 ? {} : { hint: `${explained.meaning}. ${explained.fix}` }),
+      data: { method: 'upnp', upnpCode: code, reason: explained.reason },
+    });
     this.upnpCode = code;
   }
 }
@@ -100,6 +98,14 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
     return (await call('GetExternalIPAddress', [], signalOptions)).NewExternalIPAddress ?? '';
   }
 
+  function deleteArgs(mapping: Mapping) {
+    return [
+      ['NewRemoteHost', ''],
+      ['NewExternalPort', mapping.externalPort],
+      ['NewProtocol', mapping.protocol.toUpperCase()],
+    ] as const;
+  }
+
   function addArgs(request: MappingRequest, externalPort: number, lease: number) {
     return [
       ['NewRemoteHost', ''],
@@ -129,6 +135,37 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
     }
   }
 
+  /** The router's entry for an external port, or undefined when it has none (714). */
+  async function getSpecific(
+    protocol: 'tcp' | 'udp',
+    externalPort: number,
+    signalOptions: AbortOptions = {},
+  ): Promise<MappingEntry | undefined> {
+    try {
+      const values = await call(
+        'GetSpecificPortMappingEntry',
+        [
+          ['NewRemoteHost', ''],
+          ['NewExternalPort', externalPort],
+          ['NewProtocol', protocol.toUpperCase()],
+        ],
+        signalOptions,
+      );
+      return {
+        protocol,
+        externalPort,
+        internalAddress: values.NewInternalClient ?? '',
+        internalPort: Number(values.NewInternalPort),
+        description: values.NewPortMappingDescription ?? '',
+        lifetime: Number(values.NewLeaseDuration ?? 0),
+        enabled: values.NewEnabled !== '0',
+      };
+    } catch (error) {
+      if (error instanceof UpnpActionError && error.upnpCode === 714) return undefined;
+      throw error;
+    }
+  }
+
   function mappingFor(
     request: MappingRequest,
     externalPort: number,
@@ -150,6 +187,39 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
     };
   }
 
+  /**
+   * The mapping as the router really made it: AddPortMapping answers only "done", and routers
+   * clamp the lease (IGD:2 lets them cap it; some make a timed lease permanent or the reverse) or
+   * put another client in. Read back with GetSpecificPortMappingEntry: the keeper renews before
+   * the lease the router holds ends, never the one asked for. A mapping for another client is
+   * removed and refused: it cannot reach this host.
+   */
+  async function asGranted(mapping: Mapping, signalOptions: AbortOptions): Promise<Mapping> {
+    let entry: MappingEntry | undefined;
+    try {
+      entry = await getSpecific(mapping.protocol, mapping.externalPort, signalOptions);
+    } catch {
+      return mapping; // No read-back (an IGD:1 router without the action): believed as asked.
+    }
+    if (!entry) return mapping;
+    if (
+      (entry.internalAddress && entry.internalAddress !== options.internalAddress) ||
+      (entry.internalPort > 0 && entry.internalPort !== mapping.internalPort)
+    ) {
+      await call('DeletePortMapping', deleteArgs(mapping), signalOptions).catch(() => undefined);
+      throw new PortholeError('E_GATEWAY_REFUSED', {
+        detail: `UPnP AddPortMapping: the router made ${mapping.externalPort}/${mapping.protocol} point at ${entry.internalAddress}:${entry.internalPort}, not at this host (${options.internalAddress}:${mapping.internalPort}); porthole removed it`,
+        hint: 'The router does not honour the internal client asked for (a broken UPnP implementation): forward the port by hand on its page.',
+        data: { method: 'upnp', reason: 'other-client', granted: entry },
+      });
+    }
+    const clamped =
+      (mapping.lifetime === 0 && entry.lifetime > 0) ||
+      (mapping.lifetime > 0 && entry.lifetime > 0 && entry.lifetime < mapping.lifetime - LEASE_SLACK_SECONDS);
+    if (clamped) return { ...mapping, lifetime: entry.lifetime, asked: { lifetime: mapping.lifetime } };
+    return mapping;
+  }
+
   return {
     method: 'upnp',
     gateway: options.gateway,
@@ -160,7 +230,7 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
       for (const candidate of candidatePorts(request)) {
         try {
           const lifetime = await add(request, candidate, signalOptions);
-          return mappingFor(request, candidate, ip, lifetime, skipped);
+          return await asGranted(mappingFor(request, candidate, ip, lifetime, skipped), signalOptions);
         } catch (error) {
           if (!(error instanceof UpnpActionError) || (error.upnpCode !== 718 && error.upnpCode !== 729)) throw error;
           skipped.push({ port: candidate, why: `taken (${error.upnpCode} ${UPNP_ERRORS[error.upnpCode]})` });
@@ -178,29 +248,32 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
           ).NewReservedPort,
         );
         if (portSatisfies(request, reserved))
-          return mappingFor(request, reserved, ip, request.lifetimeSeconds, skipped);
+          return asGranted(mappingFor(request, reserved, ip, request.lifetimeSeconds, skipped), signalOptions);
       }
+      const first = skipped[0];
       throw new PortholeError('E_MAPPING_CONFLICT', {
-        detail: `${skipped.map((s) => s.port).join(', ')} ${skipped.length === 1 ? 'is' : 'are'} mapped to another host`,
-        data: { skipped },
+        detail: `${skipped.map((s) => s.port).join(', ')} ${skipped.length === 1 ? 'is' : 'are'} mapped to another host${first ? ` (UPnP ${first.why.replace(/^taken \((.*)\)$/, '$1')})` : ''}`,
+        hint: refusalMeaning('upnp', 718).fix,
+        data: { method: 'upnp', reason: 'taken', skipped },
       });
     },
     async renew(mapping, signalOptions = {}) {
-      const lifetime = await add(renewalRequest(mapping), mapping.externalPort, signalOptions);
+      const asked = mapping.asked?.lifetime ?? mapping.lifetime;
+      const lifetime = await add(
+        { ...renewalRequest(mapping), lifetimeSeconds: asked },
+        mapping.externalPort,
+        signalOptions,
+      );
       // The external address may have changed since (a new lease from the ISP): report the current one.
-      return { ...mapping, lifetime, externalIp: (await externalIp(signalOptions)) || mapping.externalIp };
+      const { asked: _asked, ...renewed } = mapping;
+      return asGranted(
+        { ...renewed, lifetime, externalIp: (await externalIp(signalOptions)) || mapping.externalIp },
+        signalOptions,
+      );
     },
     async unmap(mapping, signalOptions = {}) {
       try {
-        await call(
-          'DeletePortMapping',
-          [
-            ['NewRemoteHost', ''],
-            ['NewExternalPort', mapping.externalPort],
-            ['NewProtocol', mapping.protocol.toUpperCase()],
-          ],
-          signalOptions,
-        );
+        await call('DeletePortMapping', deleteArgs(mapping), signalOptions);
       } catch (error) {
         // Already gone (lease expired, router restarted): nothing to remove.
         if (!(error instanceof UpnpActionError && error.upnpCode === 714)) throw error;
@@ -228,30 +301,6 @@ export function createUpnpClient(options: UpnpClientOptions): MappingClient & {
       }
       return entries;
     },
-    async getSpecific(protocol, externalPort, signalOptions = {}) {
-      try {
-        const values = await call(
-          'GetSpecificPortMappingEntry',
-          [
-            ['NewRemoteHost', ''],
-            ['NewExternalPort', externalPort],
-            ['NewProtocol', protocol.toUpperCase()],
-          ],
-          signalOptions,
-        );
-        return {
-          protocol,
-          externalPort,
-          internalAddress: values.NewInternalClient ?? '',
-          internalPort: Number(values.NewInternalPort),
-          description: values.NewPortMappingDescription ?? '',
-          lifetime: Number(values.NewLeaseDuration ?? 0),
-          enabled: values.NewEnabled !== '0',
-        };
-      } catch (error) {
-        if (error instanceof UpnpActionError && error.upnpCode === 714) return undefined;
-        throw error;
-      }
-    },
+    getSpecific,
   };
 }

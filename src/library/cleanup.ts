@@ -15,6 +15,7 @@ import {
   pinholeClientFor,
   removeMappings,
 } from '../gateway/index.js';
+import { classifyAddress } from '../net/index.js';
 import { run } from '../system/index.js';
 import {
   deadOwnerRecords,
@@ -68,19 +69,65 @@ function failure(error: unknown): { code: string; message: string } {
   return { code: coded.code, message: coded.message };
 }
 
-/** Removes one recorded mapping (or IPv6 pinhole) through the gateway's own client (the one that made it). */
-async function removeMapping(mapping: Mapping, session: RunSession) {
-  const gateway = mapping.family === 6 ? await session.pinholeGateway() : await session.gateway();
-  if (gateway.address !== mapping.gateway) throw gatewayMoved('the mapping is', mapping.gateway, gateway.address);
-  const client =
-    mapping.family === 6
-      ? pinholeClientFor(gateway as PinholeGateway, mapping.method)
-      : clientFor(gateway as GatewayInfo, mapping.method);
-  if (!client)
-    throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
-      detail: `${gateway.address} no longer speaks ${mapping.method}`,
-    });
-  await client.unmap(mapping, session.abort);
+/** Methods a router did not answer during this cleanup: not asked again (each silence costs seconds). */
+type Deaf = Set<string>;
+
+const SILENT = new Set(['E_GATEWAY_UNREACHABLE', 'E_TIMEOUT']);
+
+/**
+ * Removes one recorded mapping (or IPv6 pinhole): through the client that made it, and when the
+ * router no longer answers that protocol (a PCP server left deaf by a flood of requests, or turned
+ * off), through another it still speaks: UPnP deletes by external port whatever protocol made the
+ * mapping (miniupnpd keeps one table), after checking the entry is this host's. An outer router's
+ * mapping (double NAT) is asked at that router.
+ */
+async function removeMapping(mapping: Mapping, session: RunSession, deaf: Deaf) {
+  if (mapping.family === 6) {
+    const gateway = await session.pinholeGateway();
+    if (gateway.address !== mapping.gateway) throw gatewayMoved('the mapping is', mapping.gateway, gateway.address);
+    const client = pinholeClientFor(gateway, mapping.method);
+    if (!client)
+      throw new PortholeError('E_NO_MAPPING_PROTOCOL', {
+        detail: `${gateway.address} no longer speaks ${mapping.method}`,
+      });
+    await client.unmap(mapping, session.abort);
+    return;
+  }
+  let gateway: GatewayInfo = await session.gateway();
+  if (gateway.address !== mapping.gateway) {
+    const outer =
+      classifyAddress(mapping.internalAddress) === 'private' && mapping.internalAddress !== gateway.internalAddress;
+    if (!outer) throw gatewayMoved('the mapping is', mapping.gateway, gateway.address);
+    gateway = await session.outerGateway(mapping.gateway, { ...gateway, externalIp: mapping.internalAddress });
+  }
+  const methods = [...new Set([mapping.method, 'upnp' as const])];
+  let last: unknown = new PortholeError('E_NO_MAPPING_PROTOCOL', {
+    detail: `${gateway.address} no longer speaks ${mapping.method}${deaf.size > 0 ? ` (did not answer: ${[...deaf].join(', ')})` : ''}`,
+  });
+  for (const method of methods) {
+    const key = `${gateway.address}/${method}`;
+    const client = clientFor(gateway, method);
+    if (!client || deaf.has(key)) continue;
+    try {
+      if (method === mapping.method) await client.unmap(mapping, session.abort);
+      else {
+        const upnp = client as typeof client & {
+          getSpecific(p: 'tcp' | 'udp', e: number, o?: AbortOptions): Promise<{ internalAddress: string } | undefined>;
+        };
+        const entry = await upnp.getSpecific(mapping.protocol, mapping.externalPort, session.abort);
+        // Gone already, or another host's now: nothing of this record to remove.
+        if (entry && entry.internalAddress === mapping.internalAddress)
+          await client.unmap({ ...mapping, method: 'upnp' }, session.abort);
+      }
+      return;
+    } catch (error) {
+      throwIfAborted(session.signal);
+      last = error;
+      if (!SILENT.has((error as { code?: string }).code ?? '')) throw error;
+      deaf.add(key);
+    }
+  }
+  throw last;
 }
 
 /** The record names another router than this host's gateway now: porthole asks only its own. */
@@ -248,6 +295,7 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
   const failed: CleanupItem[] = [];
   const skipped: string[] = [];
   const live = readOwnedRecords(env).filter((record) => ownerAlive(record));
+  const deaf: Deaf = new Set();
   // What is removed leaves porthole's list of mappings too: a record left there would be renewed
   // (made again) by the next `porthole mappings`, which confirms NAT-PMP/PCP records by renewing them.
   const statePath = mappingStatePath(env);
@@ -277,7 +325,7 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
     };
     try {
       if (record.kind === 'mapping') {
-        await removeMapping(record.mapping, session);
+        await removeMapping(record.mapping, session, deaf);
         forgetState([record.mapping]);
         removed.push(item);
       } else if (record.kind === 'mapping-request') {

@@ -11,13 +11,15 @@ import { doctorOptionsOf, type RunInputs, relaySettingsOf } from './inputs.js';
 import { type NameFollowing, type NamePass, prepareNameFollowing } from './nameFollow.js';
 import type { RoadName } from './progress.js';
 import { directRoad } from './roads/direct.js';
+import { doubleNatRoad } from './roads/doubleNat.js';
 import { ipv6Road } from './roads/ipv6.js';
 import { relayRoad } from './roads/relay.js';
+import { assertRouterCanHold } from './roads/requests.js';
 import type { ExposeRequest, Road, RoadContext, RoadOutcome, RoadReport } from './roads/types.js';
 import { type LeftBehind, RunSession, type SessionOptions } from './session.js';
 
 /** The roads, in the order tried. A new road is one file in roads/ and one entry here. */
-export const ROADS: readonly Road[] = [directRoad, ipv6Road, relayRoad];
+export const ROADS: readonly Road[] = [directRoad, doubleNatRoad, ipv6Road, relayRoad];
 
 /** What expose did: the last report of the road taken, what it made, and the roads tried before it. */
 export interface ExposeResult extends RoadReport, Omit<RoadOutcome, 'notes' | 'give'> {
@@ -63,6 +65,8 @@ async function laterUsable(roads: readonly Road[], index: number, context: RoadC
  */
 export async function exposeIn(session: RunSession, request: ExposeRequest): Promise<Omit<ExposeResult, 'leftBehind'>> {
   const started = performance.now();
+  // Decided before any router is asked: a table no router holds is refused whole, never half made.
+  if (!request.relay?.only) assertRouterCanHold(request.manifest.entries);
   const roads = roadsFor(request);
   const before: { road: RoadName; because: string; report?: RoadReport }[] = [];
   // When no road opens, the first road's failure is the one to report (the direct road's says most
@@ -106,7 +110,9 @@ export async function exposeIn(session: RunSession, request: ExposeRequest): Pro
       continue;
     }
     const closed = opened.closedBecause(report);
-    if (closed !== undefined && (await laterUsable(roads, index, context))) {
+    // A later road sees this one's report as it will when tried (the double-NAT road reads it).
+    const ending = { road: road.name, because: closed ?? '', report };
+    if (closed !== undefined && (await laterUsable(roads, index, { ...context, before: [...before, ending] }))) {
       await opened.close();
       before.push({ road: road.name, because: closed, report });
       session.progress({ kind: 'road', road: road.name, state: 'left', because: closed });
@@ -169,7 +175,16 @@ const DEFAULT_VERIFY_SECONDS = 300;
  * be is in `leftBehind` (or the error's `data.leftBehind`).
  */
 export async function expose(options: ExposeOptions): Promise<ExposeResult> {
-  const session = new RunSession({ ...options, purpose: 'diagnose' });
+  // The name's loop looks again at once when a keeper hears the public address move.
+  const nameWake = new EventTarget();
+  const session = new RunSession({
+    ...options,
+    purpose: 'diagnose',
+    onProgress: (event) => {
+      options.onProgress?.(event);
+      if (event.kind === 'address-changed') nameWake.dispatchEvent(new Event('wake'));
+    },
+  });
   // Ends the name's loop when expose fails before the run is interrupted.
   const stopNaming = new AbortController();
   let nameLoop: Promise<{ rounds: number; updates: number; error?: string }> | undefined;
@@ -196,7 +211,7 @@ export async function expose(options: ExposeOptions): Promise<ExposeResult> {
     // With keep, the name follows the address for as long as the road is kept; without, one pass.
     nameLoop =
       naming && keep
-        ? naming.keep(AbortSignal.any([stopNaming.signal, ...(session.signal ? [session.signal] : [])]))
+        ? naming.keep(AbortSignal.any([stopNaming.signal, ...(session.signal ? [session.signal] : [])]), nameWake)
         : undefined;
     const result = await exposeIn(session, {
       ...doctor,

@@ -15,8 +15,10 @@ import { randomBytes } from 'node:crypto';
 import {
   enoughToMap,
   forgetMappings,
+  type GatewayInfo,
   type KeeperEvent,
   keepMapping,
+  listingOf,
   type Mapping,
   type MappingClient,
   type MappingMethod,
@@ -25,6 +27,7 @@ import {
   mappingStatePath,
   mapWithBest,
   recordMapping,
+  withUpnp,
 } from '../gateway/index.js';
 import { askRecorded, type OwnedMapping } from './leftovers.js';
 import type { Holding, RunSession } from './session.js';
@@ -44,6 +47,11 @@ export interface HoldOptions {
   readonly via?: MappingMethod;
   /** Record it in porthole's state (mappings.json) while held, so `porthole mappings` lists it (default true). */
   readonly record?: boolean;
+  /**
+   * The router to ask (IPv4): by default this host's gateway, discovered once per run; the outer
+   * router of a double NAT is asked this way, with the inner router's WAN address as the client.
+   */
+  readonly gateway?: GatewayInfo;
 }
 
 /** How a kept mapping ended. */
@@ -127,9 +135,16 @@ async function ask(
       },
     );
   }
-  const gateway = await session.gateway(enoughToMap(options.via, asked));
+  const gateway = options.gateway ?? (await session.gateway(enoughToMap(options.via, asked)));
   beforeAsking({ gateway: gateway.address, protocol: asked.protocol, internalPort: asked.internalPort, nonce });
   return mapWithBest(gateway, { ...asked, nonce }, { ...session.abort, ...via });
+}
+
+/** The router's UPnP list as a keeper's way to see a dropped NAT-PMP/PCP mapping (IPv4 only). */
+async function listingFor(session: RunSession, mapping: Mapping, options: HoldOptions) {
+  if (mapping.family === 6 || mapping.method === 'upnp') return undefined;
+  const gateway = options.gateway ?? (await session.gateway().catch(() => undefined));
+  return gateway && gateway.address === mapping.gateway ? listingOf(await withUpnp(gateway, session.abort)) : undefined;
 }
 
 /**
@@ -172,8 +187,10 @@ export async function holdMapping(
       holding.release();
       let removed = false;
       let why: string | undefined;
+      const listed = await listingFor(session, current, options);
       const last = await keepMapping(granted.client, current, {
         ...session.abort,
+        ...(listed ? { listed } : {}),
         ...(keepOptions.wake ? { wake: keepOptions.wake } : {}),
         ...(keepOptions.checkIntervalSeconds ? { checkIntervalSeconds: keepOptions.checkIntervalSeconds } : {}),
         ...(session.announcements !== undefined ? { announcements: session.announcements } : {}),

@@ -4,6 +4,7 @@ import { PortholeError } from '../errors/index.js';
 import type { KeeperEvent } from '../gateway/index.js';
 import { holdMapping } from './heldMapping.js';
 import { type MapPortOptions, mapRequestOf, type PortMapping } from './mapPort.js';
+import { findOuterRouter, holdPair } from './outerMapping.js';
 import { RunSession } from './session.js';
 
 /** The events a {@link PortKeeper} emits. */
@@ -70,9 +71,10 @@ export class PortKeeper extends EventEmitter<PortKeeperEvents> {
 
 /** A keeper event as the PortKeeper's events. */
 function emitAs(keeper: PortKeeper, event: KeeperEvent): void {
-  if ('mapping' in event && event.kind !== 'removed') keeper.setMapping(event.mapping);
+  if ('mapping' in event && event.kind !== 'removed')
+    keeper.setMapping(keeper.mapping.outer ? { ...event.mapping, outer: keeper.mapping.outer } : event.mapping);
   if (event.kind === 'renewed') keeper.emit('renewed', event.mapping);
-  else if (event.kind === 'remade' || event.kind === 'router-restarted')
+  else if (event.kind === 'remade' || event.kind === 'router-restarted' || event.kind === 'address-changed')
     keeper.emit('remapped', event.mapping, event.evidence);
   else if (event.kind === 'renew-failed')
     keeper.emit('lost', new PortholeError('E_GATEWAY_REFUSED', { detail: `renewal failed: ${event.error}` }));
@@ -92,18 +94,33 @@ export async function keepPortMapped(options: KeepPortMappedOptions): Promise<Po
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const session = new RunSession({ ...options, signal, purpose: 'map' });
   let held: Awaited<ReturnType<typeof holdMapping>>;
+  let outer: Awaited<ReturnType<typeof holdMapping>> | undefined;
   try {
-    held = await holdMapping(session, request, options.via ? { via: options.via } : {});
+    const via = options.via ? { via: options.via } : {};
+    if (options.outer !== undefined) {
+      const address = typeof options.outer === 'string' ? options.outer : await findOuterRouter(session);
+      ({ inner: held, outer } = await holdPair(session, request, address, via));
+    } else held = await holdMapping(session, request, via);
   } catch (error) {
     await session.close();
     throw error;
   }
-  return new PortKeeper(held.mapping, stop, async (keeper) => {
-    const kept = await held.keep({
-      ...(options.checkIntervalSeconds ? { checkIntervalSeconds: options.checkIntervalSeconds } : {}),
-      onEvent: (event) => emitAs(keeper, event),
-    });
+  const first: PortMapping = outer ? { ...held.mapping, outer: outer.mapping } : held.mapping;
+  return new PortKeeper(first, stop, async (keeper) => {
+    const interval = options.checkIntervalSeconds ? { checkIntervalSeconds: options.checkIntervalSeconds } : {};
+    // Both routers' mappings are kept together and removed together.
+    const [kept, keptOuter] = await Promise.all([
+      held.keep({ ...interval, onEvent: (event) => emitAs(keeper, event) }),
+      outer?.keep(interval),
+    ]);
     await session.close();
+    if (keptOuter && !keptOuter.removed && kept.removed) {
+      const error = new PortholeError('E_CLEANUP_FAILED', {
+        detail: `the outer mapping ${keptOuter.mapping.externalIp}:${keptOuter.mapping.externalPort}/${keptOuter.mapping.protocol} (${keptOuter.mapping.method}): ${keptOuter.why ?? 'not confirmed'}`,
+      });
+      if (keeper.listenerCount('error') > 0) keeper.emit('error', error);
+      throw error;
+    }
     if (!kept.removed) {
       // The record stays: `porthole cleanup` tries again once this process is gone.
       const error = new PortholeError('E_CLEANUP_FAILED', {

@@ -10,6 +10,7 @@ import {
 } from '../gateway/index.js';
 import type { Transport } from '../net/index.js';
 import { holdMapping } from './heldMapping.js';
+import { findOuterRouter, holdPair } from './outerMapping.js';
 import { RunSession, type SessionOptions } from './session.js';
 
 /** A lease long enough to outlive a session, short enough that a forgotten mapping goes away (as `porthole map`). */
@@ -39,10 +40,19 @@ export interface MapPortOptions extends Omit<SessionOptions, 'purpose'> {
    * `porthole unmap` removes it, as `porthole map` does. Default true.
    */
   readonly record?: boolean;
+  /**
+   * Double NAT: map on the router in front too (its address, or `true` to find it from the
+   * address this host's router reports), its public port to this router's WAN address and port.
+   */
+  readonly outer?: true | string;
 }
 
-/** A mapping the router granted: external address and port, method, lease; and the methods that refused first. */
-export type PortMapping = Mapping & { readonly tried?: readonly string[] };
+/**
+ * A mapping the router granted: external address and port, method, lease; the methods that
+ * refused first; and, behind a double NAT mapped on both routers, the outer router's mapping
+ * (whose external address and port are what users connect to).
+ */
+export type PortMapping = Mapping & { readonly tried?: readonly string[]; readonly outer?: Mapping };
 
 function checkPort(port: unknown, what: string): void {
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
@@ -84,6 +94,20 @@ export async function mapPort(options: MapPortOptions): Promise<PortMapping> {
   const request = mapRequestOf(options);
   const session = new RunSession({ ...options, purpose: 'map' });
   try {
+    if (options.outer !== undefined) {
+      const address = typeof options.outer === 'string' ? options.outer : await findOuterRouter(session);
+      const pair = await holdPair(session, request, address, {
+        ...(options.via ? { via: options.via } : {}),
+        ...(options.record === false ? { record: false } : {}),
+      });
+      pair.inner.leave();
+      pair.outer.leave();
+      return {
+        ...pair.inner.mapping,
+        ...(pair.inner.tried.length > 0 ? { tried: pair.inner.tried } : {}),
+        outer: pair.outer.mapping,
+      };
+    }
     const held = await holdMapping(session, request, {
       ...(options.via ? { via: options.via } : {}),
       ...(options.record === false ? { record: false } : {}),

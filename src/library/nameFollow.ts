@@ -26,13 +26,18 @@ export interface NamePass {
  * sent when it did not change.
  */
 const FOLLOW_INTERVAL_MS = 60_000;
+/** At most one change per record type this often (a change after a change a second ago waits, then goes). */
+const MIN_UPDATE_INTERVAL_MS = 10_000;
 
 /** A name made ready to follow the address: its settings read (secrets included) before anything is made. */
 export interface NameFollower {
   /** One pass: the name set on the public address now. */
   once(): Promise<NamePass>;
-  /** Keeps the name on the public address until `signal` aborts; a final refusal ends it with its error. */
-  keep(signal: AbortSignal): Promise<{ rounds: number; updates: number; error?: string }>;
+  /**
+   * Keeps the name on the public address until `signal` aborts; a `wake` event on `wake` (the
+   * router's address changed) looks again at once; a final refusal ends it with its error.
+   */
+  keep(signal: AbortSignal, wake?: EventTarget): Promise<{ rounds: number; updates: number; error?: string }>;
 }
 
 /**
@@ -63,14 +68,17 @@ export async function prepareNameFollowing(
       session.progress({ kind: 'name', name: report.name, updates: report.updates });
       return { name: report.name, records: report.records };
     },
-    keep: (signal) =>
+    keep: (signal, wake) =>
       keepName({
         ...common,
         name: following.name,
         publicAddresses,
         intervalMs: FOLLOW_INTERVAL_MS,
-        minUpdateIntervalMs: FOLLOW_INTERVAL_MS,
+        // A change heard from the router is followed within seconds; the limit only stops a
+        // flapping address from sending an update per round.
+        minUpdateIntervalMs: MIN_UPDATE_INTERVAL_MS,
         signal,
+        ...(wake ? { wake } : {}),
         onRound: ({ report, error }) =>
           session.progress({
             kind: 'name',

@@ -19,8 +19,8 @@ export interface RoadEvent {
 
 /**
  * The status of what expose or map keeps, said as it happens (one JSON line each with --json):
- * the keeper's events, each re-verification from outside, the relay's connection, and the
- * public address moving.
+ * the keeper's events (the public address moving among them: `address-changed`), each
+ * re-verification from outside, the relay's connection.
  */
 export type KeepStatus =
   | KeeperEvent
@@ -32,12 +32,6 @@ export type KeepStatus =
       readonly give?: readonly string[];
       readonly failing?: readonly string[];
       readonly family?: 4 | 6;
-    }
-  | {
-      readonly kind: 'address-changed';
-      readonly from: string | null;
-      readonly to: string;
-      readonly evidence: string;
     }
   | {
       readonly kind: 'relay';

@@ -18,6 +18,7 @@ import {
   seeMappings,
 } from '../gateway/index.js';
 import type { Transport } from '../net/index.js';
+import { outerRecordsOf } from './outerMapping.js';
 import { RunSession, type SessionOptions } from './session.js';
 
 /** Options for the router calls: the session's, without a purpose (they wait for every answer). */
@@ -112,5 +113,23 @@ export async function removePortMappings(options: RemovePortOptions): Promise<Po
     statePath,
     ...session.abort,
   });
+  // Double NAT: the outer router's mappings that forwarded to the ones removed go with them.
+  const gone = [...report.removed, ...report.stale.map((s) => s.mapping)];
+  for (const record of outerRecordsOf(session.env, gone, gateway)) {
+    try {
+      const outer = await session.outerGateway(record.gateway, gateway);
+      const more = await removeMappings(outer, {
+        protocol: record.protocol,
+        internalPort: record.internalPort,
+        statePath,
+        ...session.abort,
+      });
+      report.removed.push(...more.removed);
+      report.stale.push(...more.stale);
+      report.failed.push(...more.failed);
+    } catch (error) {
+      report.failed.push({ mapping: record, why: (error as Error).message });
+    }
+  }
   return { family: 4, gateway, ...report };
 }

@@ -18,6 +18,7 @@ import {
   type PinholeGateway,
 } from '../gateway/index.js';
 import { currentHost, type Host } from '../host/index.js';
+import { classifyAddress } from '../net/index.js';
 import type { ProgressEvent } from './progress.js';
 
 /**
@@ -89,6 +90,7 @@ export class RunSession {
   #pinhole: Promise<PinholeGateway> | undefined;
   #pinholeQuick = false;
   #rounds = 0;
+  readonly #outer = new Map<string, Promise<GatewayInfo>>();
 
   constructor(options: SessionOptions = {}) {
     this.#options = options;
@@ -139,6 +141,37 @@ export class RunSession {
     return first;
   }
 
+  /**
+   * The router in front of this host's router (double NAT), asked at its address: unicast SSDP,
+   * NAT-PMP and PCP all work to a known address through the home router's NAT. Its client is the
+   * home router's WAN address, which the home router reports as its external address when that is
+   * private; otherwise that address is unknown here, and only NAT-PMP (which maps whatever address
+   * asked) is offered. Once per run and address.
+   */
+  outerGateway(address: string, inner: GatewayInfo): Promise<GatewayInfo> {
+    let found = this.#outer.get(address);
+    if (!found) {
+      const { gateway: _own, ...discovery } = this.#options.discovery ?? {};
+      found = discoverGateways({
+        graceMs: DISCOVERY_GRACE_MS[this.purpose],
+        ...discovery,
+        gateway: address,
+        multicast: false,
+        ...this.abort,
+      }).then(([outer]) => {
+        if (!outer)
+          throw new PortholeError('E_NO_GATEWAY', { detail: `the router in front (${address}) did not answer` });
+        const wan = inner.externalIp && classifyAddress(inner.externalIp) === 'private' ? inner.externalIp : undefined;
+        return wan
+          ? { ...outer, internalAddress: wan }
+          : { ...outer, protocols: outer.protocols.filter((method) => method === 'natpmp') };
+      });
+      this.#outer.set(address, found);
+      found.catch(() => this.#outer.delete(address));
+    }
+    return found;
+  }
+
   /** The IPv6 gateway (pinholes), discovered once per run. */
   pinholeGateway(options: Pick<PinholeDiscoveryOptions, 'stopAtPcp'> = {}): Promise<PinholeGateway> {
     // A quick answer (stopped at PCP, IGDv2 not asked) does not do for a caller that needs IGDv2.
@@ -160,6 +193,7 @@ export class RunSession {
   rediscover(): void {
     this.#gateways = undefined;
     this.#pinhole = undefined;
+    this.#outer.clear();
   }
 
   /** Says a step's progress, or a status while something is kept. */

@@ -281,7 +281,8 @@ export class PageRuns {
         id,
         job: kind,
         // A finding decided early carries its hop and subject, as the report's findings do.
-        event: event.kind === 'finding' ? { ...event, finding: findingsWithHops([event.finding])[0] as PageFinding } : event,
+        event:
+          event.kind === 'finding' ? { ...event, finding: findingsWithHops([event.finding])[0] as PageFinding } : event,
         ...(event.kind === 'step' ? { hops: hopsOfStep(event.step).map((hop) => hop.hop) } : {}),
       };
       if (isKeepStatus(event)) {

@@ -42,7 +42,9 @@ export type Fault =
   /** NAT-PMP or PCP: answer every request with this result code (and no mapping). */
   | { readonly kind: 'result'; readonly result: number }
   /** UPnP: answer `action` (every action when absent) with this UPnP error code, `times` times (always when absent). */
-  | { readonly kind: 'upnp-error'; readonly code: number; readonly action?: string; times?: number };
+  | { readonly kind: 'upnp-error'; readonly code: number; readonly action?: string; times?: number }
+  /** UPnP: make every mapping for this client instead of the one asked (a broken IGD), as GetSpecific then says. */
+  | { readonly kind: 'other-client'; readonly client: string };
 
 /** One mapping in the router's table. */
 export interface FakeMapping {
@@ -77,7 +79,17 @@ export interface FakeRouterOptions {
   readonly uptimeSeconds?: number;
   /** The WAN service offered over UPnP. */
   readonly serviceType?: WanService['serviceType'];
+  /** The host SSDP's LOCATION names (default 127.0.0.1): a router that names itself (`router.lan`). */
+  readonly locationHost?: string;
 }
+
+/**
+ * Permission rules, as miniupnpd's allow/deny lines: which external ports this router lets its
+ * client map. Without PREFER_FAILURE, a NAT-PMP or PCP request for a port they deny makes the
+ * router step to the next port they allow (miniupnpd's loop), and each such request is counted
+ * as a `search`: on miniupnpd it is the request that leaves the router deaf while it searches.
+ */
+export type Permits = (externalPort: number) => boolean;
 
 /** The running fake router. */
 export interface FakeRouter {
@@ -102,6 +114,14 @@ export interface FakeRouter {
   /** Another LAN host takes an external port (for conflicts and ranges). */
   occupy(protocol: Transport, externalPort: number, host?: string): void;
   cue(protocol: FakeProtocol, fault: Fault | undefined): void;
+  /** Sets the permission rules (undefined: every port allowed). */
+  permit(rules: Permits | undefined): void;
+  /** How many NAT-PMP/PCP requests for a denied port came without PREFER_FAILURE (each a search on miniupnpd). */
+  searches(): number;
+  /** Caps every lease it grants (NAT-PMP, PCP and UPnP alike), as routers clamp leases. */
+  clampLifetime(seconds: number): void;
+  /** A periodic clean-up: every mapping goes, the router runs on (its epoch does not restart). */
+  dropMappings(): void;
   /** Forget every mapping and restart the epoch at 0, as a power cycle does. */
   reboot(): void;
   /** The ISP hands out a new address; mappings stay (they are on the router). */
@@ -124,11 +144,11 @@ function readPcpAddress(bytes: Uint8Array): string {
   return formatIp(unmapIpv4(address) ?? address);
 }
 
-function bindUdp(address: string): Promise<UdpSocket> {
+function bindUdp(address: string, port = 0): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     socket.once('error', reject);
-    socket.bind(0, address, () => {
+    socket.bind(port, address, () => {
       socket.off('error', reject);
       socket.on('error', () => {});
       resolve(socket);
@@ -140,7 +160,9 @@ function bindUdp(address: string): Promise<UdpSocket> {
 export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<FakeRouter> {
   const address = '127.0.0.1';
   const speaks = { natpmp: true, pcp: true, upnp: true, ...options.speaks };
-  const maxLifetime = options.maxLifetime ?? 7200;
+  let maxLifetime = options.maxLifetime ?? 7200;
+  let permits: Permits | undefined;
+  let searches = 0;
   const serviceType: WanService['serviceType'] =
     options.serviceType ?? 'urn:schemas-upnp-org:service:WANIPConnection:2';
   let external = options.externalIp ?? '203.0.113.7';
@@ -161,17 +183,23 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
   };
   const holder = (protocol: Transport, port: number) =>
     occupied.get(key(protocol, port)) ?? live().get(key(protocol, port))?.internalAddress;
-  const freePortFrom = (protocol: Transport, start: number, client: string) => {
+  const allowed = (port: number) => permits?.(port) ?? true;
+  const freePortFrom = (protocol: Transport, start: number, client: string, internalPort?: number) => {
     for (let port = start, tries = 0; tries < 65535; tries++, port = port >= 65535 ? 1024 : port + 1) {
+      if (!allowed(port)) continue;
       const owner = holder(protocol, port);
-      if (owner === undefined || owner === client) return port;
+      const entry = live().get(key(protocol, port));
+      // Free, or this client's own mapping of the same internal port (miniupnpd compares both).
+      const own = owner === client && (internalPort === undefined || !entry || entry.internalPort === internalPort);
+      if (owner === undefined || own) return port;
     }
     return 0;
   };
 
   const udp = await bindUdp(address);
   const ssdp = await bindUdp(address);
-  const wrongAddress = await bindUdp('127.0.0.2');
+  // The router's other address answers from the same port, as a real one answers from 5351.
+  const wrongAddress = await bindUdp('127.0.0.2', udp.address().port);
   const wrongPort = await bindUdp(address);
 
   /** Sends an answer as the cued fault for `protocol` says. */
@@ -240,8 +268,10 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
       return reply(0, 0, 0);
     }
     const granted = Math.min(lifetime, maxLifetime);
-    const externalPort = mine?.externalPort ?? freePortFrom(protocol, suggested || internalPort, client);
-    if (externalPort === 0) return reply(4, 0, 0);
+    if (!mine && !allowed(suggested || internalPort)) searches++;
+    const externalPort = mine?.externalPort ?? freePortFrom(protocol, suggested || internalPort, client, internalPort);
+    // miniupnpd: every port denied is NOT_AUTHORIZED (2), every allowed one taken OUT_OF_RESOURCES (4).
+    if (externalPort === 0) return reply(permits ? 2 : 4, 0, 0);
     table.set(key(protocol, externalPort), {
       method: 'natpmp',
       protocol,
@@ -301,8 +331,14 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
       return reply(0, suggested, 0);
     }
     const granted = Math.min(lifetime, maxLifetime);
-    const externalPort = mine?.externalPort ?? freePortFrom(protocol, suggested || internalPort, client);
-    if (externalPort === 0) return reply(8, 0, 0);
+    // PREFER_FAILURE (option 2 after the MAP body): the suggested port, or CANNOT_PROVIDE_EXTERNAL.
+    const preferFailure = message.length >= 64 && message[60] === 2;
+    const wanted = suggested || internalPort;
+    const wantedFree = allowed(wanted) && [undefined, client].includes(holder(protocol, wanted));
+    if (!mine && preferFailure && !wantedFree) return reply(11, 0, 0);
+    if (!mine && !allowed(wanted)) searches++;
+    const externalPort = mine?.externalPort ?? freePortFrom(protocol, wanted, client, internalPort);
+    if (externalPort === 0) return reply(permits ? 2 : 8, 0, 0);
     table.set(key(protocol, externalPort), {
       method: 'pcp',
       protocol,
@@ -333,7 +369,7 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
   });
   await new Promise<void>((resolve) => http.listen(0, address, resolve));
   const httpPort = (http.address() as AddressInfo).port;
-  const location = `http://${address}:${httpPort}/rootDesc.xml`;
+  const location = `http://${options.locationHost ?? address}:${httpPort}/rootDesc.xml`;
   const controlPath = '/ctl/IPConn';
 
   ssdp.on('message', (message, remote) => {
@@ -415,8 +451,11 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
         return ok([['NewExternalIPAddress', external]]);
       case 'AddPortMapping':
       case 'AddAnyPortMapping': {
-        const client = args.NewInternalClient ?? '';
-        const lease = Math.min(Number(args.NewLeaseDuration ?? 0), maxLifetime);
+        const client = fault?.kind === 'other-client' ? fault.client : (args.NewInternalClient ?? '');
+        const asked = Number(args.NewLeaseDuration ?? 0);
+        // A clamp: a permanent lease asked becomes the router's longest, as IGD:2 lets a router do.
+        const lease = asked === 0 && maxLifetime < 7200 ? maxLifetime : Math.min(asked, maxLifetime);
+        if (!allowed(externalPort)) return fail(606, 'Action not authorized');
         let port = externalPort;
         const owner = holder(protocol, port);
         if (owner !== undefined && owner !== client) {
@@ -439,7 +478,21 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
         if (!live().delete(key(protocol, externalPort))) return fail(NO_SUCH_ENTRY, 'NoSuchEntryInArray');
         return ok();
       case 'GetSpecificPortMappingEntry': {
-        const found = live().get(key(protocol, externalPort));
+        const other = occupied.get(key(protocol, externalPort));
+        const found =
+          live().get(key(protocol, externalPort)) ??
+          (other === undefined
+            ? undefined
+            : {
+                method: 'upnp' as const,
+                protocol,
+                externalPort,
+                internalAddress: other,
+                internalPort: externalPort,
+                description: 'another host',
+                lifetime: 0,
+                expiresAt: 0,
+              });
         if (!found) return fail(NO_SUCH_ENTRY, 'NoSuchEntryInArray');
         return ok(
           entryValues(found).filter(([name]) => !['NewRemoteHost', 'NewExternalPort', 'NewProtocol'].includes(name)),
@@ -477,6 +530,16 @@ export async function startFakeRouter(options: FakeRouterOptions = {}): Promise<
     cue(protocol, fault) {
       if (fault) faults.set(protocol, fault);
       else faults.delete(protocol);
+    },
+    permit(rules) {
+      permits = rules;
+    },
+    searches: () => searches,
+    clampLifetime(seconds) {
+      maxLifetime = seconds;
+    },
+    dropMappings() {
+      table.clear();
     },
     reboot() {
       table.clear();

@@ -176,7 +176,7 @@ describe('doctor judgement', () => {
     assert.equal(report.reachable, true);
   });
 
-  it('every hop right but filtered from outside: something upstream, with a concrete next step', () => {
+  it('every hop right, the router lists the forward, but filtered from outside: listed is not applied (a router firewall), with a fix a person can apply', () => {
     const report = judge(
       facts(
         {},
@@ -192,8 +192,19 @@ describe('doctor judgement', () => {
       ),
       '7001',
     );
-    assert.deepEqual(failing(report), ['outside-in:7001/tcp=upstream-filter']);
-    assert.match(report.findings.find((f) => f.cause === 'upstream-filter')?.fix ?? '', /--external 17001/);
+    assert.deepEqual(failing(report), [
+      'mapping:7001/tcp=forward-not-applied',
+      'outside-in:7001/tcp=forward-not-applied',
+    ]);
+    const mapping = report.findings.find((f) => f.id === 'mapping:7001/tcp');
+    assert.match(
+      mapping?.summary ?? '',
+      /the router lists the forward but traffic does not arrive: a router firewall or a broken UPnP implementation/,
+    );
+    assert.match(mapping?.fix ?? '', /SPI firewall/);
+    // An ISP's filter looks the same from here: the fix's last step tells them apart.
+    assert.match(mapping?.fix ?? '', /--external 17001/);
+    assert.ok(mapping?.evidence.some((line) => /filtered/.test(line)));
   });
 
   it('a DNS name pointing elsewhere fails with the record to set; without a checker nothing is claimed reachable', () => {
@@ -301,9 +312,12 @@ describe('doctor judgement: verdicts state their proof', () => {
     assert.notEqual(report.findings.find((f) => f.id === 'mapping:7001/tcp')?.status, 'ok');
   });
 
-  it('a refusal from outside is an answer on the path, not an upstream filter', () => {
+  it('a refusal from outside through a forward the router lists: an answer on the path, and the listing is not called ok', () => {
     const report = judge(facts({}, { outside: outsideWith('closed', null, { seen: null, evidence: '' }) }), '7001');
     assert.deepEqual(failing(report), ['outside-in:7001/tcp=refused-on-path']);
+    const mapping = report.findings.find((f) => f.id === 'mapping:7001/tcp');
+    assert.equal(mapping?.status, 'warn');
+    assert.match(mapping?.summary ?? '', /listed is not proof that it is applied/);
   });
 
   it('a stale record (the router no longer has it) is not a mapping', () => {

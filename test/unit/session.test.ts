@@ -106,7 +106,14 @@ describe('run session: one discovery per run', () => {
     assert.ok(steps.includes('gateway') && steps.includes('nat'), steps.join(','));
     assert.equal(report.findings.find((f) => f.id === 'gateway')?.status, 'ok');
     assert.match(report.findings.find((f) => f.id === 'nat')?.summary ?? '', /198\.51\.100\.7/);
-    assert.deepEqual(report.changes, []);
+    // Nothing maps 7411: the doctor asked whether the router would let this host map it (PCP with
+    // PREFER_FAILURE, deleted at once), and says so; nothing stays on the router.
+    assert.equal(report.changes.length, 1, JSON.stringify(report.changes));
+    assert.match(
+      report.changes[0]?.what ?? '',
+      /asked the router to map 7411\/tcp for 30 s by PCP \(with PREFER_FAILURE\) and deleted it at once/,
+    );
+    assert.ok(!router.mappings().some((m) => m.internalPort === 7411), 'the question left nothing mapped');
   });
 
   it('expose() asks the router once: its mapping and its check from outside share the discovery', async () => {
@@ -138,7 +145,8 @@ describe('run session: one discovery per run', () => {
     assert.ok(!router.mappings().some((m) => m.internalPort === 7416), 'the lease ran out on the router');
     const report = await diagnose({ ...run(), ports: '7416' });
     assert.ok(!router.mappings().some((m) => m.internalPort === 7416), 'the doctor did not make it again');
-    assert.ok(!report.changes.some((c) => /7416/.test(c.what)), JSON.stringify(report.changes));
+    // Not renewed; the only write is the doctor's said question whether the router would map it.
+    assert.ok(!report.changes.some((c) => /renewed.*7416/.test(c.what)), JSON.stringify(report.changes));
     const finding = report.findings.find((f) => f.id === 'mapping:7416/tcp');
     assert.equal(finding?.status, 'fail');
     assert.ok(

@@ -75,7 +75,13 @@ describe('UPnP quirks on a fake IGD', () => {
       });
       assert.equal(mapping.lifetime, 0);
       assert.equal(mapping.externalIp, '198.51.100.9');
-      assert.deepEqual(calls, ['GetExternalIPAddress', 'AddPortMapping 3600 7001', 'AddPortMapping 0 7001']);
+      // The lease is read back (an IGD that cannot answer it is believed as asked).
+      assert.deepEqual(calls, [
+        'GetExternalIPAddress',
+        'AddPortMapping 3600 7001',
+        'AddPortMapping 0 7001',
+        'GetSpecificPortMappingEntry  7001',
+      ]);
     });
   }
 
@@ -104,7 +110,7 @@ describe('UPnP quirks on a fake IGD', () => {
     assert.match(mapping.skipped?.[0]?.why ?? '', /718 ConflictInMappingEntry/);
   });
 
-  it('606 is a coded refusal with a hint, not a crash', async () => {
+  it('606 is a coded refusal whose hint names both meanings (its rules, or UPnP set read-only), not a crash', async () => {
     handler = (action, _body, response) => {
       if (action === 'GetExternalIPAddress')
         return response.end(soapOk(action, '<NewExternalIPAddress>198.51.100.9</NewExternalIPAddress>'));
@@ -118,7 +124,9 @@ describe('UPnP quirks on a fake IGD', () => {
           error instanceof PortholeError &&
           error.code === 'E_GATEWAY_REFUSED' &&
           /606/.test(error.message) &&
-          /below 1024/.test(error.hint)
+          /rules do not let this host map that port/.test(error.hint) &&
+          /read but not change/.test(error.hint) &&
+          error.data?.reason === 'policy'
         );
       },
     );

@@ -71,8 +71,8 @@ function statusPrinter(
     }
     const parts = [at, event.kind];
     if ('reachable' in event) parts.push(`: ${event.reachable ? 'reachable' : 'NOT reachable'}`);
-    if ('mapping' in event) parts.push(`: ${event.mapping.externalIp}:${event.mapping.externalPort}`);
-    if (event.kind === 'address-changed') parts.push(`: ${event.from ?? '?'} → ${event.to}`);
+    if (event.kind === 'address-changed') parts.push(`: ${event.from} → ${event.to} (${event.evidence})`);
+    else if ('mapping' in event) parts.push(`: ${event.mapping.externalIp}:${event.mapping.externalPort}`);
     if (event.kind === 'name') parts.push(` ${event.name}: ${event.error ?? `${event.updates} change(s)`}`);
     if ('error' in event && event.kind !== 'name') parts.push(`: ${String(event.error)}`);
     output.notice(parts.join(' ').replace(' :', ':'));

@@ -6,7 +6,7 @@
 import { positiveInteger } from '../../config/index.js';
 import { PortholeError } from '../../errors/index.js';
 import type { GatewayInfo, KeeperEvent, Mapping, MappingMethod } from '../../gateway/index.js';
-import { parsePortRangeText, parsePortSpec } from '../../net/index.js';
+import { classifyAddress, isIpLiteral, parsePortRangeText, parsePortSpec } from '../../net/index.js';
 import type { CommandSpec } from '../commandSpec.js';
 
 /** The library (and with it the gateway module) loads only when a gateway command runs. */
@@ -88,7 +88,44 @@ function mappingJson(mapping: Mapping) {
     family: mapping.family ?? 4,
     ...(mapping.pinholeId !== undefined ? { pinholeId: mapping.pinholeId } : {}),
     ...(mapping.skipped ? { skipped: mapping.skipped } : {}),
+    ...(mapping.asked ? { asked: mapping.asked } : {}),
   };
+}
+
+/** `--outer`: the router in front's address, or true to find it. */
+function outerOption(value: unknown): true | string | undefined {
+  if (value === undefined || value === false) return undefined;
+  return value === true ? true : String(value);
+}
+
+/** What users connect to and why it may differ from what was asked (another port, a shorter lease, a private address). */
+function grantedNotes(mapping: Mapping & { outer?: Mapping }): string[] {
+  const reach = mapping.outer ?? mapping;
+  const notes: string[] = [];
+  if (mapping.outer)
+    notes.push(
+      `double NAT, mapped on both routers: ${reach.externalIp}:${reach.externalPort}/${reach.protocol} -> ${reach.internalAddress}:${reach.internalPort} (router in front ${reach.gateway}, via ${reach.method}) -> ${mapping.internalAddress}:${mapping.internalPort}`,
+    );
+  const asked = mapping.skipped?.[0]?.port;
+  if (asked !== undefined && reach.externalPort !== asked)
+    notes.push(
+      `the router gave external port ${reach.externalPort}, not ${asked}: users must use ${reach.externalPort}`,
+    );
+  for (const m of mapping.outer ? [mapping, mapping.outer] : [mapping])
+    if (m.asked && m.asked.lifetime !== m.lifetime)
+      notes.push(`${m.gateway} granted a lease of ${m.lifetime} s, not the ${m.asked.lifetime} s asked`);
+  const kind =
+    reach.externalIp && reach.family !== 6 && isIpLiteral(reach.externalIp)
+      ? classifyAddress(reach.externalIp)
+      : undefined;
+  const behind = kind === 'private' || kind === 'cgnat';
+  if (behind)
+    notes.push(
+      `${reach.externalIp} is not a public address (${kind === 'cgnat' ? 'carrier-grade NAT' : 'another router stands in front'}): nothing from the internet reaches this mapping; do not give it to users (\`porthole doctor\` names the way on)`,
+    );
+  else if (reach.externalIp && reach.family !== 6)
+    notes.push(`give your users: ${reach.externalIp}:${reach.externalPort}/${reach.protocol}`);
+  return notes;
 }
 
 function describeMapping(mapping: Mapping): string {
@@ -157,9 +194,14 @@ export const mapCommand: CommandSpec = {
       '--family <family>',
       "ipv4 (a port mapping, default) or ipv6 (a pinhole in the router's IPv6 firewall: PCP, then IGDv2)",
     ],
+    [
+      '--outer [address]',
+      "double NAT: map on the router in front too (its address; without one, found from your router's WAN address)",
+    ],
   ],
   run: async ({ args, options, output, env, signal }) => {
     const { keepPortMapped, mapPort } = await library();
+    const outer = outerOption(options.outer);
     const family = familyOption(options.family);
     const { protocol, port } = singlePort(args[0] ?? '');
     const external = externalOption(options.external);
@@ -174,11 +216,18 @@ export const mapCommand: CommandSpec = {
       ...(external !== undefined ? { externalPort: external } : {}),
       ...(via ? { via } : {}),
       ...(family === 6 ? { family } : {}),
+      ...(outer !== undefined ? { outer } : {}),
     };
+    if (outer !== undefined && family === 6)
+      throw new PortholeError('E_USAGE', { detail: '--outer maps IPv4 through two NATs; an IPv6 pinhole needs none' });
     if (!options.keep) {
       const mapping = await mapPort(asked);
       for (const line of mapping.tried ?? []) output.debug(`fell back: ${line}`);
-      return { exitCode: 0, json: mappingJson(mapping), human: () => describeMapping(mapping) };
+      return {
+        exitCode: 0,
+        json: { ...mappingJson(mapping), ...(mapping.outer ? { outer: mappingJson(mapping.outer) } : {}) },
+        human: () => [describeMapping(mapping), ...grantedNotes(mapping)].join('\n'),
+      };
     }
     const events: unknown[] = [];
     const keeper = await keepPortMapped({
@@ -196,7 +245,13 @@ export const mapCommand: CommandSpec = {
       },
     });
     for (const line of keeper.mapping.tried ?? []) output.debug(`fell back: ${line}`);
-    output.notice(`${describeMapping(keeper.mapping)}\nkeeping it (renewing before its lease ends); Ctrl-C removes it`);
+    output.notice(
+      [
+        describeMapping(keeper.mapping),
+        ...grantedNotes(keeper.mapping),
+        `keeping it (renewing before the lease the router granted ends); Ctrl-C removes it${keeper.mapping.outer ? ' from both routers' : ''}`,
+      ].join('\n'),
+    );
     const removed = await keeper.closed.then(
       () => true,
       () => false,

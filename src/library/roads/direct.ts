@@ -7,11 +7,12 @@
 import { sleep } from '../../deadline/index.js';
 import type { Cause } from '../../doctor/index.js';
 import type { Mapping } from '../../gateway/index.js';
+import { classifyAddress } from '../../net/index.js';
 import { diagnoseIn } from '../diagnose.js';
 import { type HeldFirewall, holdFirewall } from '../heldFirewall.js';
 import { describeMapping, type HeldMapping, holdMapping } from '../heldMapping.js';
 import { requestsOf } from './requests.js';
-import type { OpenRoad, Road, RoadContext, RoadReport } from './types.js';
+import type { OpenRoad, Road, RoadContext, RoadOutcome, RoadReport } from './types.js';
 
 /** The causes after which a direct road cannot work, whatever is set here: another road is the way. */
 export const DIRECT_ROAD_CLOSED: ReadonlySet<Cause> = new Set<Cause>([
@@ -30,9 +31,31 @@ export function directRoadClosed(report: RoadReport): string | undefined {
     : `the direct IPv4 road cannot work here (${[...new Set(closed.map((f) => f.cause))].join(', ')})`;
 }
 
-/** The addresses to give users for mappings on a public address. */
+/** Address classes no one on the internet can connect to (the lab's documentation ranges stand in for public ones). */
+const NOT_REACHABLE_FROM_INTERNET = new Set(['private', 'cgnat', 'loopback', 'link-local', 'unspecified', 'multicast']);
+
+/**
+ * The addresses to give users for mappings on a public address. Never a private or carrier-grade
+ * one: a router told to allow a private WAN reports it as its external address (miniupnpd with
+ * ext_allow_private_ipv4, most routers behind a provider's modem), and nothing on the internet can
+ * reach it.
+ */
 export function giveFor(publicAddress: string | null, mappings: readonly Mapping[]): string[] {
-  return publicAddress ? mappings.map((m) => `${publicAddress}:${m.externalPort}/${m.protocol}`) : [];
+  return publicAddress && !NOT_REACHABLE_FROM_INTERNET.has(classifyAddress(publicAddress))
+    ? mappings.map((m) => `${publicAddress}:${m.externalPort}/${m.protocol}`)
+    : [];
+}
+
+/** Sleeps `ms`, or less when `wake` fires; never rejects (the caller checks the run's signal). */
+export async function sleepOrWake(ms: number, signal: AbortSignal | undefined, wake: EventTarget): Promise<void> {
+  const woken = new AbortController();
+  const onWake = () => woken.abort();
+  wake.addEventListener('wake', onWake, { once: true });
+  try {
+    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(signal ? [signal] : [])]) }).catch(() => {});
+  } finally {
+    wake.removeEventListener('wake', onWake);
+  }
 }
 
 /** Opens the mappings (and the firewall), undoing what was made when a later one fails. */
@@ -63,105 +86,162 @@ async function openMappings(
   }
 }
 
+/** What a mapping road made, and how its users reach it. */
+export interface MappedRoad {
+  readonly held: readonly HeldMapping[];
+  readonly firewall: HeldFirewall | undefined;
+  /** The mappings whose external ports users connect to (the outer router's, behind a double NAT). */
+  readonly publicMappings: () => Mapping[];
+  readonly portChanges: RoadOutcome['portChanges'];
+  readonly closedBecause: (report: RoadReport) => string | undefined;
+  /** Sentences about the road for the person, besides the port changes and leases. */
+  readonly notes?: readonly string[];
+}
+
+/**
+ * A road of router mappings, opened: verified from outside by the doctor; kept (renewed, re-made,
+ * re-verified on an interval and at once when the public address moves, which is then given to
+ * users again); left in place; or removed. The direct road and the double-NAT road share it.
+ */
+export function mappedRoad(context: RoadContext, road: MappedRoad): OpenRoad {
+  const { session, request } = context;
+  const { held, firewall, portChanges } = road;
+  // Its own mappings are live (just made, or kept): the doctor need not renew them to ask.
+  const verify = () => diagnoseIn(session, { ...request, confirmMappings: false });
+  const mappings = () => held.map((h) => h.mapping);
+  return {
+    verify,
+    closedBecause: road.closedBecause,
+    async keep(first) {
+      let report = first;
+      let given = report.reachable ? giveFor(report.publicAddress, road.publicMappings()).join() : '';
+      session.progress({
+        kind: 'verified',
+        reachable: report.reachable,
+        publicAddress: report.publicAddress,
+        // Said at once, not after Ctrl-C: the address to give users while this keeps running.
+        give: report.reachable ? giveFor(report.publicAddress, road.publicMappings()) : [],
+      });
+      // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
+      const wake = new EventTarget();
+      // A keeper that hears the public address move wakes the check from outside: the new address is
+      // proven and given to users at once, not at the next interval.
+      const recheck = new EventTarget();
+      const keepers = held.map((h) =>
+        h.keep({
+          wake,
+          onEvent: (event) => {
+            if (event.kind !== 'address-changed') return;
+            // What the router speaks and reports may have changed with it: ask again.
+            session.rediscover();
+            recheck.dispatchEvent(new Event('wake'));
+          },
+        }),
+      );
+      const verifier = (async () => {
+        while (!session.signal?.aborted) {
+          await sleepOrWake(request.verifyEverySeconds * 1000, session.signal, recheck);
+          if (session.signal?.aborted) break;
+          try {
+            report = await verify();
+          } catch (error) {
+            // A check that could not run is said and tried again next round; the keepers go on.
+            if (session.signal?.aborted) break;
+            session.progress({
+              kind: 'verified',
+              reachable: false,
+              publicAddress: report.publicAddress,
+              failing: [`the check from outside did not run: ${(error as Error).message}`],
+            });
+            continue;
+          }
+          if (!report.reachable) wake.dispatchEvent(new Event('wake'));
+          const give = report.reachable ? giveFor(report.publicAddress, road.publicMappings()) : [];
+          // The addresses are said again only when they changed (a new public address, a new port).
+          const changed = give.length > 0 && give.join() !== given;
+          if (give.length > 0) given = give.join();
+          session.progress({
+            kind: 'verified',
+            reachable: report.reachable,
+            publicAddress: report.publicAddress,
+            ...(changed ? { give } : {}),
+            failing: report.findings.filter((f) => f.status === 'fail').map((f) => f.id),
+          });
+        }
+      })();
+      const [kept] = await Promise.all([Promise.all(keepers), verifier]);
+      for (const ending of kept.filter((k) => !k.removed))
+        session.leftBehind(
+          describeMapping(ending.mapping),
+          ending.why ?? 'the router did not confirm the removal',
+          ending.mapping,
+        );
+      // The keepers removed the mappings on abort; the firewall rules go last.
+      await firewall?.remove();
+      return report;
+    },
+    async leave() {
+      // Without --keep, mappings and rules stay by design (mappings recorded for `porthole unmap`).
+      for (const h of held) h.leave();
+      firewall?.leave();
+    },
+    async close() {
+      for (const h of [...held].reverse()) await h.remove().catch(() => {});
+      await firewall?.remove().catch(() => {});
+    },
+    outcome: (report, kept) => ({
+      mode: 'direct',
+      family: 4,
+      mappings: mappings(),
+      relays: [],
+      portChanges,
+      firewall: firewall ? firewall.state : null,
+      give: report.reachable ? giveFor(report.publicAddress, road.publicMappings()) : [],
+      notes: [
+        ...(road.notes ?? []),
+        ...portChanges.map(
+          (c) =>
+            `Note: the router gave external port ${c.got} for ${c.asked}/${c.protocol} (${c.asked} was not available): users must use ${c.got}.`,
+        ),
+        ...mappings()
+          .filter((m) => m.asked && m.asked.lifetime !== m.lifetime)
+          .map(
+            (m) =>
+              `Note: the router granted ${m.externalPort}/${m.protocol} a lease of ${m.lifetime} s, not the ${m.asked?.lifetime} s asked: ${kept ? 'it is renewed before that lease ends' : 'it ends sooner'}.`,
+          ),
+        ...(!kept
+          ? mappings()
+              .filter((m) => m.lifetime > 0)
+              .map(
+                (m) =>
+                  `The mapping of ${m.externalPort}/${m.protocol}${m.gateway !== held[0]?.mapping.gateway ? ` on ${m.gateway}` : ''} expires in ${m.lifetime} s (at ${new Date(Date.now() + m.lifetime * 1000).toISOString()}): run with --keep to renew it, or \`porthole unmap ${m.internalPort}/${m.protocol}\` to remove it now.`,
+              )
+          : []),
+      ],
+    }),
+  };
+}
+
+/** The ports the router gave other than the ones asked (no port asked: the internal port was wanted). */
+export function portChangesOf(held: readonly HeldMapping[], asked: readonly { external?: unknown }[]) {
+  return held
+    .map((h, index) => ({ mapping: h.mapping, asked: asked[index] }))
+    .filter(({ mapping, asked }) => asked?.external === undefined && mapping.externalPort !== mapping.internalPort)
+    .map(({ mapping }) => ({ asked: mapping.internalPort, got: mapping.externalPort, protocol: mapping.protocol }));
+}
+
 /** The direct road. */
 export const directRoad: Road = {
   name: 'direct',
   usable: async () => ({ usable: true }),
   async open(context): Promise<OpenRoad> {
-    const { session, request } = context;
     const { held, firewall } = await openMappings(context);
-    const asked = requestsOf(request.manifest.entries);
-    const portChanges = held
-      .map((h, index) => ({ mapping: h.mapping, asked: asked[index] }))
-      .filter(({ mapping, asked }) => asked?.external === undefined && mapping.externalPort !== mapping.internalPort)
-      .map(({ mapping }) => ({ asked: mapping.internalPort, got: mapping.externalPort, protocol: mapping.protocol }));
-    // Its own mappings are live (just made, or kept): the doctor need not renew them to ask.
-    const verify = () => diagnoseIn(session, { ...request, confirmMappings: false });
-    const mappings = () => held.map((h) => h.mapping);
-    return {
-      verify,
+    return mappedRoad(context, {
+      held,
+      firewall,
+      publicMappings: () => held.map((h) => h.mapping),
+      portChanges: portChangesOf(held, requestsOf(context.request.manifest.entries)),
       closedBecause: directRoadClosed,
-      async keep(first) {
-        let report = first;
-        session.progress({
-          kind: 'verified',
-          reachable: report.reachable,
-          publicAddress: report.publicAddress,
-          // Said at once, not after Ctrl-C: the address to give users while this keeps running.
-          give: report.reachable ? giveFor(report.publicAddress, mappings()) : [],
-        });
-        // A failed check from outside wakes the keepers: they re-make at once instead of at half the lease.
-        const wake = new EventTarget();
-        const keepers = held.map((h) => h.keep({ wake }));
-        const verifier = (async () => {
-          while (!session.signal?.aborted) {
-            await sleep(request.verifyEverySeconds * 1000, session.abort).catch(() => {});
-            if (session.signal?.aborted) break;
-            try {
-              report = await verify();
-            } catch (error) {
-              // A check that could not run is said and tried again next round; the keepers go on.
-              if (session.signal?.aborted) break;
-              session.progress({
-                kind: 'verified',
-                reachable: false,
-                publicAddress: report.publicAddress,
-                failing: [`the check from outside did not run: ${(error as Error).message}`],
-              });
-              continue;
-            }
-            if (!report.reachable) wake.dispatchEvent(new Event('wake'));
-            session.progress({
-              kind: 'verified',
-              reachable: report.reachable,
-              publicAddress: report.publicAddress,
-              failing: report.findings.filter((f) => f.status === 'fail').map((f) => f.id),
-            });
-          }
-        })();
-        const [kept] = await Promise.all([Promise.all(keepers), verifier]);
-        for (const ending of kept.filter((k) => !k.removed))
-          session.leftBehind(
-            describeMapping(ending.mapping),
-            ending.why ?? 'the router did not confirm the removal',
-            ending.mapping,
-          );
-        // The keepers removed the mappings on abort; the firewall rules go last.
-        await firewall?.remove();
-        return report;
-      },
-      async leave() {
-        // Without --keep, mappings and rules stay by design (mappings recorded for `porthole unmap`).
-        for (const h of held) h.leave();
-        firewall?.leave();
-      },
-      async close() {
-        for (const h of held) await h.remove().catch(() => {});
-        await firewall?.remove().catch(() => {});
-      },
-      outcome: (report, kept) => ({
-        mode: 'direct',
-        family: 4,
-        mappings: mappings(),
-        relays: [],
-        portChanges,
-        firewall: firewall ? firewall.state : null,
-        give: report.reachable ? giveFor(report.publicAddress, mappings()) : [],
-        notes: [
-          ...portChanges.map(
-            (c) =>
-              `Note: the router gave external port ${c.got} for ${c.asked}/${c.protocol} (${c.asked} was not available): users must use ${c.got}.`,
-          ),
-          ...(!kept
-            ? mappings()
-                .filter((m) => m.lifetime > 0)
-                .map(
-                  (m) =>
-                    `The mapping of ${m.externalPort}/${m.protocol} expires in ${m.lifetime} s (at ${new Date(Date.now() + m.lifetime * 1000).toISOString()}): run with --keep to renew it, or \`porthole unmap ${m.internalPort}/${m.protocol}\` to remove it now.`,
-                )
-            : []),
-        ],
-      }),
-    };
+    });
   },
 };
