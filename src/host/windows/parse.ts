@@ -49,13 +49,20 @@ const PROFILE_BITS: readonly [WindowsProfileName, number][] = [
   ['Public', 4],
 ];
 
-/** The JSON document inside the output: after a BOM, and between the first `{` and the last `}`. */
-function documentOf(text: string): unknown {
+/**
+ * The JSON document inside the output: after a BOM, and between the first `{` and the last `}`;
+ * or why there is none (an output that is not the document is a result to say, not an exception).
+ */
+function documentOf(text: string): { readonly document: unknown } | { readonly problem: string } {
   const clean = text.replace(/^\uFEFF/, '');
   const start = clean.indexOf('{');
   const end = clean.lastIndexOf('}');
-  if (start < 0 || end < start) throw new Error('no JSON object in it');
-  return JSON.parse(clean.slice(start, end + 1));
+  if (start < 0 || end < start) return { problem: 'no JSON object in it' };
+  try {
+    return { document: JSON.parse(clean.slice(start, end + 1)) };
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
 }
 
 /** The profiles a rule applies to, from the flags number or its string form; undefined if unreadable. */
@@ -211,19 +218,18 @@ const EXPECTED_SECTIONS = ['tcp', 'udp', 'profiles', 'networks', 'rules', 'portF
 
 /** The inspection script's output → a snapshot, with what could not be used said. Pure. */
 export function parseWindowsSnapshot(text: string): WindowsSnapshotResult {
-  let document: unknown;
-  try {
-    document = documentOf(text);
-  } catch (error) {
+  const read = documentOf(text);
+  if ('problem' in read) {
     const start = text
       .replace(/^\uFEFF/, '')
       .trim()
       .slice(0, 80);
     return {
       ok: false,
-      problem: `the PowerShell output is not the expected JSON document (${(error as Error).message}; it begins ${JSON.stringify(start)})`,
+      problem: `the PowerShell output is not the expected JSON document (${read.problem}; it begins ${JSON.stringify(start)})`,
     };
   }
+  const { document } = read;
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     return { ok: false, problem: 'the PowerShell output is JSON but not an object' };
   }
@@ -265,13 +271,9 @@ export interface WindowsProbe {
 
 /** The probe script's output → elevation and profiles in use; undefined when it is not that document. Pure. */
 export function parseWindowsProbe(text: string): WindowsProbe | undefined {
-  let document: unknown;
-  try {
-    document = documentOf(text);
-  } catch {
-    return undefined;
-  }
-  const doc = document as Record<string, unknown>;
+  const read = documentOf(text);
+  if ('problem' in read) return undefined;
+  const doc = read.document as Record<string, unknown>;
   if (typeof doc.elevated !== 'boolean') return undefined;
   const profiles = psList(doc.categories)
     .map((category) => psEnum(category, CATEGORY.byNumber, CATEGORY.byName))
