@@ -51,6 +51,12 @@ export const DEFAULT_DISCOVERY_TIMEOUT_MS = 1500;
  * that asks SSDP never ends before MX has passed. `quietMs: 0` listens for the whole timeout.
  */
 export const DEFAULT_QUIET_MS = 400;
+/**
+ * How much longer a run waits, once, for devices that answered a Probe but whose Resolve is still
+ * unanswered: the device is known to be there, and a busy host (wsdd is Python) can take more than
+ * a second over the two messages (each up to APP_MAX_DELAY, 500 ms, SOAP-over-UDP 3.1.3).
+ */
+export const WSD_RESOLVE_GRACE_MS = 1000;
 /** Time for the last answer within MX to cross the LAN and be read. */
 const SSDP_MX_SLACK_MS = 100;
 
@@ -101,7 +107,12 @@ export async function* discover(options: DiscoverOptions = {}): AsyncGenerator<D
     wake?.();
   };
   const sessions: Session[] = [];
-  const timer = setTimeout(finish, options.timeoutMs ?? DEFAULT_DISCOVERY_TIMEOUT_MS);
+  const pendingResolves = () => sessions.reduce((sum, session) => sum + session.pending(), 0);
+  let timer = setTimeout(() => {
+    // A device that said it is here is worth one bounded wait for its address.
+    if (pendingResolves() === 0) return finish();
+    timer = setTimeout(finish, WSD_RESOLVE_GRACE_MS);
+  }, options.timeoutMs ?? DEFAULT_DISCOVERY_TIMEOUT_MS);
   const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
   const started = performance.now();
   // Never before every device has had its MX to answer the first M-SEARCH (later ones only repeat it).
@@ -114,7 +125,8 @@ export async function* discover(options: DiscoverOptions = {}): AsyncGenerator<D
     if (quietMs === 0) return;
     clearTimeout(quiet);
     const elapsed = performance.now() - started;
-    quiet = setTimeout(finish, Math.max(quietMs, floor - elapsed));
+    // Quiet does not end a run while a device's address is on its way: the hard deadline does.
+    quiet = setTimeout(() => pendingResolves() === 0 && finish(), Math.max(quietMs, floor - elapsed));
   };
   stillTalking();
   options.signal?.addEventListener('abort', finish, { once: true });

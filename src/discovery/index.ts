@@ -43,6 +43,7 @@ export {
   decodeWsdMessage,
   encodeWsdProbe,
   encodeWsdProbeMatches,
+  encodeWsdResolveMatches,
   ONVIF_TYPE,
   WSD_PORT,
   type WsdMatch,

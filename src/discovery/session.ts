@@ -92,6 +92,8 @@ export interface SessionEvents {
 
 /** A running session; `close()` is its one cleanup path. */
 export interface Session {
+  /** Devices that said they are here (a ProbeMatch) whose address a Resolve still waits for. */
+  pending(): number;
   close(): void;
 }
 
@@ -111,6 +113,7 @@ export function startSession(plan: SocketPlan, query: SessionQuery, events: Sess
   const asked = new Map<string, number>();
   const wsdProbes = new Map(query.wsdTypes.map((type) => [`urn:uuid:${randomUUID()}`, type]));
   const resolving = new Map<string, string>();
+  const resolvedEndpoints = new Set<string>();
   let closed = false;
 
   const send = (protocol: DiscoveryProtocol, bytes: Uint8Array) => {
@@ -212,6 +215,7 @@ export function startSession(plan: SocketPlan, query: SessionQuery, events: Sess
             continue;
           }
           const endpoint = locationEndpoint(xaddr);
+          resolvedEndpoints.add(match.endpoint);
           onAnswer({
             protocol: 'wsd',
             name: match.endpoint,
@@ -256,6 +260,9 @@ export function startSession(plan: SocketPlan, query: SessionQuery, events: Sess
     for (const [round, at] of PROBE_SCHEDULE_MS.entries()) later(at, () => probe(round));
   });
   return {
+    pending() {
+      return new Set([...resolving.values()].filter((endpoint) => !resolvedEndpoints.has(endpoint))).size;
+    },
     close() {
       if (closed) return;
       closed = true;

@@ -91,16 +91,30 @@ export type WsdMessage =
 
 /** A ProbeMatches answer, as a responder sends it (our ONVIF camera fixture, tests). */
 export function encodeWsdProbeMatches(relatesTo: string, messageId: string, matches: readonly WsdMatch[]): Uint8Array {
+  return encodeMatches('Probe', relatesTo, messageId, matches);
+}
+
+/** A ResolveMatches answer (WS-Discovery 6.2), as wsdd sends it after a Resolve (tests). */
+export function encodeWsdResolveMatches(relatesTo: string, messageId: string, match: WsdMatch): Uint8Array {
+  return encodeMatches('Resolve', relatesTo, messageId, [match]);
+}
+
+function encodeMatches(
+  kind: 'Probe' | 'Resolve',
+  relatesTo: string,
+  messageId: string,
+  matches: readonly WsdMatch[],
+): Uint8Array {
   const body = matches
     .map(
       (m) =>
-        `<wsd:ProbeMatch><wsa:EndpointReference><wsa:Address>${escapeXml(m.endpoint)}</wsa:Address></wsa:EndpointReference><wsd:Types>${escapeXml(m.types.join(' '))}</wsd:Types><wsd:Scopes>${escapeXml(m.scopes.join(' '))}</wsd:Scopes><wsd:XAddrs>${escapeXml(m.xaddrs.join(' '))}</wsd:XAddrs><wsd:MetadataVersion>${escapeXml(m.metadataVersion)}</wsd:MetadataVersion></wsd:ProbeMatch>`,
+        `<wsd:${kind}Match><wsa:EndpointReference><wsa:Address>${escapeXml(m.endpoint)}</wsa:Address></wsa:EndpointReference><wsd:Types>${escapeXml(m.types.join(' '))}</wsd:Types><wsd:Scopes>${escapeXml(m.scopes.join(' '))}</wsd:Scopes><wsd:XAddrs>${escapeXml(m.xaddrs.join(' '))}</wsd:XAddrs><wsd:MetadataVersion>${escapeXml(m.metadataVersion)}</wsd:MetadataVersion></wsd:${kind}Match>`,
     )
     .join('');
   return envelope(
-    ACTION.probeMatches,
+    kind === 'Probe' ? ACTION.probeMatches : ACTION.resolveMatches,
     messageId,
-    `<wsd:ProbeMatches>${body}</wsd:ProbeMatches>`,
+    `<wsd:${kind}Matches>${body}</wsd:${kind}Matches>`,
     relatesTo,
     'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous',
   );

@@ -120,10 +120,14 @@ export function readOwnedRecords(env: NodeJS.ProcessEnv = process.env): Leftover
   }
   // A damaged record is moved aside and reported (src/system/stateFile.ts), never skipped silently:
   // what it names may still be on the router, for a person to remove.
-  return names.flatMap((name) => {
-    const record = readStateFile<LeftoverRecord | undefined>(join(ownedRecordDir(env), name), isRecord, undefined);
-    return record ? [record] : [];
-  });
+  // Oldest first, whatever order the directory lists them in: what a person reads and what cleanup
+  // does come in the order things were left.
+  return names
+    .flatMap((name) => {
+      const record = readStateFile<LeftoverRecord | undefined>(join(ownedRecordDir(env), name), isRecord, undefined);
+      return record ? [record] : [];
+    })
+    .sort((a, b) => String(a.createdAt ?? '').localeCompare(String(b.createdAt ?? '')) || a.id.localeCompare(b.id));
 }
 
 /** Records whose process is gone: what `porthole cleanup` removes. */

@@ -30,6 +30,7 @@ import {
   encodeWsdProbe,
   encodeWsdProbeMatches,
   encodeWsdResolve,
+  encodeWsdResolveMatches,
 } from '../../src/discovery/wsdCodec.js';
 import { PortholeError } from '../../src/errors/index.js';
 import { listInterfaces } from '../../src/net/localNetwork.js';
@@ -411,6 +412,54 @@ describe('discover() on loopback', () => {
     started = performance.now();
     await discoverAll({ interfaces: ['lo'], available: loopback(), timeoutMs: 900, quietMs: 0, targets });
     assert.ok(performance.now() - started >= 890, 'quietMs 0 waits for the timeout');
+  });
+
+  it('waits past the timeout, once and bounded, for a device whose Resolve is still unanswered', async () => {
+    // wsdd-like: the ProbeMatch names no address; the ResolveMatch comes `resolveAfterMs` later (a busy host).
+    const slowDevice = async (resolveAfterMs: number | null) => {
+      const socket = createSocket('udp4');
+      const match = { endpoint: 'urn:uuid:slow', types: ['wsdp:Device'], scopes: [], metadataVersion: '1' };
+      socket.on('message', (message, remote) => {
+        const request = decodeWsdMessage(message);
+        const reply = (bytes: Uint8Array) => socket.send(bytes, remote.port, remote.address);
+        if (request.kind === 'probe')
+          reply(encodeWsdProbeMatches(request.messageId, 'urn:uuid:pm', [{ ...match, xaddrs: [] }]));
+        else if (request.kind === 'other' && /Resolve$/.test(request.action) && resolveAfterMs !== null)
+          setTimeout(
+            () =>
+              reply(
+                encodeWsdResolveMatches(request.messageId, 'urn:uuid:rm', {
+                  ...match,
+                  xaddrs: ['http://127.0.0.1:5357/slow'],
+                }),
+              ),
+            resolveAfterMs,
+          );
+      });
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      sockets.push(socket);
+      return { address: '127.0.0.1', port: socket.address().port };
+    };
+    const run = async (resolveAfterMs: number | null) => {
+      const started = performance.now();
+      const answers = await discoverAll({
+        interfaces: ['lo'],
+        available: loopback(),
+        protocols: ['wsd'],
+        timeoutMs: 500,
+        targets: { wsd: await slowDevice(resolveAfterMs) },
+      });
+      return { answers: answers.map((a) => `${a.name} ${a.address} ${a.port}`), ms: performance.now() - started };
+    };
+    const late = await run(700);
+    assert.deepEqual(late.answers, ['urn:uuid:slow 127.0.0.1 5357'], 'the address that came after the timeout');
+    assert.ok(late.ms < 1500, `ended ${late.ms} ms after it started: once the address came, not at the grace's end`);
+    const never = await run(null);
+    assert.deepEqual(never.answers, []);
+    assert.ok(
+      never.ms >= 1490 && never.ms < 2000,
+      `ended after ${never.ms} ms: the timeout (500) and one grace (1000)`,
+    );
   });
 
   it('ends at once on abort, closing its sockets', async () => {
