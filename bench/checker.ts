@@ -13,9 +13,9 @@ import { requestCheck } from '../src/checkerClient/index.js';
 import { createLinuxHost } from '../src/host/index.js';
 import { probeTcp, provePeers } from '../src/probe/index.js';
 import { freePort } from '../test/support/ports.js';
-import { median, medianAsyncMs, medianCommandMs, ms, peakRssMiB, ratio } from './measure.js';
+import { median, medianAsyncMs, medianCommandMs, ms, PORTHOLE_BIN, peakRssMiB, ratio } from './measure.js';
 
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 const PROCESS_RUNS = 21;
 const ENGINE_RUNS = 301;
 

@@ -5,10 +5,10 @@
  */
 import { DISCOVERY_LAB, startDiscoveryResponders } from '../lab/discovery.js';
 import { startLab } from '../lab/lab.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 5;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 /** gssdp-discover waits a whole number of seconds; 1 is its shortest useful wait. */
 const GSSDP_SECONDS = 1;
 

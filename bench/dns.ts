@@ -11,14 +11,14 @@ import { type Lab, startLab } from '../lab/lab.js';
 import { PLAN } from '../lab/topology.js';
 import { sleep } from '../src/deadline/index.js';
 import { hashPassword } from '../src/dns/index.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 7;
 const IN_PROCESS_RUNS = 50;
 const LOAD_REQUESTS = 2000;
 const LOAD_CONCURRENCY = 32;
 const LOAD_NAMES = 200;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 const DNS_FACE = new URL('../dist/src/dns/index.js', import.meta.url).href;
 
 /** An address that differs each run, so every run really changes the record. */

@@ -8,12 +8,12 @@
 import { startLab } from '../lab/lab.js';
 import { startLabChecker } from '../lab/porthole.js';
 import { PLAN } from '../lab/topology.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 5;
 /** The doctor's median before the run session (one discovery per run) and the adaptive STUN silence. */
 const DOCTOR_BEFORE_MS = 1374;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 
 /** The section for docs/BENCHMARKS.md. */
 export async function benchDoctor(): Promise<string> {
@@ -52,8 +52,12 @@ export async function benchDoctor(): Promise<string> {
         peerTimes.push((await lab.exec(host, command, peerArgs, { timeoutMs: 60_000 })).ms);
       return median(peerTimes);
     };
-    // expose on the same lab: maps, verifies from outside (the router discovered once for the run),
-    // leaves the mapping in place by design; unmapped between runs so each one maps.
+    const upnpc = await peer('lan', 'upnpc', ['-u', lab.addresses.igdDescriptionUrl, '-l']);
+    const natdiscovery = await peer('lan', 'turnutils_natdiscovery', ['-m', '-f', PLAN.internetHost]);
+    const nmap = await peer('internet', 'nmap', ['-sT', '-Pn', '-n', '-p', '7001', lab.addresses.publicIp]);
+    // After the peers (nmap must see the mapping the doctor saw), expose on the same lab: maps,
+    // verifies from outside (the router discovered once for the run), leaves the mapping in place
+    // by design; unmapped between runs so each one maps.
     await lab.exec('lan', process.execPath, [BIN, 'unmap', '7001'], { env: state });
     const exposeTimes: number[] = [];
     let exposed: { reachable: boolean; road: string } | undefined;
@@ -69,9 +73,6 @@ export async function benchDoctor(): Promise<string> {
       await lab.exec('lan', process.execPath, [BIN, 'unmap', '7001'], { env: state });
     }
     const exposeMs = median(exposeTimes);
-    const upnpc = await peer('lan', 'upnpc', ['-u', lab.addresses.igdDescriptionUrl, '-l']);
-    const natdiscovery = await peer('lan', 'turnutils_natdiscovery', ['-m', '-f', PLAN.internetHost]);
-    const nmap = await peer('internet', 'nmap', ['-sT', '-Pn', '-n', '-p', '7001', lab.addresses.publicIp]);
     const ours = median(times);
     const peers = upnpc + natdiscovery + nmap;
     return [

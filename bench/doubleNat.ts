@@ -5,10 +5,10 @@
  */
 import { startLab } from '../lab/lab.js';
 import { PLAN } from '../lab/topology.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 7;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 /** The lab's LAN and the router in front's: the only gateways the runs may ask. */
 const GATEWAYS = `${PLAN.lanSubnet},${PLAN.outerSubnet}`;
 

@@ -5,9 +5,9 @@
  */
 import { startLab } from '../lab/lab.js';
 import { PLAN } from '../lab/topology.js';
-import { ms, ratio } from './measure.js';
+import { ms, PORTHOLE_BIN, ratio } from './measure.js';
 
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 const TIME = '/usr/bin/time';
 
 function peakMiB(stderr: string): number {

@@ -7,9 +7,9 @@
 import { startLab } from '../lab/lab.js';
 import { PLAN } from '../lab/topology.js';
 import { startVenueProxy } from '../lab/venueProxy.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 const RUNS = 3;
 const NOBODY = '203.0.113.99';
 

@@ -11,9 +11,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../test/support/ports.js';
-import { ms } from './measure.js';
+import { ms, PORTHOLE_BIN } from './measure.js';
 
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 const LATENCY_RUNS = 301;
 const THROUGHPUT_SECONDS = 5;
 const CONNECTIONS = 32;

@@ -1,9 +1,9 @@
 /** Issue 5's benchmark: discover and map in the home lab, beside upnpc and natpmpc. */
 import { startLab } from '../lab/lab.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 11;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 const FIXTURE = new URL('./fixtures/discoverAndMap.ts', import.meta.url).pathname;
 
 /** The section for docs/BENCHMARKS.md. */

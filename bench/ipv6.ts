@@ -5,10 +5,10 @@
  */
 import type { Lab } from '../lab/lab.js';
 import { startLab } from '../lab/lab.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 5;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 /** The lab's LAN on both families: discovery may probe only these. */
 const LAB_GATEWAYS = '192.168.77.0/24,2001:db8:77::/64';
 const UDP_PORTS = [5800, 5801, 5802] as const;

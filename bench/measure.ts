@@ -2,6 +2,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+/**
+ * The command as it is installed (package.json `bin`: the bundle, dependencies a mapping needs
+ * inlined): whole-process figures are what a user who runs `porthole` waits for.
+ */
+export const PORTHOLE_BIN = new URL('../dist/cli/main.js', import.meta.url).pathname;
+
 /** The median of numbers. */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,9 +1,9 @@
 /** Issue 6's benchmark: a full `porthole nat` in the home lab beside turnutils_natdiscovery. */
 import { startLab } from '../lab/lab.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 const RUNS = 5;
-const BIN = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+const BIN = PORTHOLE_BIN;
 
 /** The section for docs/BENCHMARKS.md. */
 export async function benchNat(): Promise<string> {

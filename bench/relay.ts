@@ -13,12 +13,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openRelay, verifyRelay } from '../src/relay/index.js';
-import { median, ms, ratio } from './measure.js';
+import { median, ms, PORTHOLE_BIN, ratio } from './measure.js';
 
 /** The built CLI as users run it (`npm run bench` builds first); the sources through tsx otherwise. */
-const DIST_CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-const CLI_ARGS = existsSync(DIST_CLI)
-  ? [DIST_CLI]
+const CLI_ARGS = existsSync(PORTHOLE_BIN)
+  ? [PORTHOLE_BIN]
   : ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))];
 const BULK_BYTES = 64 * 2 ** 20;
 const REQUESTS = 2000;

@@ -190,7 +190,7 @@ export async function expose(options: ExposeOptions): Promise<ExposeResult> {
   let nameLoop: Promise<{ rounds: number; updates: number; error?: string }> | undefined;
   try {
     const doctor = await doctorOptionsOf(options, session.env);
-    const relay = relaySettingsOf(
+    const relay = await relaySettingsOf(
       {
         ...(typeof options.relay === 'string' ? { url: options.relay } : {}),
         ...(options.relayOnly ? { only: true } : {}),

@@ -11,7 +11,6 @@ import { PortholeError } from '../errors/index.js';
 import { mappingStatePath } from '../gateway/index.js';
 import { loadManifestOrPorts, type Manifest } from '../manifest/index.js';
 import { stunServer } from '../nat/index.js';
-import { parseRelayUrl } from '../relay/index.js';
 import { requiredFolder } from '../system/index.js';
 import type { RelaySettings } from './roads/types.js';
 
@@ -75,7 +74,7 @@ export function relayUrlWithUser(url: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** What a relay road needs, from the caller's choices and the configuration (E_RELAY_URL on a bad URL). */
-export function relaySettingsOf(
+export async function relaySettingsOf(
   given: {
     readonly url?: string;
     readonly only?: boolean;
@@ -84,13 +83,15 @@ export function relaySettingsOf(
     readonly dataDir?: string;
   },
   env: NodeJS.ProcessEnv,
-): RelaySettings | undefined {
+): Promise<RelaySettings | undefined> {
   const url = setting('relay.url', given.url, env);
   if (!url) {
     if (given.only) throw new PortholeError('E_USAGE', { detail: '--relay-only needs --relay URL' });
     return undefined;
   }
   const withUser = relayUrlWithUser(url, env);
+  // The relay module (SSH, its server's metrics) loads only when a relay is configured.
+  const { parseRelayUrl } = await import('../relay/index.js');
   parseRelayUrl(withUser);
   const identityFile = given.identityFile ?? setting('relay.keyFile', undefined, env);
   return {

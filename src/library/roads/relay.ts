@@ -6,7 +6,7 @@
  * is proven, said, and closed.
  */
 import type { Finding } from '../../doctor/index.js';
-import { openRelay, type RelayTunnel, type RelayVerification, verifyRelay } from '../../relay/index.js';
+import type { RelayTunnel, RelayVerification } from '../../relay/index.js';
 import type { Holding, RunSession } from '../session.js';
 import { exposedTcpPorts } from './requests.js';
 import type { OpenRoad, RelaySettings, Road, RoadReport } from './types.js';
@@ -25,6 +25,8 @@ interface Tunnel {
 async function openTunnels(session: RunSession, ports: readonly number[], settings: RelaySettings): Promise<Tunnel[]> {
   const tunnels: Tunnel[] = [];
   const holdings: Holding[] = [];
+  // Loaded when the relay road is taken: SSH is not needed to map a port or diagnose one.
+  const { openRelay, verifyRelay } = await import('../../relay/index.js');
   try {
     for (const port of ports) {
       const tunnel = await openRelay({
