@@ -18,6 +18,7 @@ import {
   serveChecker,
   startPorthole,
   useLab,
+  waitForLogLine,
   waitForPublicPort,
 } from './support.js';
 
@@ -206,8 +207,14 @@ describe('lab: doctor and expose in the home topology', { skip: labSkip() }, () 
       await waitForPublicPort(lab, 7001, true, 8),
       `re-made after the router restart:\n${lab.log('expose-keep')}`,
     );
-    assert.match(lab.log('expose-keep'), /"kind":"(router-restarted|remade)"/);
-    assert.match(lab.log('expose-keep'), /"kind":"verified","reachable":true/);
+    assert.ok(
+      await waitForLogLine(lab, 'expose-keep', /"kind":"(router-restarted|remade)"/, 3),
+      lab.log('expose-keep'),
+    );
+    assert.ok(
+      await waitForLogLine(lab, 'expose-keep', /"kind":"verified","reachable":true/, 5),
+      lab.log('expose-keep'),
+    );
     process.kill(pid, 'SIGINT');
     assert.ok(await waitForPublicPort(lab, 7001, false, 8), `removed on Ctrl-C:\n${lab.log('expose-keep')}`);
     for (let i = 0; i < 20 && /porthole/.test(await ruleset()); i++) await sleep(250);

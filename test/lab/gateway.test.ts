@@ -6,7 +6,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, labSkip, listen, porthole, startPorthole, useLab, waitForPublicPort } from './support.js';
+import {
+  connect,
+  labSkip,
+  listen,
+  porthole,
+  startPorthole,
+  useLab,
+  waitForLogLine,
+  waitForPublicPort,
+} from './support.js';
 
 const SUITE = fileURLToPath(new URL('./fixtures/mappingCompliance.ts', import.meta.url));
 
@@ -100,10 +109,11 @@ describe('lab: router mapping on a home router with UPnP IGD, NAT-PMP and PCP', 
     // the keeper renews at once and sees the epoch start again. Back within 3 s (the renewal interval
     // of the 6 s lease is the fallback), plus slack for the probe.
     assert.ok(await waitForPublicPort(lab, 7001, true, 6), `re-made after the restart:\n${lab.log('keeper')}`);
-    assert.match(lab.log('keeper'), /router-restarted|remade/);
+    // The router installs the rule just before its answer reaches the keeper, which then says so.
+    assert.ok(await waitForLogLine(lab, 'keeper', /router-restarted|remade/, 3), lab.log('keeper'));
     process.kill(pid, 'SIGINT');
     assert.ok(await waitForPublicPort(lab, 7001, false, 6), `removed on Ctrl-C:\n${lab.log('keeper')}`);
-    assert.match(lab.log('keeper'), /removed/);
+    assert.ok(await waitForLogLine(lab, 'keeper', /removed/, 3), lab.log('keeper'));
     const listed = await lab.exec('lan', 'upnpc', ['-u', lab.addresses.igdDescriptionUrl, '-l']);
     assert.doesNotMatch(listed.stdout, /7001->192\.168\.77\.10:7001/);
   });

@@ -12,7 +12,7 @@ import type { RunResult } from '../../lab/exec.js';
 import type { Lab } from '../../lab/lab.js';
 import type { HostName } from '../../lab/topology.js';
 import { sleep } from '../../src/deadline/index.js';
-import { labSkip, startServe, useLab } from './support.js';
+import { labSkip, startServe, useLab, waitForLogLine } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SUITE = fileURLToPath(new URL('./fixtures/pinholeCompliance.ts', import.meta.url));
@@ -207,7 +207,7 @@ describe('lab: IPv6 pinholes on a home router (PCP and IGDv2 over IPv6)', { skip
     assert.ok(await reachable(true, 8), `re-opened after the router restart:\n${lab.log('keeper6')}`);
     process.kill(pid, 'SIGINT');
     assert.ok(await reachable(false, 6), `closed on Ctrl-C:\n${lab.log('keeper6')}`);
-    assert.match(lab.log('keeper6'), /removed/);
+    assert.ok(await waitForLogLine(lab, 'keeper6', /removed/, 3), lab.log('keeper6'));
     assert.doesNotMatch(await pinholeRules(lab), /dport 7002/);
   });
 

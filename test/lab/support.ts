@@ -141,6 +141,18 @@ export async function waitForPublicPort(lab: Lab, port: number, want: boolean, s
   return false;
 }
 
+/**
+ * Waits (bounded) until a background porthole's log says what is asked: the router can make a
+ * mapping a moment before porthole has read its answer and printed the line.
+ */
+export async function waitForLogLine(lab: Lab, name: string, pattern: RegExp, seconds: number): Promise<boolean> {
+  for (let i = 0; i < seconds * 10; i++) {
+    if (pattern.test(lab.log(name))) return true;
+    await sleep(100);
+  }
+  return pattern.test(lab.log(name));
+}
+
 /** The source address the internet host sees for a connection from `host` (socat echoes it back). */
 export async function addressSeenFrom(lab: Lab, host: HostName): Promise<string> {
   const port = 8081;

@@ -26,6 +26,7 @@ import {
   serveChecker,
   startPorthole,
   useLab,
+  waitForLogLine,
   waitForPublicPort,
 } from './support.js';
 
@@ -155,7 +156,10 @@ add rule inet porthole_lab miniupnpd ip daddr ${PLAN.lan2Host} tcp dport 7001 ac
       // miniupnpd announces its start (PCP ANNOUNCE to 224.0.0.1:5350): the keeper renews at once
       // instead of at its 30 s check (the fallback, for routers that announce nothing).
       assert.ok(seconds <= 8, `noticed the restart after ${seconds.toFixed(1)} s`);
-      assert.match(lab.log('expose-7201'), /"kind":"(router-restarted|remade)"/);
+      assert.ok(
+        await waitForLogLine(lab, 'expose-7201', /"kind":"(router-restarted|remade)"/, 3),
+        lab.log('expose-7201'),
+      );
     } finally {
       process.kill(pid, 'SIGINT');
     }
