@@ -74,8 +74,19 @@ async function runTests(
   );
   const local = { address: socket.local.address, port: socket.local.port };
   const portPreserved = mapped.port === local.port;
-  // Silence is waited for in proportion to this server's round trip (stunSocket.ts).
-  const silence = silenceSchedule(first.rttMs);
+  // Silence is waited for in proportion to this server's round trip (stunSocket.ts). A round trip
+  // timed while this process was busy (a garbage collection, a child process starting: the doctor
+  // runs its steps at once) is longer than the path's, and the least of two samples is nearer it.
+  // The second is asked only when the first would lengthen the wait.
+  let rttMs = first.rttMs;
+  if (silenceSchedule(rttMs).giveUpMs > silenceSchedule(0).giveUpMs) {
+    const second = await socket.binding(server, options);
+    if (second) {
+      rttMs = Math.min(rttMs, second.rttMs);
+      evidence.push(`a second Binding: ${second.rttMs} ms; silence is judged on ${rttMs} ms`);
+    }
+  }
+  const silence = silenceSchedule(rttMs);
 
   // Hairpinning: a second socket sends a Binding request to our own mapped address; it
   // hairpins when the NAT loops it back to the first socket.
