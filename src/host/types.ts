@@ -107,6 +107,12 @@ export interface FirewallAnswer {
   readonly fix?: HostFix;
 }
 
+/**
+ * An adapter's judgement of one part of a host firewall (a profile, pf, the Application Firewall)
+ * before the parts are combined: `unsure` names what it could not judge, and `certain` follows from it.
+ */
+export type FirewallPart = Omit<FirewallAnswer, 'certain'> & { readonly unsure: readonly string[] };
+
 /** What the host shows about one port. */
 export interface PortHostFacts extends PortQuestion {
   /** Sockets bound to the port; undefined when this system does not show them to this process. */

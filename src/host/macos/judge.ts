@@ -5,7 +5,7 @@
  * whose rules are walked by pf.ts. What could not be read (pf's rules need root, a program the
  * firewall has not listed) keeps the answer uncertain and says why. Pure.
  */
-import type { FirewallAnswer, FirewallReason, HostFix, PortQuestion } from '../types.js';
+import type { FirewallAnswer, FirewallPart, HostFix, PortQuestion } from '../types.js';
 import { type AlfState, alfEntryFor, bundleOf } from './alf.js';
 import { SOCKETFILTERFW, shQuote } from './commands.js';
 import { evaluatePf, type PfRule, type PfStatus } from './pf.js';
@@ -35,15 +35,7 @@ export interface MacosFirewallFacts {
   readonly pf: PfFacts;
 }
 
-interface Part {
-  readonly firewall: string;
-  readonly verdict: FirewallAnswer['verdict'];
-  readonly reason: FirewallReason;
-  readonly summary: string;
-  readonly evidence: readonly string[];
-  readonly unsure: readonly string[];
-  readonly fix?: HostFix;
-}
+type Part = FirewallPart;
 
 /** What the Application Firewall should be told about a program: its bundle when it has one. */
 function alfTarget(program: string): string {

@@ -8,7 +8,7 @@
  * Public) or for another program file (the server was moved or updated). A firewall registered
  * with Security Center is said to decide, and porthole cannot read it.
  */
-import type { FirewallAnswer, FirewallReason, HostFix, PortQuestion } from '../types.js';
+import type { FirewallAnswer, FirewallPart, PortQuestion } from '../types.js';
 import {
   addRuleFix,
   allowRulesFix,
@@ -35,15 +35,7 @@ import type { WindowsProfile, WindowsProfileName, WindowsRule, WindowsSnapshot }
 export const WINDOWS_FIREWALL = 'Windows Defender Firewall';
 
 /** What judging one profile found. */
-interface ProfileVerdict {
-  readonly profile: WindowsProfileName;
-  readonly verdict: FirewallAnswer['verdict'];
-  readonly reason: FirewallReason;
-  readonly summary: string;
-  readonly evidence: readonly string[];
-  readonly unsure: readonly string[];
-  readonly fix?: HostFix;
-}
+type ProfileVerdict = Omit<FirewallPart, 'firewall'> & { readonly profile: WindowsProfileName };
 
 function describeRule(rule: WindowsRule): string {
   const profiles = rule.profiles === 'any' ? 'all profiles' : `profiles ${rule.profiles.join(', ')}`;
