@@ -7,12 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../src/deadline/index.js';
-import { PortholeError } from '../../src/errors/index.js';
-import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
 import {
-  createNatpmpClient,
-  createPcpClient,
-  createUpnpClient,
   discoverGateways,
   type KeeperEvent,
   keepMapping,
@@ -21,25 +16,14 @@ import {
 } from '../../src/gateway/index.js';
 import { UPNP_ERRORS } from '../../src/gateway/upnp.js';
 import { type FakeRouter, type FakeRouterOptions, startFakeRouter } from '../support/fakeRouter.js';
+import {
+  FAST_EXCHANGE,
+  fakeRouterClient,
+  FAKE_ROUTER_HOST as HOST,
+  loopbackOnly,
+} from '../support/fakeRouterClients.js';
 import { describeMappingCompliance } from '../support/mappingCompliance.js';
-
-const HOST = '127.0.0.1';
-const loopbackOnly: AddressPolicy = (url) => (url.hostname === HOST ? undefined : `${url.hostname} is not loopback`);
-/** Fast retransmission so a silent router costs 50 + 100 + 200 ms, not RFC 6886's 3.75 s. */
-const FAST = { initialTimeoutMs: 50, attempts: 3 };
-
-function clientOf(
-  router: FakeRouter,
-  method: MappingMethod,
-  onWarning?: (warning: string) => void,
-  attempts = FAST.attempts,
-): MappingClient {
-  const base = { gateway: HOST, internalAddress: HOST };
-  const exchange = { ...FAST, attempts, ...(onWarning ? { onWarning } : {}) };
-  if (method === 'natpmp') return createNatpmpClient({ ...base, port: router.natpmpPort, exchange });
-  if (method === 'pcp') return createPcpClient({ ...base, port: router.natpmpPort, exchange });
-  return createUpnpClient({ ...base, service: router.service, policy: loopbackOnly });
-}
+import { rejection } from '../support/rejection.js';
 
 /** A router for one describe block, closed after it. */
 function useRouter(options: FakeRouterOptions = {}): () => FakeRouter {
@@ -54,17 +38,6 @@ function useRouter(options: FakeRouterOptions = {}): () => FakeRouter {
   };
 }
 
-/** Resolves with the error a promise rejects with (fails when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<PortholeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PortholeError, `a PortholeError, not ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
 const METHODS: readonly MappingMethod[] = ['natpmp', 'pcp', 'upnp'];
 
 describe('fake router: the mapping compliance suite', () => {
@@ -74,7 +47,7 @@ describe('fake router: the mapping compliance suite', () => {
     describeMappingCompliance(method, () => {
       let client = clients.get(method);
       if (!client) {
-        client = clientOf(router(), method);
+        client = fakeRouterClient(router(), method);
         clients.set(method, client);
       }
       return { client, internalAddress: HOST, externalIp: router().externalIp() };
@@ -141,11 +114,16 @@ describe('fake router: a NAT-PMP-only and a PCP-only router', () => {
 
   it('PCP against a NAT-PMP-only router is refused as "NAT-PMP only", and NAT-PMP maps', async () => {
     const error = await rejection(
-      clientOf(natpmpOnly(), 'pcp').map({ protocol: 'tcp', internalPort: 7001, lifetimeSeconds: 60, description: 't' }),
+      fakeRouterClient(natpmpOnly(), 'pcp').map({
+        protocol: 'tcp',
+        internalPort: 7001,
+        lifetimeSeconds: 60,
+        description: 't',
+      }),
     );
     assert.equal(error.code, 'E_GATEWAY_REFUSED');
     assert.equal(error.data?.natpmpOnly, true);
-    const mapping = await clientOf(natpmpOnly(), 'natpmp').map({
+    const mapping = await fakeRouterClient(natpmpOnly(), 'natpmp').map({
       protocol: 'tcp',
       internalPort: 7001,
       lifetimeSeconds: 60,
@@ -155,9 +133,9 @@ describe('fake router: a NAT-PMP-only and a PCP-only router', () => {
   });
 
   it('NAT-PMP against a PCP-only router gets no NAT-PMP answer it can use, and PCP maps', async () => {
-    const error = await rejection(clientOf(pcpOnly(), 'natpmp').externalIp());
+    const error = await rejection(fakeRouterClient(pcpOnly(), 'natpmp').externalIp());
     assert.ok(['E_GATEWAY_UNREACHABLE', 'E_GATEWAY_REFUSED'].includes(error.code), error.code);
-    const mapping = await clientOf(pcpOnly(), 'pcp').map({
+    const mapping = await fakeRouterClient(pcpOnly(), 'pcp').map({
       protocol: 'udp',
       internalPort: 7002,
       lifetimeSeconds: 60,
@@ -177,7 +155,10 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
       try {
         const before = router().requests.length;
         // Five sends (50 ms doubling, 1.55 s in all): the 120 ms answer arrives even on a loaded machine.
-        const mapping = await clientOf(router(), method, undefined, 5).map({ ...request, internalPort: 7101 });
+        const mapping = await fakeRouterClient(router(), method, { attempts: 5 }).map({
+          ...request,
+          internalPort: 7101,
+        });
         assert.equal(mapping.externalPort, 7101);
         const maps = router()
           .requests.slice(before)
@@ -197,7 +178,7 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
     it(`${method}: every answer sent twice: two requests in a row each get their own answer`, async () => {
       router().cue(method, { kind: 'twice' });
       try {
-        const client = clientOf(router(), method);
+        const client = fakeRouterClient(router(), method);
         const first = await client.map({ ...request, internalPort: 7102 });
         const second = await client.map({ ...request, internalPort: 7103, protocol: 'udp' });
         assert.deepEqual(
@@ -213,7 +194,7 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
       it(`${method}: an answer from the wrong ${from} is ignored: no answer, a coded error in bounded time`, async () => {
         router().cue(method, { kind: 'wrong-source', from });
         try {
-          const error = await rejection(clientOf(router(), method).map({ ...request, internalPort: 7104 }));
+          const error = await rejection(fakeRouterClient(router(), method).map({ ...request, internalPort: 7104 }));
           assert.equal(error.code, 'E_GATEWAY_UNREACHABLE');
         } finally {
           router().cue(method, undefined);
@@ -225,10 +206,10 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
       router().cue(method, { kind: 'silent' });
       try {
         const before = router().requests.length;
-        const error = await rejection(clientOf(router(), method).map({ ...request, internalPort: 7105 }));
+        const error = await rejection(fakeRouterClient(router(), method).map({ ...request, internalPort: 7105 }));
         assert.equal(error.code, 'E_GATEWAY_UNREACHABLE');
         // Each request is counted by the router before it stays silent: every retransmission came.
-        assert.ok(router().requests.length - before >= FAST.attempts);
+        assert.ok(router().requests.length - before >= FAST_EXCHANGE.attempts);
       } finally {
         router().cue(method, undefined);
       }
@@ -238,7 +219,7 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
       router().cue(method, { kind: 'garbage-first' });
       const warnings: string[] = [];
       try {
-        const mapping = await clientOf(router(), method, (w) => warnings.push(w)).map({
+        const mapping = await fakeRouterClient(router(), method, { onWarning: (w) => warnings.push(w) }).map({
           ...request,
           internalPort: 7106,
         });
@@ -256,7 +237,7 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
   it('upnp: an answer later than the HTTP deadline is E_TIMEOUT, not a hang', { timeout: 10_000 }, async () => {
     router().cue('upnp', { kind: 'late', ms: 3500 });
     try {
-      const error = await rejection(clientOf(router(), 'upnp').externalIp());
+      const error = await rejection(fakeRouterClient(router(), 'upnp').externalIp());
       assert.equal(error.code, 'E_TIMEOUT');
     } finally {
       router().cue('upnp', undefined);
@@ -266,7 +247,7 @@ describe('fake router: answers late, twice, from elsewhere, or not at all', () =
   it('upnp: a router that drops the connection is E_GATEWAY_UNREACHABLE', async () => {
     router().cue('upnp', { kind: 'silent' });
     try {
-      const error = await rejection(clientOf(router(), 'upnp').externalIp());
+      const error = await rejection(fakeRouterClient(router(), 'upnp').externalIp());
       assert.equal(error.code, 'E_GATEWAY_UNREACHABLE');
     } finally {
       router().cue('upnp', undefined);
@@ -281,7 +262,7 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
   it('NAT-PMP results 1-5', async () => {
     for (const result of [1, 2, 3, 4, 5]) {
       router().cue('natpmp', { kind: 'result', result });
-      const error = await rejection(clientOf(router(), 'natpmp').map(request));
+      const error = await rejection(fakeRouterClient(router(), 'natpmp').map(request));
       assert.equal(error.code, 'E_GATEWAY_REFUSED', `result ${result}`);
       assert.equal(error.data?.result, result);
     }
@@ -292,7 +273,7 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
   it('PCP results 1-13', async () => {
     for (let result = 1; result <= 13; result++) {
       router().cue('pcp', { kind: 'result', result });
-      const error = await rejection(clientOf(router(), 'pcp').map(request));
+      const error = await rejection(fakeRouterClient(router(), 'pcp').map(request));
       // CANNOT_PROVIDE_EXTERNAL for the port asked and for a dynamic port alike: the host is refused.
       assert.equal(error.code, result === 11 ? 'E_GATEWAY_POLICY' : 'E_GATEWAY_REFUSED', `result ${result}`);
       assert.equal(error.data?.result, result);
@@ -302,10 +283,10 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
   });
 
   it('PCP: another nonce may not touch a mapping (NOT_AUTHORIZED)', async () => {
-    const mine = await clientOf(router(), 'pcp').map({ ...request, internalPort: 7201 });
-    const error = await rejection(clientOf(router(), 'pcp').map({ ...request, internalPort: 7201 }));
+    const mine = await fakeRouterClient(router(), 'pcp').map({ ...request, internalPort: 7201 });
+    const error = await rejection(fakeRouterClient(router(), 'pcp').map({ ...request, internalPort: 7201 }));
     assert.equal(error.data?.result, 2);
-    await clientOf(router(), 'pcp').unmap(mine);
+    await fakeRouterClient(router(), 'pcp').unmap(mine);
     assert.deepEqual(router().mappings(), []);
   });
 
@@ -313,7 +294,7 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
     it(`UPnP ${code} ${UPNP_ERRORS[code]} on AddPortMapping`, async () => {
       router().cue('upnp', { kind: 'upnp-error', code, action: 'AddPortMapping' });
       try {
-        const error = await rejection(clientOf(router(), 'upnp').map({ ...request, external: 7202 }));
+        const error = await rejection(fakeRouterClient(router(), 'upnp').map({ ...request, external: 7202 }));
         if (code === 718 || code === 729) {
           // A conflict: the port is taken, and the listing of skipped ports says by what.
           assert.equal(error.code, 'E_MAPPING_CONFLICT');
@@ -331,7 +312,7 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
 
   it('UPnP 725 once: the retry with a permanent lease is granted (lifetime 0)', async () => {
     router().cue('upnp', { kind: 'upnp-error', code: 725, action: 'AddPortMapping', times: 1 });
-    const client = clientOf(router(), 'upnp');
+    const client = fakeRouterClient(router(), 'upnp');
     const mapping = await client.map({ ...request, external: 7203 });
     router().cue('upnp', undefined);
     assert.equal(mapping.lifetime, 0);
@@ -340,7 +321,7 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
   });
 
   it('UPnP 714 on DeletePortMapping (already gone) is not an error; 713 ends a listing', async () => {
-    const client = clientOf(router(), 'upnp');
+    const client = fakeRouterClient(router(), 'upnp');
     const mapping = await client.map({ ...request, external: 7204 });
     router().reboot();
     await client.unmap(mapping);
@@ -350,7 +331,7 @@ describe('fake router: every refusal code is a coded error, and nothing is left 
   it('UPnP faults on GetExternalIPAddress are coded too', async () => {
     for (const code of [401, 501, 606]) {
       router().cue('upnp', { kind: 'upnp-error', code, action: 'GetExternalIPAddress' });
-      const error = await rejection(clientOf(router(), 'upnp').externalIp());
+      const error = await rejection(fakeRouterClient(router(), 'upnp').externalIp());
       assert.equal(error.code, 'E_GATEWAY_REFUSED');
     }
     router().cue('upnp', undefined);
@@ -374,7 +355,7 @@ describe('fake router: a restart announced by the router wakes the keeper at onc
       const controller = new AbortController();
       const port = await freeUdpPort();
       try {
-        const client = clientOf(router, method);
+        const client = fakeRouterClient(router, method);
         const first = await client.map({
           protocol: 'tcp',
           internalPort: 7310,
@@ -458,7 +439,7 @@ describe('fake router: the keeper renews, re-maps after a reboot, follows a new 
       const router = await startFakeRouter();
       const controller = new AbortController();
       try {
-        const client = clientOf(router, method);
+        const client = fakeRouterClient(router, method);
         const first = await client.map({
           protocol: 'tcp',
           internalPort: 7300,

@@ -11,48 +11,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Facts, judge, type PortFacts } from '../../src/doctor/index.js';
-import { PortholeError } from '../../src/errors/index.js';
-import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
 import {
-  createNatpmpClient,
-  createPcpClient,
-  createUpnpClient,
   discoverGateways,
   type KeeperEvent,
   keepMapping,
   listingOf,
-  type MappingClient,
   refusalMeaning,
   renewAfterSeconds,
 } from '../../src/gateway/index.js';
 import { expose, mapPort } from '../../src/library/index.js';
 import { giveFor } from '../../src/library/roads/direct.js';
 import { type FakeRouter, startFakeRouter } from '../support/fakeRouter.js';
+import {
+  fakeRouterClient,
+  FAKE_ROUTER_HOST as HOST,
+  loopbackOnly,
+  whilePermitting,
+} from '../support/fakeRouterClients.js';
+import { rejection } from '../support/rejection.js';
 
-const HOST = '127.0.0.1';
-const loopbackOnly: AddressPolicy = (url) => (url.hostname === HOST ? undefined : `${url.hostname} is not loopback`);
-const FAST = { initialTimeoutMs: 50, attempts: 3 };
 const request = { protocol: 'tcp' as const, lifetimeSeconds: 7200, description: 'routers' };
-
-function pcpOf(router: FakeRouter): MappingClient {
-  return createPcpClient({ gateway: HOST, internalAddress: HOST, port: router.natpmpPort, exchange: FAST });
-}
-function natpmpOf(router: FakeRouter): MappingClient {
-  return createNatpmpClient({ gateway: HOST, internalAddress: HOST, port: router.natpmpPort, exchange: FAST });
-}
-function upnpOf(router: FakeRouter): MappingClient {
-  return createUpnpClient({ gateway: HOST, internalAddress: HOST, service: router.service, policy: loopbackOnly });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PortholeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PortholeError, `a PortholeError, not ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** One fake router and a state folder per describe, with the run options that reach them. */
 function useRun() {
@@ -96,7 +74,11 @@ describe('routers: granted other than asked', () => {
   it('a clamped lease is reported as granted, with what was asked, and renewed before the granted lease ends', async () => {
     router().clampLifetime(60);
     try {
-      for (const client of [pcpOf(router()), natpmpOf(router()), upnpOf(router())]) {
+      for (const client of [
+        fakeRouterClient(router(), 'pcp'),
+        fakeRouterClient(router(), 'natpmp'),
+        fakeRouterClient(router(), 'upnp'),
+      ]) {
         const mapping = await client.map({ ...request, internalPort: 7301 });
         assert.equal(mapping.lifetime, 60, client.method);
         assert.deepEqual(mapping.asked, { lifetime: 7200 }, client.method);
@@ -112,25 +94,30 @@ describe('routers: granted other than asked', () => {
   });
 
   it("another external port: NAT-PMP and PCP step to the next port the router's rules allow; porthole says which and users get that one", async () => {
-    router().permit((port) => port < 7301 || port > 7310);
-    try {
-      const viaPcp = await mapPort({ ...run(), port: 7302, via: 'pcp' });
-      assert.equal(viaPcp.externalPort, 7311);
-      assert.match(viaPcp.skipped?.[0]?.why ?? '', /refused.*the router chose 7311/);
-      const viaNatpmp = await natpmpOf(router()).map({ ...request, internalPort: 7303, external: 7303 });
-      assert.equal(viaNatpmp.externalPort, 7312);
-      assert.match(viaNatpmp.skipped?.[0]?.why ?? '', /not given \(the router chose 7312\)/);
-      assert.deepEqual(giveFor('198.51.100.7', [viaPcp]), ['198.51.100.7:7311/tcp']);
-      await natpmpOf(router()).unmap(viaNatpmp);
-    } finally {
-      router().permit(undefined);
-    }
+    await whilePermitting(
+      router(),
+      (port) => port < 7301 || port > 7310,
+      async () => {
+        const viaPcp = await mapPort({ ...run(), port: 7302, via: 'pcp' });
+        assert.equal(viaPcp.externalPort, 7311);
+        assert.match(viaPcp.skipped?.[0]?.why ?? '', /refused.*the router chose 7311/);
+        const viaNatpmp = await fakeRouterClient(router(), 'natpmp').map({
+          ...request,
+          internalPort: 7303,
+          external: 7303,
+        });
+        assert.equal(viaNatpmp.externalPort, 7312);
+        assert.match(viaNatpmp.skipped?.[0]?.why ?? '', /not given \(the router chose 7312\)/);
+        assert.deepEqual(giveFor('198.51.100.7', [viaPcp]), ['198.51.100.7:7311/tcp']);
+        await fakeRouterClient(router(), 'natpmp').unmap(viaNatpmp);
+      },
+    );
   });
 
   it('a router that maps another internal client than asked: porthole removes it and says what the router made', async () => {
     router().cue('upnp', { kind: 'other-client', client: '192.168.1.99' });
     try {
-      const error = await rejection(upnpOf(router()).map({ ...request, internalPort: 7304 }));
+      const error = await rejection(fakeRouterClient(router(), 'upnp').map({ ...request, internalPort: 7304 }));
       assert.equal(error.code, 'E_GATEWAY_REFUSED');
       assert.equal(error.data?.reason, 'other-client');
       assert.match(error.message, /point at 192\.168\.1\.99:7304, not at this host/);
@@ -150,7 +137,7 @@ describe('routers: a router that forgets, and one whose address moves', () => {
   const { router } = useRun();
 
   it('a mapping dropped while the router runs (no restart) is seen in its UPnP list and re-made, with why', async () => {
-    const client = pcpOf(router());
+    const client = fakeRouterClient(router(), 'pcp');
     const first = await client.map({ ...request, internalPort: 7321 });
     const gateway = (
       await discoverGateways({
@@ -192,7 +179,7 @@ describe('routers: a router that forgets, and one whose address moves', () => {
   });
 
   it('a new external address is named for what it is (address-changed, not router-restarted), with both addresses', async () => {
-    const client = pcpOf(router());
+    const client = fakeRouterClient(router(), 'pcp');
     const first = await client.map({ ...request, internalPort: 7322 });
     const stop = new AbortController();
     const wake = new EventTarget();
@@ -253,16 +240,17 @@ describe("routers: a refused port told apart by the router's own list", () => {
     const taken = await rejection(mapPort({ ...run(), port: 7351, externalPort: 7351 }));
     assert.equal(taken.code, 'E_MAPPING_CONFLICT');
     assert.match(taken.message, /7351 by 192\.168\.1\.99/);
-    router().permit((port) => port !== 7352);
-    try {
-      const denied = await rejection(mapPort({ ...run(), port: 7352, externalPort: 7352 }));
-      assert.equal(denied.code, 'E_GATEWAY_REFUSED');
-      assert.equal(denied.data?.reason, 'policy');
-      assert.match(denied.message, /rules do not allow 127\.0\.0\.1 tcp 7352/);
-      assert.equal(router().searches(), 0);
-    } finally {
-      router().permit(undefined);
-    }
+    await whilePermitting(
+      router(),
+      (port) => port !== 7352,
+      async () => {
+        const denied = await rejection(mapPort({ ...run(), port: 7352, externalPort: 7352 }));
+        assert.equal(denied.code, 'E_GATEWAY_REFUSED');
+        assert.equal(denied.data?.reason, 'policy');
+        assert.match(denied.message, /rules do not allow 127\.0\.0\.1 tcp 7352/);
+        assert.equal(router().searches(), 0);
+      },
+    );
   });
 });
 
@@ -270,38 +258,40 @@ describe('routers: a router whose rules refuse this host', () => {
   const { router, run } = useRun();
 
   it('map is refused in well under 2 s, naming the rules and the address, and never sends the request that starts a search', async () => {
-    router().permit(() => false);
-    try {
-      const started = performance.now();
-      const error = await rejection(mapPort({ ...run(), port: 7331 }));
-      const ms = performance.now() - started;
-      assert.equal(error.code, 'E_GATEWAY_POLICY');
-      assert.match(error.message, /this router's rules do not let 127\.0\.0\.1 map ports/);
-      assert.ok(ms < 2000, `${Math.round(ms)} ms`);
-      assert.equal(router().searches(), 0, 'no NAT-PMP/PCP request for a denied port without PREFER_FAILURE');
-      assert.ok(
-        !router().requests.some((r) => r.protocol === 'natpmp' && r.what.startsWith('map')),
-        'NAT-PMP never asked',
-      );
-    } finally {
-      router().permit(undefined);
-    }
+    await whilePermitting(
+      router(),
+      () => false,
+      async () => {
+        const started = performance.now();
+        const error = await rejection(mapPort({ ...run(), port: 7331 }));
+        const ms = performance.now() - started;
+        assert.equal(error.code, 'E_GATEWAY_POLICY');
+        assert.match(error.message, /this router's rules do not let 127\.0\.0\.1 map ports/);
+        assert.ok(ms < 2000, `${Math.round(ms)} ms`);
+        assert.equal(router().searches(), 0, 'no NAT-PMP/PCP request for a denied port without PREFER_FAILURE');
+        assert.ok(
+          !router().requests.some((r) => r.protocol === 'natpmp' && r.what.startsWith('map')),
+          'NAT-PMP never asked',
+        );
+      },
+    );
   });
 
   it("the doctor asks safely and names the rules; its fix is the router's setting, not a command that knocks it out", async () => {
-    router().permit(() => false);
-    try {
-      const { diagnose } = await import('../../src/library/index.js');
-      const report = await diagnose({ ...run(), ports: '7332' });
-      const mapping = report.findings.find((f) => f.id === 'mapping:7332/tcp');
-      assert.equal(mapping?.cause, 'router-refuses-mapping');
-      assert.match(mapping?.summary ?? '', /this router's rules do not let 127\.0\.0\.1 map ports/);
-      assert.doesNotMatch(mapping?.fix ?? '', /porthole expose/);
-      assert.ok(mapping?.changed, 'the question is said');
-      assert.equal(router().searches(), 0);
-    } finally {
-      router().permit(undefined);
-    }
+    await whilePermitting(
+      router(),
+      () => false,
+      async () => {
+        const { diagnose } = await import('../../src/library/index.js');
+        const report = await diagnose({ ...run(), ports: '7332' });
+        const mapping = report.findings.find((f) => f.id === 'mapping:7332/tcp');
+        assert.equal(mapping?.cause, 'router-refuses-mapping');
+        assert.match(mapping?.summary ?? '', /this router's rules do not let 127\.0\.0\.1 map ports/);
+        assert.doesNotMatch(mapping?.fix ?? '', /porthole expose/);
+        assert.ok(mapping?.changed, 'the question is said');
+        assert.equal(router().searches(), 0);
+      },
+    );
   });
 });
 
@@ -367,7 +357,7 @@ describe('routers: cleanup finishes with any protocol the router still speaks', 
     mkdirSync(owned, { recursive: true });
     const made = [];
     for (const [index, port] of [7361, 7362].entries()) {
-      const mapping = await pcpOf(router()).map({ ...request, internalPort: port });
+      const mapping = await fakeRouterClient(router(), 'pcp').map({ ...request, internalPort: port });
       made.push(mapping);
       const pid = 4194290 + index;
       writeFileSync(

@@ -12,13 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PortholeError } from '../../src/errors/index.js';
-import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
 import { createLinuxHost } from '../../src/host/index.js';
 import { diagnose, expose, mapPort, type ProgressEvent } from '../../src/library/index.js';
 import { type FakeRouter, startFakeRouter } from '../support/fakeRouter.js';
-
-const HOST = '127.0.0.1';
-const loopbackOnly: AddressPolicy = (url) => (url.hostname === HOST ? undefined : `${url.hostname} is not loopback`);
+import { FAKE_ROUTER_HOST as HOST, loopbackOnly } from '../support/fakeRouterClients.js';
 
 /** A check service on loopback that sees 198.51.100.7 and finds every port closed. */
 async function startFakeChecker(): Promise<{ server: Server; url: string }> {

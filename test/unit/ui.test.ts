@@ -14,7 +14,6 @@ import { after, before, describe, it } from 'node:test';
 import { Script } from 'node:vm';
 import { findingSubject, HOPS, hopOf, hopsOfStep, type StepName } from '../../src/doctor/index.js';
 import { PortholeError } from '../../src/errors/index.js';
-import type { AddressPolicy } from '../../src/gateway/igdHttp.js';
 import { currentHost, type Host } from '../../src/host/index.js';
 import {
   buildUi,
@@ -26,6 +25,7 @@ import {
 } from '../../src/ui/index.js';
 import { runCliCaptured } from '../support/cli.js';
 import { type FakeRouter, startFakeRouter } from '../support/fakeRouter.js';
+import { FAKE_ROUTER_HOST, loopbackOnly } from '../support/fakeRouterClients.js';
 
 const TOKEN = 'k'.repeat(43);
 const PORT = 4567;
@@ -423,9 +423,6 @@ async function postTo(
 }
 
 describe('ui: runs on the loopback fake router, streamed to the page', () => {
-  const HOST_ADDRESS = '127.0.0.1';
-  const loopbackOnly: AddressPolicy = (url) =>
-    url.hostname === HOST_ADDRESS ? undefined : `${url.hostname} is not loopback`;
   let router: FakeRouter;
   let state: string;
   let saved: string | undefined;
@@ -450,7 +447,7 @@ describe('ui: runs on the loopback fake router, streamed to the page', () => {
 
   before(async () => {
     saved = process.env.PORTHOLE_ONLY_GATEWAYS;
-    process.env.PORTHOLE_ONLY_GATEWAYS = `${HOST_ADDRESS}/32`;
+    process.env.PORTHOLE_ONLY_GATEWAYS = `${FAKE_ROUTER_HOST}/32`;
     router = await startFakeRouter({ externalIp: '198.51.100.7' });
     state = mkdtempSync(join(tmpdir(), 'porthole-ui-runs-'));
     running = await startUi({
@@ -460,7 +457,7 @@ describe('ui: runs on the loopback fake router, streamed to the page', () => {
         env: { XDG_STATE_HOME: state, XDG_CONFIG_HOME: state },
         host,
         discovery: {
-          gateway: HOST_ADDRESS,
+          gateway: FAKE_ROUTER_HOST,
           natpmpPort: router.natpmpPort,
           ssdpPort: router.ssdpPort,
           multicast: false,
