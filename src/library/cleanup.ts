@@ -54,7 +54,7 @@ export type CleanupOptions = Omit<SessionOptions, 'purpose'>;
 
 function describeMapping(m: Mapping): string {
   if (m.family === 6) return `pinhole [${m.internalAddress}]:${m.internalPort}/${m.protocol} (${m.method})`;
-  return `${m.externalIp || m.gateway}:${m.externalPort}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`;
+  return `${m.externalIp || m.gateway}:${m.externalPort || '?'}/${m.protocol} -> ${m.internalAddress}:${m.internalPort} (${m.method})`;
 }
 
 function describe(record: LeftoverRecord): string {
@@ -62,6 +62,18 @@ function describe(record: LeftoverRecord): string {
   if (record.kind === 'mapping-request')
     return `${record.request.internalPort}/${record.request.protocol} on ${record.request.gateway} (asked, answer not seen)`;
   return describeMapping(record.mapping);
+}
+
+/**
+ * How a request whose answer was never read was removed, when the router's list did not show it:
+ * PCP's delete by nonce is refused for what the router never made, but NAT-PMP's delete of an
+ * internal port succeeds either way (RFC 6886 3.4), so it cannot say there was anything to remove.
+ */
+function howRemoved(mapping: Mapping): string {
+  if (mapping.family === 6) return ' (its answer never read: deleted by its PCP nonce)';
+  if (mapping.method === 'natpmp' && mapping.externalPort === 0)
+    return " (its answer never read: NAT-PMP's delete cannot tell whether the router held it; deleted if it did)";
+  return '';
 }
 
 function failure(error: unknown): { code: string; message: string } {
@@ -331,8 +343,9 @@ export async function cleanupLeftovers(options: CleanupOptions = {}): Promise<Cl
       } else if (record.kind === 'mapping-request') {
         const found = await removeRequested(record, session, live);
         forgetState(found);
-        const how = record.request.family === 6 ? ' (its answer never read: deleted by its PCP nonce)' : '';
-        removed.push(...found.map((mapping) => ({ ...item, what: `${describeMapping(mapping)}${how}` })));
+        removed.push(
+          ...found.map((mapping) => ({ ...item, what: `${describeMapping(mapping)}${howRemoved(mapping)}` })),
+        );
       } else {
         await session.host.firewall.removeRules(record.manifest, session.abort);
         removed.push(item);

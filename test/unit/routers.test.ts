@@ -21,7 +21,7 @@ import {
 } from '../../src/gateway/index.js';
 import { expose, mapPort } from '../../src/library/index.js';
 import { giveFor } from '../../src/library/roads/direct.js';
-import { type FakeRouter, startFakeRouter } from '../support/fakeRouter.js';
+import { type FakeRouter, type FakeRouterOptions, startFakeRouter } from '../support/fakeRouter.js';
 import {
   fakeRouterClient,
   FAKE_ROUTER_HOST as HOST,
@@ -33,14 +33,14 @@ import { rejection } from '../support/rejection.js';
 const request = { protocol: 'tcp' as const, lifetimeSeconds: 7200, description: 'routers' };
 
 /** One fake router and a state folder per describe, with the run options that reach them. */
-function useRun() {
+function useRun(options: FakeRouterOptions = {}) {
   let router: FakeRouter | undefined;
   let state = '';
   let saved: string | undefined;
   before(async () => {
     saved = process.env.PORTHOLE_ONLY_GATEWAYS;
     process.env.PORTHOLE_ONLY_GATEWAYS = `${HOST}/32`;
-    router = await startFakeRouter({ externalIp: '198.51.100.7' });
+    router = await startFakeRouter({ externalIp: '198.51.100.7', ...options });
     state = mkdtempSync(join(tmpdir(), 'porthole-routers-'));
   });
   after(async () => {
@@ -389,6 +389,40 @@ describe('routers: cleanup finishes with any protocol the router still speaks', 
     } finally {
       router().cue('pcp', undefined);
     }
+  });
+});
+
+describe('routers: cleanup on a router with NAT-PMP alone', () => {
+  const { router, run } = useRun({ speaks: { natpmp: true, pcp: false, upnp: false } });
+
+  it('a request whose answer was never read is deleted, and the report says NAT-PMP cannot tell it was there', async () => {
+    const { cleanupLeftovers } = await import('../../src/library/index.js');
+    const env = run().env;
+    const owned = join(env.XDG_STATE_HOME, 'porthole', 'owned');
+    mkdirSync(owned, { recursive: true });
+    const made = await fakeRouterClient(router(), 'natpmp').map({ ...request, internalPort: 7371 });
+    const pid = 4194280;
+    writeFileSync(
+      join(owned, `${pid}-0000.json`),
+      JSON.stringify({
+        kind: 'mapping-request',
+        request: { gateway: HOST, protocol: 'tcp', internalPort: 7371 },
+        id: `${pid}-0000`,
+        pid,
+        processStart: null,
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    const report = await cleanupLeftovers(run());
+    assert.deepEqual(report.failed, []);
+    assert.equal(report.removed.length, 1, JSON.stringify(report));
+    assert.match(report.removed[0]?.what ?? '', /:\?\/tcp -> 127\.0\.0\.1:7371 \(natpmp\)/);
+    assert.match(report.removed[0]?.what ?? '', /cannot tell whether the router held it; deleted if it did/);
+    assert.ok(
+      !router()
+        .mappings()
+        .some((m) => m.externalPort === made.externalPort),
+    );
   });
 });
 
