@@ -5,7 +5,7 @@
  * read and remove mappings through here, so they agree on what exists.
  */
 import type { AbortOptions } from '../deadline/index.js';
-import { PortholeError } from '../errors/index.js';
+import { PortholeError, toPortholeError } from '../errors/index.js';
 import type { GatewayInfo } from './discovery.js';
 import { epochShowsRestart } from './keeper.js';
 import { clientFor } from './mappingSession.js';
@@ -280,12 +280,23 @@ export async function askPermission(
       },
       options,
     );
-    await client.unmap(mapping, options).catch(() => undefined);
+    // The question left nothing behind only if the delete is answered; a failed one is said.
+    const undone = await client.unmap(mapping, options).then(
+      () => undefined,
+      (error: unknown) => toPortholeError(error).message,
+    );
+    if (undone === undefined)
+      return {
+        allowed: true,
+        method,
+        evidence: `${name} granted ${asked.port}/${asked.protocol} (deleted at once)`,
+        changed,
+      };
     return {
       allowed: true,
       method,
-      evidence: `${name} granted ${asked.port}/${asked.protocol} (deleted at once)`,
-      changed,
+      evidence: `${name} granted ${asked.port}/${asked.protocol}; deleting it failed: ${undone}`,
+      changed: `asked the router to map ${asked.port}/${asked.protocol} for 30 s by ${name}, the only way to ask whether its rules allow it, and could not delete it (${undone}): the router holds it until its lease ends`,
     };
   } catch (error) {
     const coded = error as PortholeError;

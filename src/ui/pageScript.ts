@@ -551,7 +551,13 @@ const SCRIPT = String.raw`'use strict';
     }
     if (event.job === 'remove') {
       outcome(removeBox(result));
-      say('Removed what porthole made.');
+      say(
+        result.failed.length > 0
+          ? 'Some things could not be removed; porthole tries again next time.'
+          : result.removed.length === 0
+            ? 'Nothing was left to remove.'
+            : 'Removed what porthole made.',
+      );
     }
   }
 

@@ -392,6 +392,29 @@ describe('routers: cleanup finishes with any protocol the router still speaks', 
   });
 });
 
+describe('routers: the doctor asking whether a port is allowed', () => {
+  const { router, run } = useRun({ speaks: { natpmp: false, pcp: false, upnp: true } });
+
+  it('a question whose mapping could not be deleted says so, and that the router holds it until its lease ends', async () => {
+    const { askPermission } = await import('../../src/gateway/index.js');
+    const [gateway] = await discoverGateways(run().discovery);
+    assert.ok(gateway, 'the fake router is found');
+    const asked = { protocol: 'tcp' as const, port: 7381 };
+    const clean = await askPermission(gateway, asked);
+    assert.match(clean?.changed ?? '', /deleted it at once/);
+    router().cue('upnp', { kind: 'upnp-error', code: 501, action: 'DeletePortMapping' });
+    try {
+      const stuck = await askPermission(gateway, asked);
+      assert.equal(stuck?.allowed, true);
+      assert.doesNotMatch(stuck?.changed ?? '', /deleted it at once/);
+      assert.match(stuck?.changed ?? '', /could not delete it .*holds it until its lease ends/);
+      assert.match(stuck?.evidence ?? '', /deleting it failed/);
+    } finally {
+      router().cue('upnp', undefined);
+    }
+  });
+});
+
 describe('routers: cleanup on a router with NAT-PMP alone', () => {
   const { router, run } = useRun({ speaks: { natpmp: true, pcp: false, upnp: false } });
 
