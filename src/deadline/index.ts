@@ -88,3 +88,20 @@ export function sleep(ms: number, options: AbortOptions = {}): Promise<void> {
     () => clearTimeout(timer),
   );
 }
+
+/**
+ * Sleeps `ms`, or less: until `wake` dispatches a `wake` event (a router's announcement, a page's
+ * "check again") or `signal` aborts. Never rejects; a caller that must stop asks its signal.
+ */
+export async function sleepOrWake(ms: number, options: AbortOptions & { readonly wake?: EventTarget }): Promise<void> {
+  const woken = new AbortController();
+  const onWake = () => woken.abort();
+  options.wake?.addEventListener('wake', onWake, { once: true });
+  try {
+    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(options.signal ? [options.signal] : [])]) }).catch(
+      () => {},
+    );
+  } finally {
+    options.wake?.removeEventListener('wake', onWake);
+  }
+}

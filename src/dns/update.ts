@@ -3,7 +3,7 @@
  * now), update only what differs, A and AAAA each on its own, and remember what was done. One
  * function for one pass (updateName) and one for the loop (keepName).
  */
-import { type AbortOptions, sleep, throwIfAborted } from '../deadline/index.js';
+import { type AbortOptions, sleepOrWake, throwIfAborted } from '../deadline/index.js';
 import { type ErrorCode, isPortholeError, PortholeError } from '../errors/index.js';
 import { formatIp, parseIp } from '../net/index.js';
 import { normalizeName } from './dnsName.js';
@@ -238,18 +238,6 @@ export interface KeepNameOptions extends Omit<UpdateNameOptions, 'addresses'> {
 /** A round whose change the rate limit deferred looks again this soon, not a whole interval later. */
 const DEFERRED_RETRY_MS = 5000;
 
-/** Sleeps `ms`, or less when `wake` fires; never rejects (the loop checks its signal). */
-async function sleepOrWake(ms: number, signal: AbortSignal | undefined, wake: EventTarget | undefined): Promise<void> {
-  const woken = new AbortController();
-  const onWake = () => woken.abort();
-  wake?.addEventListener('wake', onWake, { once: true });
-  try {
-    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(signal ? [signal] : [])]) }).catch(() => {});
-  } finally {
-    wake?.removeEventListener('wake', onWake);
-  }
-}
-
 /**
  * Keeps a name on the public address until the signal aborts (then it returns its counts): every interval, reads the public
  * address and the name's records, and updates only what changed (zero updates when nothing
@@ -279,11 +267,10 @@ export async function keepName(options: KeepNameOptions): Promise<{ rounds: numb
     }
     rounds++;
     if (options.rounds !== undefined && rounds >= options.rounds) break;
-    await sleepOrWake(
-      deferred ? Math.min(options.intervalMs, DEFERRED_RETRY_MS) : options.intervalMs,
-      options.signal,
-      options.wake,
-    );
+    await sleepOrWake(deferred ? Math.min(options.intervalMs, DEFERRED_RETRY_MS) : options.intervalMs, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.wake ? { wake: options.wake } : {}),
+    });
   }
   return { rounds, updates };
 }

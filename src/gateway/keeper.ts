@@ -3,7 +3,7 @@
  * epoch lower than elapsed time allows, or the UPnP mapping gone) and re-make the mapping;
  * remove it on abort. Every outcome goes through one place that removes the mapping.
  */
-import { type AbortOptions, sleep } from '../deadline/index.js';
+import { type AbortOptions, sleepOrWake } from '../deadline/index.js';
 import type { Mapping, MappingClient } from './types.js';
 
 /** Something the keeper did, for status lines. */
@@ -61,21 +61,6 @@ export function renewAfterSeconds(mapping: Mapping, checkIntervalSeconds = DEFAU
     : checkIntervalSeconds;
 }
 
-/** Sleeps `ms`, or less when `wake` fires; rejects when the signal aborts. */
-async function sleepOrWake(ms: number, options: KeeperOptions): Promise<void> {
-  if (!options.wake) return sleep(ms, options);
-  const woken = new AbortController();
-  const onWake = () => woken.abort();
-  options.wake.addEventListener('wake', onWake, { once: true });
-  try {
-    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(options.signal ? [options.signal] : [])]) });
-  } catch (error) {
-    if (options.signal?.aborted || !woken.signal.aborted) throw error;
-  } finally {
-    options.wake.removeEventListener('wake', onWake);
-  }
-}
-
 /** Whether an epoch shows the server restarted since `previous` was seen `elapsedSeconds` ago. */
 export function epochShowsRestart(previous: number, current: number, elapsedSeconds: number): boolean {
   return current < previous || current + 1 < previous + elapsedSeconds * EPOCH_SLACK;
@@ -112,11 +97,8 @@ export async function keepMapping(
     while (!options.signal?.aborted) {
       const wait = retrySoon ? RETRY_SECONDS : renewAfterSeconds(mapping, options.checkIntervalSeconds);
       retrySoon = false;
-      try {
-        await sleepOrWake(wait * 1000, options);
-      } catch {
-        break; // Aborted: fall through to removal.
-      }
+      await sleepOrWake(wait * 1000, options);
+      if (options.signal?.aborted) break; // Aborted: fall through to removal.
       try {
         const elapsed = (performance.now() - seenAt) / 1000;
         const before = mapping;

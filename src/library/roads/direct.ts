@@ -4,7 +4,7 @@
  * outside by the doctor. Kept, the mappings are renewed and re-made after a router restart, and
  * the path is re-verified on an interval (a failed check wakes the keepers at once).
  */
-import { sleep } from '../../deadline/index.js';
+import { sleepOrWake } from '../../deadline/index.js';
 import type { Cause } from '../../doctor/index.js';
 import type { Mapping } from '../../gateway/index.js';
 import { classifyAddress } from '../../net/index.js';
@@ -44,18 +44,6 @@ export function giveFor(publicAddress: string | null, mappings: readonly Mapping
   return publicAddress && !NOT_REACHABLE_FROM_INTERNET.has(classifyAddress(publicAddress))
     ? mappings.map((m) => `${publicAddress}:${m.externalPort}/${m.protocol}`)
     : [];
-}
-
-/** Sleeps `ms`, or less when `wake` fires; never rejects (the caller checks the run's signal). */
-export async function sleepOrWake(ms: number, signal: AbortSignal | undefined, wake: EventTarget): Promise<void> {
-  const woken = new AbortController();
-  const onWake = () => woken.abort();
-  wake.addEventListener('wake', onWake, { once: true });
-  try {
-    await sleep(ms, { signal: AbortSignal.any([woken.signal, ...(signal ? [signal] : [])]) }).catch(() => {});
-  } finally {
-    wake.removeEventListener('wake', onWake);
-  }
 }
 
 /** Opens the mappings (and the firewall), undoing what was made when a later one fails. */
@@ -140,7 +128,7 @@ export function mappedRoad(context: RoadContext, road: MappedRoad): OpenRoad {
       );
       const verifier = (async () => {
         while (!session.signal?.aborted) {
-          await sleepOrWake(request.verifyEverySeconds * 1000, session.signal, recheck);
+          await sleepOrWake(request.verifyEverySeconds * 1000, { signal: session.signal, wake: recheck });
           if (session.signal?.aborted) break;
           try {
             report = await verify();
