@@ -8,14 +8,12 @@ import { PortholeError, toPortholeError } from '../errors/index.js';
 import {
   clientFor,
   forgetMappings,
-  type GatewayInfo,
   type Mapping,
   mappingStatePath,
   type PinholeGateway,
   pinholeClientFor,
   removeMappings,
 } from '../gateway/index.js';
-import { classifyAddress } from '../net/index.js';
 import { run } from '../system/index.js';
 import {
   deadOwnerRecords,
@@ -105,13 +103,7 @@ async function removeMapping(mapping: Mapping, session: RunSession, deaf: Deaf) 
     await client.unmap(mapping, session.abort);
     return;
   }
-  let gateway: GatewayInfo = await session.gateway();
-  if (gateway.address !== mapping.gateway) {
-    const outer =
-      classifyAddress(mapping.internalAddress) === 'private' && mapping.internalAddress !== gateway.internalAddress;
-    if (!outer) throw gatewayMoved('the mapping is', mapping.gateway, gateway.address);
-    gateway = await session.outerGateway(mapping.gateway, { ...gateway, externalIp: mapping.internalAddress });
-  }
+  const gateway = await session.gatewayHolding(mapping);
   const methods = [...new Set([mapping.method, 'upnp' as const])];
   let last: unknown = new PortholeError('E_NO_MAPPING_PROTOCOL', {
     detail: `${gateway.address} no longer speaks ${mapping.method}${deaf.size > 0 ? ` (did not answer: ${[...deaf].join(', ')})` : ''}`,

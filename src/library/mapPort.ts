@@ -130,10 +130,11 @@ export async function unmapPort(
 ): Promise<void> {
   // Removing wants every protocol's answer (a busy router's UPnP comes last): scripts/crash-safety.ts.
   const session = new RunSession({ ...options, purpose: 'inventory' });
-  const gateway = mapping.family === 6 ? await session.pinholeGateway() : await session.gateway();
+  // An IPv4 mapping may be on the router in front (double NAT); a pinhole only on this host's.
+  const gateway = mapping.family === 6 ? await session.pinholeGateway() : await session.gatewayHolding(mapping);
   if (gateway.address !== mapping.gateway) {
-    throw new PortholeError('E_NO_GATEWAY', {
-      detail: `the mapping is on ${mapping.gateway}, this host's gateway now is ${gateway.address}`,
+    throw new PortholeError('E_GATEWAY_MOVED', {
+      detail: `the pinhole is on ${mapping.gateway}; this host's IPv6 gateway now is ${gateway.address}`,
     });
   }
   const client =

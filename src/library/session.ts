@@ -14,6 +14,7 @@ import {
   discoverGateways,
   discoverPinholeGateway,
   type GatewayInfo,
+  type Mapping,
   type PinholeDiscoveryOptions,
   type PinholeGateway,
 } from '../gateway/index.js';
@@ -170,6 +171,22 @@ export class RunSession {
       found.catch(() => this.#outer.delete(address));
     }
     return found;
+  }
+
+  /**
+   * The router that holds an IPv4 mapping: this host's, or the one in front of it (double NAT: its
+   * client is the home router's private WAN address, not this host). E_GATEWAY_MOVED when neither.
+   */
+  async gatewayHolding(mapping: Mapping): Promise<GatewayInfo> {
+    const gateway = await this.gateway();
+    if (gateway.address === mapping.gateway) return gateway;
+    const outer =
+      classifyAddress(mapping.internalAddress) === 'private' && mapping.internalAddress !== gateway.internalAddress;
+    if (!outer)
+      throw new PortholeError('E_GATEWAY_MOVED', {
+        detail: `the mapping is on ${mapping.gateway}; this host's gateway now is ${gateway.address}`,
+      });
+    return this.outerGateway(mapping.gateway, { ...gateway, externalIp: mapping.internalAddress });
   }
 
   /** The IPv6 gateway (pinholes), discovered once per run. */

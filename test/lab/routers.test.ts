@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type LabDnsServer, startBind } from '../../lab/dns.js';
 import type { RunResult } from '../../lab/exec.js';
 import type { Lab } from '../../lab/lab.js';
@@ -510,5 +511,21 @@ describe('lab: double NAT, mapped on both routers', { skip: labSkip() }, () => {
     assert.equal(removed.code, 0);
     assert.doesNotMatch(await rules(lab, 'outer'), /dport 7003/);
     assert.doesNotMatch(await rules(lab, 'router'), /dport 7003/);
+  });
+
+  it("the library's unmapPort removes a mapping on the router in front too (the page's Remove)", async () => {
+    const { lab } = env;
+    const fixture = fileURLToPath(new URL('./fixtures/unmapOuter.ts', import.meta.url));
+    const run = await lab.exec('lan', process.execPath, ['--import', 'tsx', fixture, '7004'], {
+      timeoutMs: 30_000,
+      env: { XDG_STATE_HOME: `${lab.state.dir}/state-unmap-outer`, PORTHOLE_ONLY_GATEWAYS: GATEWAYS },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as { outer?: string; removed: string[]; failed: string[] };
+    assert.equal(result.outer, PLAN.outerInside, run.stdout);
+    assert.deepEqual(result.failed, []);
+    assert.deepEqual(result.removed.sort(), [PLAN.outerInside, lab.addresses.routerLan].sort());
+    assert.doesNotMatch(await rules(lab, 'outer'), /dport 7004/);
+    assert.doesNotMatch(await rules(lab, 'router'), /dport 7004/);
   });
 });
