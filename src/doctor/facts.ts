@@ -444,6 +444,7 @@ export async function gatherFacts(
 
   // A step that failed because the run was interrupted is not a finding: the run ends E_ABORTED.
   throwIfAborted(signal);
+  const unchecked = uncheckedRanges(options.manifest);
   return {
     manifest: options.manifest.name,
     ports: ports.map((p, index) => ({
@@ -464,7 +465,7 @@ export async function gatherFacts(
     ...(options.relayUrl ? { relay: options.relayUrl } : {}),
     ...(vantages ? { vantages } : {}),
     ...(outer ? { outer } : {}),
-    ...(uncheckedRanges(options.manifest).length > 0 ? { unchecked: uncheckedRanges(options.manifest) } : {}),
+    ...(unchecked.length > 0 ? { unchecked } : {}),
   };
 }
 

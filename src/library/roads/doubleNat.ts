@@ -7,8 +7,7 @@
  */
 import { PortholeError } from '../../errors/index.js';
 import { holdFirewall } from '../heldFirewall.js';
-import type { HeldMapping } from '../heldMapping.js';
-import { holdPair, outerGatewayOf } from '../outerMapping.js';
+import { type HeldPair, holdPair, outerGatewayOf } from '../outerMapping.js';
 import { directRoadClosed, mappedRoad, portChangesOf } from './direct.js';
 import { requestsOf } from './requests.js';
 import type { OpenRoad, Road, RoadContext } from './types.js';
@@ -40,43 +39,40 @@ export const doubleNatRoad: Road = {
     const outer = outerFrom(context);
     if (!outer) throw new PortholeError('E_NO_GATEWAY', { detail: 'no router in front was found' });
     const asked = requestsOf(request.manifest.entries);
-    const inner: HeldMapping[] = [];
-    const outers: HeldMapping[] = [];
+    const pairs: HeldPair[] = [];
     const firewall = request.openFirewall ? await holdFirewall(session, request.manifest) : undefined;
     try {
-      for (const one of asked) {
-        const pair = await holdPair(
-          session,
-          { ...one, lifetimeSeconds: request.lifetimeSeconds },
-          outer,
-          request.via ? { via: request.via } : {},
+      for (const one of asked)
+        pairs.push(
+          await holdPair(
+            session,
+            { ...one, lifetimeSeconds: request.lifetimeSeconds },
+            outer,
+            request.via ? { via: request.via } : {},
+          ),
         );
-        inner.push(pair.inner);
-        outers.push(pair.outer);
-      }
     } catch (error) {
       // Nothing half made stays: each pair made goes, outer first.
-      for (const [index, made] of inner.entries()) {
-        await outers[index]?.remove().catch(() => {});
-        await made.remove().catch(() => {});
+      for (const pair of pairs) {
+        await pair.outer.remove().catch(() => {});
+        await pair.inner.remove().catch(() => {});
       }
       await firewall?.remove().catch(() => {});
       throw error;
     }
-    const held = inner.flatMap((h, index) => [h, ...(outers[index] ? [outers[index]] : [])]);
+    const outers = pairs.map((pair) => pair.outer);
     return mappedRoad(context, {
-      held,
+      held: pairs.flatMap((pair) => [pair.inner, pair.outer]),
       firewall,
       publicMappings: () => outers.map((h) => h.mapping),
       portChanges: portChangesOf(outers, asked),
       // After this road, only the relay: it is left for it only when even both mappings cannot work.
+      // A check that still ends at double NAT is the direct road's verdict; any other closure is this road's.
       closedBecause: (report) => {
         const closed = directRoadClosed(report);
         return closed && !report.findings.some((f) => f.cause === 'double-nat')
           ? closed.replace('direct IPv4 road', 'double-NAT road')
-          : report.reachable
-            ? undefined
-            : closed;
+          : closed;
       },
       notes: [
         `Mapped on both routers: the one in front (${outer}) forwards to your router's WAN address, your router to this host.`,
