@@ -505,7 +505,10 @@ describe('lab: double NAT, mapped on both routers', { skip: labSkip() }, () => {
     const mapped = await ph(lab, 'lan', (fix ?? '').split(' '));
     assert.equal(mapped.code, 0, mapped.stdout + mapped.stderr);
     assert.match(mapped.stdout, /give your users: 203\.0\.113\.3:7003\/tcp/);
-    const after = await doctor(lab, 'lan', '7003');
+    // The line names the command that proves the address from outside: it is the one run next.
+    const proves = /not yet proven from outside: `porthole doctor (\S+)` proves it/.exec(mapped.stdout)?.[1];
+    assert.equal(proves, '7003/tcp', mapped.stdout);
+    const after = await doctor(lab, 'lan', proves);
     assert.equal(after.report.reachable, true, JSON.stringify(after.report.findings.filter((f) => f.status !== 'ok')));
     const removed = await ph(lab, 'lan', ['unmap', '7003']);
     assert.equal(removed.code, 0);

@@ -124,7 +124,9 @@ function grantedNotes(mapping: Mapping & { outer?: Mapping }): string[] {
       `${reach.externalIp} is not a public address (${kind === 'cgnat' ? 'carrier-grade NAT' : 'another router stands in front'}): nothing from the internet reaches this mapping; do not give it to users (\`porthole doctor\` names the way on)`,
     );
   else if (reach.externalIp && reach.family !== 6)
-    notes.push(`give your users: ${reach.externalIp}:${reach.externalPort}/${reach.protocol}`);
+    notes.push(
+      `give your users: ${reach.externalIp}:${reach.externalPort}/${reach.protocol} (the router's answer, not yet proven from outside: \`porthole doctor ${mapping.internalPort}/${mapping.protocol}\` proves it)`,
+    );
   return notes;
 }
 
