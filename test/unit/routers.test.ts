@@ -32,6 +32,17 @@ import { rejection } from '../support/rejection.js';
 
 const request = { protocol: 'tcp' as const, lifetimeSeconds: 7200, description: 'routers' };
 
+/** Writes what a porthole process that is gone (a pid no process has) recorded as its own, for cleanup. */
+function recordOfDeadProcess(env: { readonly XDG_STATE_HOME: string }, pid: number, thing: object): void {
+  const owned = join(env.XDG_STATE_HOME, 'porthole', 'owned');
+  mkdirSync(owned, { recursive: true });
+  const id = `${pid}-0000`;
+  writeFileSync(
+    join(owned, `${id}.json`),
+    JSON.stringify({ ...thing, id, pid, processStart: null, createdAt: new Date().toISOString() }),
+  );
+}
+
 /** One fake router and a state folder per describe, with the run options that reach them. */
 function useRun(options: FakeRouterOptions = {}) {
   let router: FakeRouter | undefined;
@@ -352,25 +363,11 @@ describe('routers: cleanup finishes with any protocol the router still speaks', 
 
   it('records of a dead process whose PCP the router no longer answers are removed through UPnP, the silence asked once', async () => {
     const { cleanupLeftovers } = await import('../../src/library/index.js');
-    const env = run().env;
-    const owned = join(env.XDG_STATE_HOME, 'porthole', 'owned');
-    mkdirSync(owned, { recursive: true });
     const made = [];
     for (const [index, port] of [7361, 7362].entries()) {
       const mapping = await fakeRouterClient(router(), 'pcp').map({ ...request, internalPort: port });
       made.push(mapping);
-      const pid = 4194290 + index;
-      writeFileSync(
-        join(owned, `${pid}-0000.json`),
-        JSON.stringify({
-          kind: 'mapping',
-          mapping,
-          id: `${pid}-0000`,
-          pid,
-          processStart: null,
-          createdAt: new Date().toISOString(),
-        }),
-      );
+      recordOfDeadProcess(run().env, 4194290 + index, { kind: 'mapping', mapping });
     }
     router().cue('pcp', { kind: 'silent' });
     try {
@@ -420,22 +417,11 @@ describe('routers: cleanup on a router with NAT-PMP alone', () => {
 
   it('a request whose answer was never read is deleted, and the report says NAT-PMP cannot tell it was there', async () => {
     const { cleanupLeftovers } = await import('../../src/library/index.js');
-    const env = run().env;
-    const owned = join(env.XDG_STATE_HOME, 'porthole', 'owned');
-    mkdirSync(owned, { recursive: true });
     const made = await fakeRouterClient(router(), 'natpmp').map({ ...request, internalPort: 7371 });
-    const pid = 4194280;
-    writeFileSync(
-      join(owned, `${pid}-0000.json`),
-      JSON.stringify({
-        kind: 'mapping-request',
-        request: { gateway: HOST, protocol: 'tcp', internalPort: 7371 },
-        id: `${pid}-0000`,
-        pid,
-        processStart: null,
-        createdAt: new Date().toISOString(),
-      }),
-    );
+    recordOfDeadProcess(run().env, 4194280, {
+      kind: 'mapping-request',
+      request: { gateway: HOST, protocol: 'tcp', internalPort: 7371 },
+    });
     const report = await cleanupLeftovers(run());
     assert.deepEqual(report.failed, []);
     assert.equal(report.removed.length, 1, JSON.stringify(report));
